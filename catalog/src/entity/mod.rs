@@ -1,0 +1,16 @@
+//! Database tables, as sea-orm entities. Domain types live in the modules named after
+//! them; these are only the storage shape.
+
+pub mod account;
+pub mod catalog_change;
+pub mod funder;
+pub mod login_link;
+pub mod meta;
+pub mod outbox;
+pub mod scheme;
+pub mod scheme_document;
+pub mod scheme_funder;
+pub mod scheme_perimeter;
+pub mod scheme_tag;
+pub mod territory;
+pub mod token;

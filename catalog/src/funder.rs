@@ -1,0 +1,191 @@
+//! Funders: the bodies that publish schemes and review dossiers.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::actor::Actor;
+use crate::change;
+use crate::email::Email;
+use crate::entity::{funder as funder_row, scheme as scheme_row, scheme_funder};
+use crate::error::{Error, Result};
+use crate::scheme::{FieldError, is_slug};
+use crate::vocab::{FunderKind, SchemeStatus};
+
+/// A funder as written in scheme JSON and in `upsertFunder`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FunderRecord {
+    pub slug: String,
+    pub name: String,
+    pub kind: FunderKind,
+    #[serde(default)]
+    pub contact_email: Option<String>,
+}
+
+impl FunderRecord {
+    pub(crate) fn from_row(row: &funder_row::Model) -> Self {
+        FunderRecord {
+            slug: row.slug.clone(),
+            name: row.name.clone(),
+            kind: FunderKind::parse(&row.kind).unwrap_or(FunderKind::Other),
+            contact_email: row.contact_email.clone(),
+        }
+    }
+
+    pub(crate) fn normalize(&mut self) {
+        self.slug = self.slug.trim().to_owned();
+        self.name = self.name.trim().to_owned();
+        if let Some(email) = &self.contact_email {
+            let email = email.trim();
+            self.contact_email = (!email.is_empty()).then(|| email.to_lowercase());
+        }
+    }
+
+    /// Every problem in the record, each naming its field (relative to the funder).
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if !is_slug(&self.slug) {
+            errors.push(FieldError {
+                field: "slug".into(),
+                message: "L'identifiant du financeur doit être en minuscules sans accents, mots séparés par des tirets.".into(),
+            });
+        }
+        if self.name.is_empty() {
+            errors.push(FieldError {
+                field: "name".into(),
+                message: "Le nom du financeur est obligatoire.".into(),
+            });
+        }
+        if let Some(email) = &self.contact_email
+            && Email::parse(email).is_err()
+        {
+            errors.push(FieldError {
+                field: "contactEmail".into(),
+                message: format!("Adresse électronique invalide : « {email} »."),
+            });
+        }
+        errors
+    }
+}
+
+/// A stored funder.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Funder {
+    pub id: i64,
+    pub record: FunderRecord,
+}
+
+impl From<funder_row::Model> for Funder {
+    fn from(row: funder_row::Model) -> Self {
+        Funder {
+            id: row.id,
+            record: FunderRecord::from_row(&row),
+        }
+    }
+}
+
+/// Creates or updates a funder from a record already validated, logging any change.
+pub(crate) async fn save_record(db: &impl ConnectionTrait, actor: &Actor, record: &FunderRecord) -> Result<Funder> {
+    let existing = funder_row::Entity::find()
+        .filter(funder_row::Column::Slug.eq(&record.slug))
+        .one(db)
+        .await?;
+    let now = Utc::now();
+    match existing {
+        Some(row) if FunderRecord::from_row(&row) == *record => Ok(row.into()),
+        Some(row) => {
+            let id = row.id;
+            let mut active: funder_row::ActiveModel = row.into();
+            active.name = Set(record.name.clone());
+            active.kind = Set(record.kind.as_str().to_owned());
+            active.contact_email = Set(record.contact_email.clone());
+            active.updated_at = Set(now);
+            funder_row::Entity::update(active).exec(db).await?;
+            change::record(db, actor, "funder", &record.slug, "update", serde_json::to_value(record).unwrap_or_default()).await?;
+            Ok(Funder { id, record: record.clone() })
+        }
+        None => {
+            let inserted = funder_row::Entity::insert(funder_row::ActiveModel {
+                id: sea_orm::ActiveValue::NotSet,
+                slug: Set(record.slug.clone()),
+                name: Set(record.name.clone()),
+                kind: Set(record.kind.as_str().to_owned()),
+                contact_email: Set(record.contact_email.clone()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            })
+            .exec(db)
+            .await?;
+            change::record(db, actor, "funder", &record.slug, "create", serde_json::to_value(record).unwrap_or_default()).await?;
+            Ok(Funder {
+                id: inserted.last_insert_id,
+                record: record.clone(),
+            })
+        }
+    }
+}
+
+/// Validates and saves a funder (staff only).
+pub async fn upsert(db: &impl ConnectionTrait, actor: &Actor, mut record: FunderRecord) -> Result<Funder> {
+    actor.require_staff()?;
+    record.normalize();
+    if let Some(e) = record.validate().into_iter().next() {
+        return Err(e.into());
+    }
+    save_record(db, actor, &record).await
+}
+
+pub async fn get(db: &impl ConnectionTrait, slug: &str) -> Result<Option<Funder>> {
+    Ok(funder_row::Entity::find()
+        .filter(funder_row::Column::Slug.eq(slug.trim()))
+        .one(db)
+        .await?
+        .map(Funder::from))
+}
+
+pub async fn get_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Funder>> {
+    Ok(funder_row::Entity::find_by_id(id).one(db).await?.map(Funder::from))
+}
+
+/// The funder with this slug, or a `NotFound` error naming `field`.
+pub async fn require(db: &impl ConnectionTrait, slug: &str, field: &str) -> Result<Funder> {
+    get(db, slug).await?.ok_or_else(|| {
+        Error::validation(field, format!("Financeur inconnu : « {slug} »."))
+    })
+}
+
+/// Every funder by name.
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<Funder>> {
+    Ok(funder_row::Entity::find()
+        .order_by_asc(funder_row::Column::Name)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Funder::from)
+        .collect())
+}
+
+/// Number of published schemes per funder id.
+pub async fn published_scheme_counts(db: &impl ConnectionTrait) -> Result<HashMap<i64, u64>> {
+    let published: Vec<i64> = scheme_row::Entity::find()
+        .filter(scheme_row::Column::Status.eq(SchemeStatus::Published.as_str()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    let mut counts = HashMap::new();
+    for link in scheme_funder::Entity::find()
+        .filter(scheme_funder::Column::SchemeId.is_in(published))
+        .all(db)
+        .await?
+    {
+        *counts.entry(link.funder_id).or_insert(0) += 1;
+    }
+    Ok(counts)
+}

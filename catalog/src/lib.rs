@@ -1,0 +1,23 @@
+//! The catalogue of Guichet: funding schemes and funders, French territories, and the
+//! accounts and outbox that every domain shares. Knows nothing of HTTP or GraphQL.
+
+pub mod account;
+pub mod actor;
+pub mod change;
+pub mod db;
+pub mod email;
+pub mod entity;
+pub mod error;
+pub mod export;
+pub mod funder;
+pub mod import;
+pub mod outbox;
+pub mod scheme;
+pub mod seed;
+pub mod territory;
+pub mod text;
+pub mod vocab;
+
+pub use actor::{Actor, Role};
+pub use error::{Error, Result};
+pub use territory::{Territories, Territory, TerritoryKind};

@@ -1,0 +1,143 @@
+//! The mail outbox: every notification is written here in the same transaction as the
+//! change that causes it, then sent by a worker that claims, sends and marks each message.
+//! Claims are leases, so a message whose sender died is retried after the lease expires.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::Expr,
+};
+
+use crate::email::Email;
+use crate::entity::outbox;
+use crate::error::Result;
+
+pub use outbox::Model as Message;
+
+/// A rendered message, ready to be queued.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mail {
+    /// Name of the template it came from (for logs and tests).
+    pub template: String,
+    pub recipient: Email,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Queues a message; call it inside the transaction of the change that causes it.
+pub async fn enqueue(db: &impl ConnectionTrait, mail: Mail) -> Result<i64> {
+    let now = Utc::now();
+    let inserted = outbox::Entity::insert(outbox::ActiveModel {
+        id: sea_orm::ActiveValue::NotSet,
+        template: Set(mail.template),
+        recipient: Set(mail.recipient.as_str().to_owned()),
+        subject: Set(mail.subject),
+        body_text: Set(mail.text),
+        body_html: Set(mail.html),
+        created_at: Set(now),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        claimed_until: Set(None),
+        sent_at: Set(None),
+        last_error: Set(None),
+    })
+    .exec(db)
+    .await?;
+    Ok(inserted.last_insert_id)
+}
+
+/// Claims up to `limit` messages that are due, each for `lease`. Another worker (in this
+/// process or another) cannot claim them until the lease expires.
+pub async fn claim_due(db: &impl ConnectionTrait, limit: u64, lease: Duration) -> Result<Vec<Message>> {
+    let now = Utc::now();
+    let candidates = outbox::Entity::find()
+        .filter(outbox::Column::SentAt.is_null())
+        .filter(outbox::Column::NextAttemptAt.lte(now))
+        .filter(
+            Condition::any()
+                .add(outbox::Column::ClaimedUntil.is_null())
+                .add(outbox::Column::ClaimedUntil.lt(now)),
+        )
+        .order_by_asc(outbox::Column::NextAttemptAt)
+        .order_by_asc(outbox::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let mut claimed = Vec::with_capacity(candidates.len());
+    for message in candidates {
+        // Compare-and-set on the previous lease: only one claimer wins.
+        let mut update = outbox::Entity::update_many()
+            .col_expr(outbox::Column::ClaimedUntil, Expr::value(now + lease))
+            .filter(outbox::Column::Id.eq(message.id))
+            .filter(outbox::Column::SentAt.is_null());
+        update = match message.claimed_until {
+            Some(previous) => update.filter(outbox::Column::ClaimedUntil.eq(previous)),
+            None => update.filter(outbox::Column::ClaimedUntil.is_null()),
+        };
+        if update.exec(db).await?.rows_affected == 1 {
+            claimed.push(message);
+        }
+    }
+    Ok(claimed)
+}
+
+/// Marks a message as sent.
+pub async fn mark_sent(db: &impl ConnectionTrait, id: i64) -> Result<()> {
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::SentAt, Expr::value(Some(Utc::now())))
+        .col_expr(outbox::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(outbox::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The delay before attempt `attempts + 1`: 5 s, 10 s, 20 s… capped at one hour.
+pub fn backoff(attempts: i32) -> Duration {
+    let seconds = 5i64.saturating_mul(1i64 << attempts.clamp(0, 20));
+    Duration::seconds(seconds.min(3600))
+}
+
+/// Records a failed attempt and schedules the next one with exponential backoff.
+pub async fn mark_failed(db: &impl ConnectionTrait, message: &Message, error: &str) -> Result<DateTime<Utc>> {
+    let attempts = message.attempts + 1;
+    let next = Utc::now() + backoff(message.attempts);
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::Attempts, Expr::value(attempts))
+        .col_expr(outbox::Column::NextAttemptAt, Expr::value(next))
+        .col_expr(outbox::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(outbox::Column::LastError, Expr::value(Some(error.chars().take(1000).collect::<String>())))
+        .filter(outbox::Column::Id.eq(message.id))
+        .exec(db)
+        .await?;
+    Ok(next)
+}
+
+/// The earliest time a pending message becomes due, if any.
+pub async fn next_due(db: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>> {
+    Ok(outbox::Entity::find()
+        .filter(outbox::Column::SentAt.is_null())
+        .order_by_asc(outbox::Column::NextAttemptAt)
+        .one(db)
+        .await?
+        .map(|m| m.next_attempt_at))
+}
+
+/// Every message, oldest first (for tests and operators).
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<Message>> {
+    Ok(outbox::Entity::find().order_by_asc(outbox::Column::Id).all(db).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(0).num_seconds(), 5);
+        assert_eq!(backoff(1).num_seconds(), 10);
+        assert_eq!(backoff(3).num_seconds(), 40);
+        assert_eq!(backoff(30).num_seconds(), 3600);
+    }
+}

@@ -1,0 +1,60 @@
+//! Text normalisation shared by territory look-up and the catalogue: case and accent
+//! folding, and word splitting that ignores hyphens and apostrophes.
+
+/// Lowercases and removes French (and common Latin) diacritics; ligatures are expanded.
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => out.push('a'),
+            'ç' | 'Ç' => out.push('c'),
+            'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => out.push('e'),
+            'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => out.push('i'),
+            'ñ' | 'Ñ' => out.push('n'),
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' => out.push('o'),
+            'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => out.push('u'),
+            'ý' | 'ÿ' | 'Ý' | 'Ÿ' => out.push('y'),
+            'œ' | 'Œ' => out.push_str("oe"),
+            'æ' | 'Æ' => out.push_str("ae"),
+            _ => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// Folds `text` and splits it into words on anything that is not a letter or a digit.
+pub fn words(text: &str) -> impl Iterator<Item = String> {
+    fold(text)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// A key for place names: folded words joined by single spaces, with « saint » and « sainte »
+/// written « st » and « ste » as people often type them.
+pub fn place_key(text: &str) -> String {
+    words(text)
+        .map(|w| match w.as_str() {
+            "saint" => "st".to_owned(),
+            "sainte" => "ste".to_owned(),
+            _ => w,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn place_keys_ignore_case_accents_hyphens_and_saint() {
+        assert_eq!(place_key("Saint-Dizier"), "st dizier");
+        assert_eq!(place_key("st dizier"), "st dizier");
+        assert_eq!(place_key("L'Haÿ-les-Roses"), "l hay les roses");
+        assert_eq!(place_key("ÉCOLE  Œuvre"), "ecole oeuvre");
+        assert_eq!(place_key("Sainte-Marie-aux-Mines"), "ste marie aux mines");
+    }
+}

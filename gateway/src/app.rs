@@ -1,0 +1,163 @@
+//! Application state, start-up (migrations, territories, seed) and the HTTP router.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use catalog::Territories;
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Settings;
+use crate::graphql::{self, GuichetSchema};
+use crate::rate_limit::RateLimiter;
+use crate::{auth, mail, web};
+
+/// Largest accepted request body on `/graphql`.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Rate limits of the public endpoints.
+pub struct Limits {
+    pub login_per_email: RateLimiter,
+    pub login_per_client: RateLimiter,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            login_per_email: RateLimiter::new(5, Duration::from_secs(15 * 60)),
+            login_per_client: RateLimiter::new(30, Duration::from_secs(15 * 60)),
+        }
+    }
+}
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub territories: Arc<Territories>,
+    pub settings: Arc<Settings>,
+    pub schema: GuichetSchema,
+    pub limits: Arc<Limits>,
+    /// Wakes the mail worker when a message is queued.
+    pub mail_wakeup: Arc<Notify>,
+}
+
+/// Connects to the database, runs the migrations and makes sure the territories are
+/// loaded. Used by every command.
+pub async fn open(settings: &Settings) -> anyhow::Result<(DatabaseConnection, Arc<Territories>)> {
+    if settings.is_sqlite() {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("impossible de créer le dossier de données {}", settings.data_dir.display()))?;
+    }
+    let db = catalog::db::connect(&settings.database_url)
+        .await
+        .with_context(|| "connexion à la base de données impossible".to_owned())?;
+    Migrator::up(&db, None).await.context("migration de la base de données")?;
+    let started = Instant::now();
+    let territories = Arc::new(Territories::embedded());
+    if catalog::territory::sync_to_database(&db, &territories).await? {
+        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "territory data loaded into the database");
+    }
+    Ok((db, territories))
+}
+
+/// The state of a running server: the database opened, the seed loaded unless `no_seed`.
+pub async fn prepare(settings: Settings, no_seed: bool) -> anyhow::Result<AppState> {
+    let (db, territories) = open(&settings).await?;
+    if !no_seed && let Some(summary) = catalog::seed::load_if_empty(&db, &territories).await? {
+        tracing::info!(created = summary.created.len(), skipped = summary.skipped.len(), "seed catalogue loaded");
+        for (slug, reason) in &summary.skipped {
+            tracing::warn!(%slug, %reason, "seed scheme skipped");
+        }
+    }
+    Ok(AppState {
+        db,
+        territories,
+        settings: Arc::new(settings),
+        schema: graphql::build_schema(),
+        limits: Arc::new(Limits::default()),
+        mail_wakeup: Arc::new(Notify::new()),
+    })
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "base de données indisponible")
+        }
+    }
+}
+
+/// Every route of the gateway.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/graphql", get(graphql::handler).post(graphql::handler))
+        .route("/login", get(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/assets/{*path}", get(web::serve_asset))
+        .fallback(get(web::index))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Starts the mail worker for this state.
+pub fn start_mail_worker(state: &AppState) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let transport = mail::Transport::from_settings(state.settings.smtp_url.as_deref(), state.settings.mail_dir())?;
+    Ok(mail::spawn_worker(
+        state.db.clone(),
+        transport,
+        state.settings.mail_from.clone(),
+        state.mail_wakeup.clone(),
+    ))
+}
+
+/// Serves HTTP on the configured address until Ctrl-C or SIGTERM.
+pub async fn serve(state: AppState) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(state.settings.listen)
+        .await
+        .with_context(|| format!("impossible d'écouter sur {}", state.settings.listen))?;
+    let worker = start_mail_worker(&state)?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "Guichet est prêt");
+    println!("Guichet est prêt sur http://{address}");
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    worker.abort();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

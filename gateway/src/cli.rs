@@ -1,0 +1,246 @@
+//! The `guichet` command line (DESIGN §2).
+
+use std::io::{IsTerminal, Read, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use catalog::import::{self, Format};
+use catalog::{Actor, Role};
+use clap::{Parser, Subcommand, ValueEnum};
+use tracing_subscriber::EnvFilter;
+
+use crate::app;
+use crate::config::{DEFAULT_DATA_DIR, DEFAULT_LISTEN, Settings};
+
+/// Guichet — guichet unique des financements publics des projets ruraux.
+#[derive(Parser, Debug)]
+#[command(name = "guichet", version, about, long_about = None)]
+pub struct Cli {
+    /// Dossier des données (base SQLite, courriels, pièces jointes).
+    #[arg(long, global = true, env = "GUICHET_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Démarre le serveur web et l'API GraphQL.
+    Serve {
+        /// Adresse d'écoute.
+        #[arg(long, env = "GUICHET_LISTEN", default_value = DEFAULT_LISTEN)]
+        listen: SocketAddr,
+        /// Ne pas charger le catalogue initial dans une base vide.
+        #[arg(long)]
+        no_seed: bool,
+    },
+    /// Importe des dispositifs depuis un fichier (ou /dev/stdin).
+    Import {
+        /// Fichier à importer.
+        file: PathBuf,
+        /// Format du fichier.
+        #[arg(long, value_enum, default_value_t = ImportFormat::Guichet)]
+        format: ImportFormat,
+        /// Publier les dispositifs importés.
+        #[arg(long)]
+        publish: bool,
+    },
+    /// Écrit le catalogue sur la sortie standard.
+    Export {
+        /// Format de sortie.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Guichet)]
+        format: ExportFormat,
+    },
+    /// Reconstruit l'index de recherche à partir de la base.
+    Reindex,
+    /// Gère les comptes.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Gère les jetons d'accès à l'API.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Crée un compte (ou change le rôle d'un compte existant).
+    Add {
+        /// Adresse électronique du compte.
+        #[arg(long)]
+        email: String,
+        /// Rôle du compte.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Financeur dont le compte est agent (rôle funder).
+        #[arg(long)]
+        funder: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Crée un jeton d'accès ; il est affiché une seule fois, en dernière ligne.
+    Issue {
+        /// Adresse électronique du compte.
+        #[arg(long)]
+        email: String,
+        /// Durée de validité en jours (sans limite si absent).
+        #[arg(long)]
+        ttl_days: Option<u32>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ImportFormat {
+    Guichet,
+    AidesTerritoires,
+    AidesTerritoiresCsv,
+}
+
+impl From<ImportFormat> for Format {
+    fn from(f: ImportFormat) -> Self {
+        match f {
+            ImportFormat::Guichet => Format::Guichet,
+            ImportFormat::AidesTerritoires => Format::AidesTerritoires,
+            ImportFormat::AidesTerritoiresCsv => Format::AidesTerritoiresCsv,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ExportFormat {
+    Guichet,
+    Commongrants,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RoleArg {
+    Holder,
+    Funder,
+    Staff,
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Holder => Role::Holder,
+            RoleArg::Funder => Role::Funder,
+            RoleArg::Staff => Role::Staff,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
+fn init_tracing(default: &str) {
+    let filter = EnvFilter::try_from_env("GUICHET_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_log = match cli.command {
+        Command::Serve { .. } => "info,sqlx=warn,sea_orm=warn,tower_http=warn",
+        _ => "warn",
+    };
+    init_tracing(default_log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("Erreur : {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Erreur : {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn settings(data_dir: &std::path::Path) -> Settings {
+    Settings::new(data_dir, DEFAULT_LISTEN.parse().expect("default address"))
+}
+
+/// Runs one command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { listen, no_seed } => {
+            let state = app::prepare(Settings::new(&cli.data_dir, listen), no_seed).await?;
+            app::serve(state).await
+        }
+        Command::Import { file, format, publish } => import_file(&cli.data_dir, &file, format.into(), publish).await,
+        Command::Export { format } => {
+            let (db, _) = app::open(&settings(&cli.data_dir)).await?;
+            let schemes = catalog::scheme::all(&db).await?;
+            let out = match format {
+                ExportFormat::Guichet => catalog::export::guichet(&schemes),
+                ExportFormat::Commongrants => catalog::export::commongrants(&schemes, chrono::Utc::now().date_naive()),
+            };
+            std::io::stdout().lock().write_all(out.as_bytes())?;
+            Ok(())
+        }
+        Command::Reindex => {
+            app::open(&settings(&cli.data_dir)).await?;
+            println!("Rien à réindexer : la recherche lit directement la base de données.");
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Add { email, role, funder },
+        } => {
+            let (db, _) = app::open(&settings(&cli.data_dir)).await?;
+            let (account, created) = catalog::account::add(&db, &Actor::Operator, &email, role.into(), funder.as_deref()).await?;
+            let verb = if created { "créé" } else { "mis à jour" };
+            println!("Compte {verb} : {} ({})", account.email, account.role.label());
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Issue { email, ttl_days },
+        } => {
+            let (db, _) = app::open(&settings(&cli.data_dir)).await?;
+            let (account, secret, expires) = catalog::account::issue_api_token(&db, &email, ttl_days).await?;
+            match expires {
+                Some(at) => println!("Jeton créé pour {} ; il expire le {}.", account.email, at.format("%d/%m/%Y à %H:%M UTC")),
+                None => println!("Jeton créé pour {} ; il n'expire pas.", account.email),
+            }
+            println!("Conservez-le : il ne sera plus affiché.");
+            println!("{secret}");
+            Ok(())
+        }
+    }
+}
+
+async fn import_file(data_dir: &std::path::Path, file: &std::path::Path, format: Format, publish: bool) -> anyhow::Result<()> {
+    let mut input = String::new();
+    std::fs::File::open(file)
+        .and_then(|mut f| f.read_to_string(&mut input))
+        .with_context(|| format!("lecture de {} impossible", file.display()))?;
+    let (db, territories) = app::open(&settings(data_dir)).await?;
+    let parsed = import::parse(format, &input, &territories).map_err(|e| anyhow::anyhow!(e))?;
+    let bar = if std::io::stderr().is_terminal() && parsed.len() > 20 {
+        let bar = indicatif::ProgressBar::new(parsed.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} dispositifs ({eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let summary = import::run(&db, &Actor::Operator, &territories, parsed, publish, || bar.inc(1)).await?;
+    bar.finish_and_clear();
+    print!("{}", summary.report());
+    Ok(())
+}

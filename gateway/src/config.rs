@@ -1,0 +1,53 @@
+//! Settings, built once at start-up from defaults, environment variables and flags (flags
+//! win).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default data directory.
+pub const DEFAULT_DATA_DIR: &str = "./guichet-data";
+
+/// Everything the gateway needs to know about its environment.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    /// `smtp://host:port`; `None` writes `.eml` files under `<data dir>/mail/`.
+    pub smtp_url: Option<String>,
+    /// Base of links in emails, without trailing slash.
+    pub public_url: String,
+    /// Where outgoing mail says it comes from.
+    pub mail_from: String,
+}
+
+impl Settings {
+    /// Settings for this data directory, with the other values from the environment.
+    pub fn new(data_dir: &Path, listen: SocketAddr) -> Self {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let database_url = env("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("guichet.db").display()));
+        let public_url = env("GUICHET_PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_owned();
+        Settings {
+            listen,
+            data_dir: data_dir.to_owned(),
+            database_url,
+            smtp_url: env("SMTP_URL"),
+            public_url,
+            mail_from: env("GUICHET_MAIL_FROM").unwrap_or_else(|| "Guichet <ne-pas-repondre@guichet.localhost>".into()),
+        }
+    }
+
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data_dir.join("mail")
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}

@@ -1,0 +1,465 @@
+//! Schemes and funders: reading the catalogue, and the staff curation mutations.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use catalog::Actor;
+use catalog::funder::FunderRecord;
+use catalog::scheme::{self, ListFilter, SchemeRecord};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::error::{ResultExt, internal};
+use super::scalars::Date;
+use super::vocab::{AidType, BeneficiaryType, FunderKind, Recurrence, SchemeStatus, StateAidRegime};
+use super::{PageInfo, parse_cursor};
+use crate::app::AppState;
+
+/// Loads funders by slug, in one query per batch.
+pub struct FunderLoader(pub sea_orm::DatabaseConnection);
+
+impl Loader<String> for FunderLoader {
+    type Value = catalog::funder::Funder;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, slugs: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        let all = catalog::funder::all(&self.0).await.gql()?;
+        Ok(all
+            .into_iter()
+            .filter(|f| slugs.contains(&f.record.slug))
+            .map(|f| (f.record.slug.clone(), f))
+            .collect())
+    }
+}
+
+/// Loads the number of published schemes per funder id.
+pub struct SchemeCountLoader(pub sea_orm::DatabaseConnection);
+
+impl Loader<i64> for SchemeCountLoader {
+    type Value = u64;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, ids: &[i64]) -> Result<HashMap<i64, u64>, Self::Error> {
+        let counts = catalog::funder::published_scheme_counts(&self.0).await.gql()?;
+        Ok(ids.iter().map(|id| (*id, counts.get(id).copied().unwrap_or(0))).collect())
+    }
+}
+
+/// A body that funds schemes.
+pub struct Funder(pub catalog::funder::Funder);
+
+#[Object]
+impl Funder {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn slug(&self) -> &str {
+        &self.0.record.slug
+    }
+    async fn name(&self) -> &str {
+        &self.0.record.name
+    }
+    async fn kind(&self) -> FunderKind {
+        self.0.record.kind.into()
+    }
+    /// The kind in French.
+    async fn kind_label(&self) -> &'static str {
+        self.0.record.kind.label()
+    }
+    async fn contact_email(&self) -> Option<&str> {
+        self.0.record.contact_email.as_deref()
+    }
+    /// Number of published schemes.
+    async fn scheme_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        let loader = ctx.data::<DataLoader<SchemeCountLoader>>()?;
+        Ok(loader.load_one(self.0.id).await?.unwrap_or(0))
+    }
+    /// Its schemes, by title (published ones, or all for staff).
+    async fn schemes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 50, validator(minimum = 0, maximum = 100))] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<SchemeConnection> {
+        let filter = ListFilter {
+            funder: Some(self.0.record.slug.clone()),
+            ..ListFilter::default()
+        };
+        list_schemes(ctx, filter, first, after).await
+    }
+}
+
+/// Where a scheme applies.
+#[derive(SimpleObject)]
+pub struct Perimeter {
+    pub national: bool,
+    pub regions: Vec<String>,
+    pub departments: Vec<String>,
+    pub epcis: Vec<String>,
+    pub communes: Vec<String>,
+}
+
+/// Eligibility conditions; null means no such condition.
+#[derive(SimpleObject)]
+pub struct Rules {
+    pub max_commune_population: Option<i64>,
+    pub max_epci_population: Option<i64>,
+    pub min_project_cost: Option<i64>,
+    pub max_project_cost: Option<i64>,
+    pub no_start_before_filing: Option<bool>,
+    pub requires_national_public_cofunding: Option<bool>,
+    pub economic_activity: Option<bool>,
+}
+
+/// Rates in percent, amounts in whole euros excluding VAT.
+#[derive(SimpleObject)]
+pub struct Funding {
+    pub rate_min: Option<f64>,
+    pub rate_max: Option<f64>,
+    pub amount_min: Option<i64>,
+    pub amount_max: Option<i64>,
+    pub max_public_aid_rate: Option<f64>,
+    pub regime: Option<StateAidRegime>,
+}
+
+/// When a scheme can be applied for.
+#[derive(SimpleObject)]
+pub struct Calendar {
+    pub recurrence: Option<Recurrence>,
+    pub opens_on: Option<Date>,
+    pub closes_on: Option<Date>,
+}
+
+/// One recorded change to a scheme or funder.
+#[derive(SimpleObject)]
+pub struct CatalogChange {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    /// JSON detail (changed fields, or the new status).
+    pub detail: String,
+}
+
+/// A funding scheme.
+pub struct Scheme(pub scheme::Scheme);
+
+#[Object]
+impl Scheme {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn slug(&self) -> &str {
+        &self.0.record.slug
+    }
+    async fn title(&self) -> &str {
+        &self.0.record.title
+    }
+    async fn summary(&self) -> Option<&str> {
+        self.0.record.summary.as_deref()
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.record.description.as_deref()
+    }
+    async fn funders(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Funder>> {
+        let loader = ctx.data::<DataLoader<FunderLoader>>()?;
+        let slugs: Vec<String> = self.0.record.funders.iter().map(|f| f.slug.clone()).collect();
+        let mut found = loader.load_many(slugs.clone()).await?;
+        Ok(slugs.iter().filter_map(|s| found.remove(s)).map(Funder).collect())
+    }
+    async fn beneficiary_types(&self) -> Vec<BeneficiaryType> {
+        self.0.record.beneficiary_types.iter().map(|&v| v.into()).collect()
+    }
+    /// Theme slugs (DESIGN §4).
+    async fn themes(&self) -> &[String] {
+        &self.0.record.themes
+    }
+    async fn aid_types(&self) -> Vec<AidType> {
+        self.0.record.aid_types.iter().map(|&v| v.into()).collect()
+    }
+    async fn perimeter(&self) -> Perimeter {
+        let p = self.0.record.perimeter.clone().unwrap_or_default();
+        Perimeter {
+            national: p.is_national(),
+            regions: p.regions,
+            departments: p.departments,
+            epcis: p.epcis,
+            communes: p.communes,
+        }
+    }
+    async fn rules(&self) -> Rules {
+        let r = &self.0.record.rules;
+        Rules {
+            max_commune_population: r.max_commune_population,
+            max_epci_population: r.max_epci_population,
+            min_project_cost: r.min_project_cost,
+            max_project_cost: r.max_project_cost,
+            no_start_before_filing: r.no_start_before_filing,
+            requires_national_public_cofunding: r.requires_national_public_cofunding,
+            economic_activity: r.economic_activity,
+        }
+    }
+    async fn funding(&self) -> Funding {
+        let f = &self.0.record.funding;
+        Funding {
+            rate_min: f.rate_min,
+            rate_max: f.rate_max,
+            amount_min: f.amount_min,
+            amount_max: f.amount_max,
+            max_public_aid_rate: f.max_public_aid_rate,
+            regime: f.regime.map(Into::into),
+        }
+    }
+    async fn calendar(&self) -> Calendar {
+        let c = &self.0.record.calendar;
+        Calendar {
+            recurrence: c.recurrence.map(Into::into),
+            opens_on: c.opens_on.map(Date),
+            closes_on: c.closes_on.map(Date),
+        }
+    }
+    async fn required_documents(&self) -> &[String] {
+        &self.0.record.required_documents
+    }
+    async fn application_url(&self) -> Option<&str> {
+        self.0.record.application_url.as_deref()
+    }
+    async fn source_url(&self) -> Option<&str> {
+        self.0.record.source_url.as_deref()
+    }
+    async fn verified_on(&self) -> Option<Date> {
+        self.0.record.verified_on.map(Date)
+    }
+    async fn status(&self) -> SchemeStatus {
+        self.0.status().into()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Who changed this scheme, when and what (staff only).
+    async fn changes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CatalogChange>> {
+        let state = ctx.data::<AppState>()?;
+        ctx.data::<Actor>()?.require_staff().gql()?;
+        let changes = catalog::change::history(&state.db, "scheme", &self.0.record.slug).await.gql()?;
+        Ok(changes
+            .into_iter()
+            .map(|c| CatalogChange {
+                at: c.at,
+                actor: c.actor,
+                action: c.action,
+                detail: c.detail.to_string(),
+            })
+            .collect())
+    }
+}
+
+/// A page of schemes.
+#[derive(SimpleObject)]
+pub struct SchemeConnection {
+    pub nodes: Vec<Scheme>,
+    pub total: u64,
+    pub page_info: PageInfo,
+}
+
+async fn list_schemes(ctx: &Context<'_>, filter: ListFilter, first: i32, after: Option<String>) -> async_graphql::Result<SchemeConnection> {
+    let state = ctx.data::<AppState>()?;
+    let actor = ctx.data::<Actor>()?;
+    let offset = parse_cursor(after.as_deref())?;
+    let page = scheme::list(&state.db, actor, &filter, offset, first as u64).await.gql()?;
+    let end = page.offset + page.schemes.len() as u64;
+    Ok(SchemeConnection {
+        total: page.total,
+        page_info: PageInfo::new(end, end < page.total),
+        nodes: page.schemes.into_iter().map(Scheme).collect(),
+    })
+}
+
+#[derive(Default)]
+pub struct CatalogQuery;
+
+#[Object]
+impl CatalogQuery {
+    /// The scheme with this slug (drafts and archives for staff only).
+    async fn scheme(&self, ctx: &Context<'_>, slug: String) -> async_graphql::Result<Option<Scheme>> {
+        let state = ctx.data::<AppState>()?;
+        let actor = ctx.data::<Actor>()?;
+        Ok(scheme::get_visible(&state.db, actor, slug.trim()).await.gql()?.map(Scheme))
+    }
+
+    /// Schemes by title: published ones, or the given statuses for staff.
+    async fn schemes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20, validator(minimum = 0, maximum = 100))] first: i32,
+        after: Option<String>,
+        funder: Option<String>,
+        status: Option<Vec<SchemeStatus>>,
+    ) -> async_graphql::Result<SchemeConnection> {
+        let filter = ListFilter {
+            statuses: status.unwrap_or_default().into_iter().map(Into::into).collect(),
+            funder,
+        };
+        list_schemes(ctx, filter, first, after).await
+    }
+
+    /// Every funder, by name.
+    async fn funders(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Funder>> {
+        let state = ctx.data::<AppState>()?;
+        Ok(catalog::funder::all(&state.db).await.gql()?.into_iter().map(Funder).collect())
+    }
+
+    /// The funder with this slug.
+    async fn funder(&self, ctx: &Context<'_>, slug: String) -> async_graphql::Result<Option<Funder>> {
+        let state = ctx.data::<AppState>()?;
+        Ok(catalog::funder::get(&state.db, &slug).await.gql()?.map(Funder))
+    }
+}
+
+/// A funder, as given in a scheme or to `upsertFunder`.
+#[derive(InputObject, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunderInput {
+    pub slug: String,
+    pub name: String,
+    pub kind: FunderKind,
+    pub contact_email: Option<String>,
+}
+
+#[derive(InputObject, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PerimeterInput {
+    pub national: Option<bool>,
+    pub regions: Option<Vec<String>>,
+    pub departments: Option<Vec<String>>,
+    pub epcis: Option<Vec<String>>,
+    pub communes: Option<Vec<String>>,
+}
+
+#[derive(InputObject, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RulesInput {
+    pub max_commune_population: Option<i64>,
+    pub max_epci_population: Option<i64>,
+    pub min_project_cost: Option<i64>,
+    pub max_project_cost: Option<i64>,
+    pub no_start_before_filing: Option<bool>,
+    pub requires_national_public_cofunding: Option<bool>,
+    pub economic_activity: Option<bool>,
+}
+
+#[derive(InputObject, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FundingInput {
+    pub rate_min: Option<f64>,
+    pub rate_max: Option<f64>,
+    pub amount_min: Option<i64>,
+    pub amount_max: Option<i64>,
+    pub max_public_aid_rate: Option<f64>,
+    pub regime: Option<StateAidRegime>,
+}
+
+#[derive(InputObject, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CalendarInput {
+    pub recurrence: Option<Recurrence>,
+    pub opens_on: Option<Date>,
+    pub closes_on: Option<Date>,
+}
+
+/// A whole scheme, in the shape of the `guichet` JSON format (DESIGN §5).
+#[derive(InputObject, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemeInput {
+    pub slug: String,
+    pub title: String,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub funders: Vec<FunderInput>,
+    pub beneficiary_types: Vec<BeneficiaryType>,
+    pub themes: Option<Vec<String>>,
+    pub aid_types: Option<Vec<AidType>>,
+    pub perimeter: Option<PerimeterInput>,
+    pub rules: Option<RulesInput>,
+    pub funding: Option<FundingInput>,
+    pub calendar: Option<CalendarInput>,
+    pub required_documents: Option<Vec<String>>,
+    pub application_url: Option<String>,
+    pub source_url: Option<String>,
+    pub verified_on: Option<Date>,
+    pub status: Option<SchemeStatus>,
+}
+
+impl SchemeInput {
+    fn into_record(self) -> async_graphql::Result<SchemeRecord> {
+        let value = serde_json::to_value(&self).map_err(internal)?;
+        SchemeRecord::from_json(value).map_err(|e| super::error::GraphqlError::extend(catalog::Error::from(e)))
+    }
+}
+
+#[derive(Default)]
+pub struct CatalogMutation;
+
+#[Object]
+impl CatalogMutation {
+    /// Creates a scheme (staff). Fails with CONFLICT when the slug is taken.
+    async fn create_scheme(&self, ctx: &Context<'_>, input: SchemeInput) -> async_graphql::Result<Scheme> {
+        let state = ctx.data::<AppState>()?;
+        let actor = ctx.data::<Actor>()?;
+        actor.require_staff().gql()?;
+        let record = input.into_record()?;
+        if scheme::get(&state.db, record.slug.trim()).await.gql()?.is_some() {
+            return Err(catalog::Error::Conflict(format!("Un dispositif a déjà l'identifiant « {} ».", record.slug.trim()))).gql();
+        }
+        let (_, saved) = scheme::save(&state.db, actor, &state.territories, record).await.gql()?;
+        Ok(Scheme(saved))
+    }
+
+    /// Replaces the content of the scheme `slug` (staff).
+    async fn update_scheme(&self, ctx: &Context<'_>, slug: String, input: SchemeInput) -> async_graphql::Result<Scheme> {
+        let state = ctx.data::<AppState>()?;
+        let actor = ctx.data::<Actor>()?;
+        actor.require_staff().gql()?;
+        let record = input.into_record()?;
+        if scheme::get(&state.db, slug.trim()).await.gql()?.is_none() {
+            return Err(catalog::Error::NotFound(format!("Dispositif « {slug} »"))).gql();
+        }
+        if record.slug.trim() != slug.trim() {
+            return Err(catalog::Error::validation("slug", "L'identifiant d'un dispositif ne peut pas être changé.")).gql();
+        }
+        let (_, saved) = scheme::save(&state.db, actor, &state.territories, record).await.gql()?;
+        Ok(Scheme(saved))
+    }
+
+    /// Publishes a scheme (staff).
+    async fn publish_scheme(&self, ctx: &Context<'_>, slug: String) -> async_graphql::Result<Scheme> {
+        let state = ctx.data::<AppState>()?;
+        let actor = ctx.data::<Actor>()?;
+        let saved = scheme::set_status(&state.db, actor, slug.trim(), catalog::vocab::SchemeStatus::Published).await.gql()?;
+        Ok(Scheme(saved))
+    }
+
+    /// Archives a scheme (staff): it leaves the public catalogue.
+    async fn archive_scheme(&self, ctx: &Context<'_>, slug: String) -> async_graphql::Result<Scheme> {
+        let state = ctx.data::<AppState>()?;
+        let actor = ctx.data::<Actor>()?;
+        let saved = scheme::set_status(&state.db, actor, slug.trim(), catalog::vocab::SchemeStatus::Archived).await.gql()?;
+        Ok(Scheme(saved))
+    }
+
+    /// Creates or updates a funder (staff).
+    async fn upsert_funder(&self, ctx: &Context<'_>, input: FunderInput) -> async_graphql::Result<Funder> {
+        let state = ctx.data::<AppState>()?;
+        let actor = ctx.data::<Actor>()?;
+        let record = FunderRecord {
+            slug: input.slug,
+            name: input.name,
+            kind: input.kind.into(),
+            contact_email: input.contact_email,
+        };
+        let saved = catalog::funder::upsert(&state.db, actor, record).await.gql()?;
+        Ok(Funder(saved))
+    }
+}

@@ -1,0 +1,144 @@
+//! The GraphQL schema: roots merged by concept, limits, the HTTP handler, and SDL export.
+
+pub mod account;
+pub mod catalog;
+pub mod error;
+pub mod scalars;
+pub mod territory;
+pub mod vocab;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::http::GraphiQLSource;
+use async_graphql::{EmptySubscription, MergedObject, Schema, SimpleObject};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::Extension;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::auth::{self, ClientAddress};
+
+#[derive(MergedObject, Default)]
+pub struct Query(catalog::CatalogQuery, territory::TerritoryQuery, account::AccountQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(catalog::CatalogMutation, account::AccountMutation);
+
+pub type GuichetSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Largest accepted query depth and complexity.
+pub const MAX_DEPTH: usize = 12;
+pub const MAX_COMPLEXITY: usize = 5_000;
+
+/// Builds the schema. The application state, the actor and the loaders are given to each
+/// request by [`handler`].
+pub fn build_schema() -> GuichetSchema {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+/// The schema in SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    build_schema().sdl()
+}
+
+/// Cursor-based page information.
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    pub end_cursor: Option<String>,
+    pub has_next_page: bool,
+}
+
+impl PageInfo {
+    /// A page ending at `offset` (exclusive).
+    pub fn new(offset: u64, has_next_page: bool) -> Self {
+        PageInfo {
+            end_cursor: Some(format!("o{offset}")),
+            has_next_page,
+        }
+    }
+}
+
+/// The offset a cursor stands for (0 without one).
+pub fn parse_cursor(after: Option<&str>) -> async_graphql::Result<u64> {
+    match after {
+        None => Ok(0),
+        Some(cursor) => cursor
+            .strip_prefix('o')
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| {
+                error::GraphqlError::extend(::catalog::Error::validation("after", "Curseur de pagination invalide."))
+            }),
+    }
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// `GET /graphql` without a query from a browser: the GraphiQL page.
+fn graphiql() -> Response {
+    Html(GraphiQLSource::build().endpoint("/graphql").title("Guichet — GraphiQL").finish()).into_response()
+}
+
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let operation = match &request.operation_name {
+        Some(name) => document.operations.iter().find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())).map(|(_, op)| op),
+        None => document.operations.iter().next().map(|(_, op)| op),
+    };
+    operation.is_some_and(|op| op.node.ty == async_graphql::parser::types::OperationType::Mutation)
+}
+
+/// `GET` and `POST /graphql`.
+pub async fn handler(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
+    request: Result<GraphQLRequest, async_graphql_axum::rejection::GraphQLRejection>,
+) -> Response {
+    let request = match request {
+        Ok(request) => request.into_inner(),
+        Err(rejection) => {
+            if method == Method::GET && wants_html(&headers) {
+                return graphiql();
+            }
+            return rejection.into_response();
+        }
+    };
+    if method == Method::GET {
+        if request.query.trim().is_empty() && wants_html(&headers) {
+            return graphiql();
+        }
+        if is_mutation(&request) {
+            return (
+                StatusCode::METHOD_NOT_ALLOWED,
+                [(header::ALLOW, "POST")],
+                "Les mutations doivent être envoyées en POST.",
+            )
+                .into_response();
+        }
+    }
+    let actor = match auth::actor_from_headers(&state, &headers).await {
+        Ok(actor) => actor,
+        Err(response) => return response,
+    };
+    let client = ClientAddress(connect.map(|Extension(ConnectInfo(addr))| addr.ip().to_string()).unwrap_or_else(|| "local".into()));
+    let request = request
+        .data(state.clone())
+        .data(actor)
+        .data(client)
+        .data(DataLoader::new(catalog::FunderLoader(state.db.clone()), tokio::spawn))
+        .data(DataLoader::new(catalog::SchemeCountLoader(state.db.clone()), tokio::spawn));
+    let response = state.schema.execute(request).await;
+    GraphQLResponse::from(response).into_response()
+}

@@ -1,0 +1,12 @@
+//! The Guichet gateway: command line, HTTP server, GraphQL schema, authentication, the mail
+//! worker and the web assets. Domain rules live in the `catalog` crate; this crate wires
+//! them to the outside world.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod graphql;
+pub mod mail;
+pub mod rate_limit;
+pub mod web;

@@ -1,0 +1,117 @@
+//! The outbox worker: claims due messages, sends them, marks them sent, and retries
+//! failures with exponential backoff. Wakes on a notification from this process and polls
+//! for messages written by other processes.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use catalog::outbox::{self, Message};
+use lettre::message::MultiPart;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
+
+/// How long a claimed message is reserved for its sender.
+const LEASE: chrono::Duration = chrono::Duration::seconds(120);
+/// The longest the worker sleeps before looking at the outbox again.
+const POLL: Duration = Duration::from_secs(2);
+
+/// Where mail goes.
+#[derive(Clone)]
+pub enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(PathBuf),
+}
+
+impl Transport {
+    /// SMTP when a URL is given (`smtp://host:port`), `.eml` files in `mail_dir` otherwise.
+    pub fn from_settings(smtp_url: Option<&str>, mail_dir: PathBuf) -> anyhow::Result<Self> {
+        match smtp_url {
+            Some(url) => {
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .with_context(|| "SMTP_URL invalide (attendu : smtp://hôte:port)".to_owned())?
+                    .timeout(Some(Duration::from_secs(20)))
+                    .build();
+                Ok(Transport::Smtp(transport))
+            }
+            None => Ok(Transport::Files(mail_dir)),
+        }
+    }
+
+    async fn send(&self, message: lettre::Message) -> anyhow::Result<()> {
+        match self {
+            Transport::Smtp(smtp) => {
+                smtp.send(message).await?;
+            }
+            Transport::Files(dir) => {
+                tokio::fs::create_dir_all(dir).await?;
+                AsyncFileTransport::<Tokio1Executor>::new(dir).send(message).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn build(message: &Message, from: &str) -> anyhow::Result<lettre::Message> {
+    Ok(lettre::Message::builder()
+        .from(from.parse()?)
+        .to(message.recipient.parse()?)
+        .subject(message.subject.clone())
+        .message_id(Some(format!("<outbox-{}-{}@guichet>", message.id, message.created_at.timestamp())))
+        .multipart(MultiPart::alternative_plain_html(
+            message.body_text.clone(),
+            message.body_html.clone(),
+        ))?)
+}
+
+/// Sends every message that is due now; returns how many were sent.
+pub async fn send_due(db: &DatabaseConnection, transport: &Transport, from: &str) -> anyhow::Result<usize> {
+    let mut sent = 0;
+    loop {
+        let batch = outbox::claim_due(db, 20, LEASE).await?;
+        if batch.is_empty() {
+            return Ok(sent);
+        }
+        for message in batch {
+            let masked = catalog::email::Email::parse(&message.recipient)
+                .map(|e| e.masked())
+                .unwrap_or_else(|_| "?".into());
+            let result = match build(&message, from) {
+                Ok(mail) => transport.send(mail).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) => {
+                    outbox::mark_sent(db, message.id).await?;
+                    tracing::info!(id = message.id, to = %masked, template = %message.template, "mail sent");
+                    sent += 1;
+                }
+                Err(e) => {
+                    let next = outbox::mark_failed(db, &message, &e.to_string()).await?;
+                    tracing::warn!(id = message.id, to = %masked, error = %e, %next, "mail not sent; will retry");
+                }
+            }
+        }
+    }
+}
+
+/// Runs the worker until the process ends.
+pub fn spawn_worker(db: DatabaseConnection, transport: Transport, from: String, wakeup: Arc<Notify>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = send_due(&db, &transport, &from).await {
+                tracing::warn!(error = %e, "mail worker error");
+            }
+            let sleep = match outbox::next_due(&db).await {
+                Ok(Some(at)) => (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO).min(POLL),
+                _ => POLL,
+            };
+            tokio::select! {
+                _ = wakeup.notified() => {}
+                _ = tokio::time::sleep(sleep.max(Duration::from_millis(50))) => {}
+            }
+        }
+    })
+}

@@ -1,0 +1,5 @@
+//! The `guichet` binary: see `guichet --help`.
+
+fn main() -> std::process::ExitCode {
+    guichet::cli::main()
+}

@@ -1,0 +1,16 @@
+//! Database schema of Guichet. Migrations run at start-up, on SQLite and PostgreSQL alike,
+//! and are written with sea-query builders so that one definition serves both backends.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_foundation;
+
+/// Every migration, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_foundation::Migration)]
+    }
+}
