@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -14,6 +14,7 @@ use migrations::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Settings;
@@ -103,12 +104,16 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/graphql", get(graphql::handler).post(graphql::handler))
+        .route(
+            "/graphql",
+            get(graphql::handler)
+                .post(graphql::handler)
+                .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
+        )
         .route("/login", get(auth::login))
         .route("/logout", post(auth::logout))
         .route("/assets/{*path}", get(web::serve_asset))
         .fallback(get(web::index))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -139,6 +139,21 @@ pub async fn handler(
         .data(client)
         .data(DataLoader::new(catalog::FunderLoader(state.db.clone()), tokio::spawn))
         .data(DataLoader::new(catalog::SchemeCountLoader(state.db.clone()), tokio::spawn));
-    let response = state.schema.execute(request).await;
+    let mut response = state.schema.execute(request).await;
+    let request_error = response.data == async_graphql::Value::Null;
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            // Parse and validation errors (no data) are the client's; anything else that
+            // escaped the domain mapping is ours, and its detail stays in the log.
+            if request_error {
+                extensions.set("code", "VALIDATION");
+            } else {
+                tracing::error!(message = %error.message, "unmapped GraphQL error");
+                error.message = "Erreur interne du service.".into();
+                extensions.set("code", "INTERNAL");
+            }
+        }
+    }
     GraphQLResponse::from(response).into_response()
 }

@@ -1,0 +1,130 @@
+//! The outbox and its worker, with `.eml` files and with a real SMTP server on loopback
+//! (aiosmtpd) that is down when the mail is queued and comes back later.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, require_all};
+
+/// Waits until `check` holds, for at most `limit`.
+async fn eventually(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn without_smtp_mail_is_written_as_eml_files_and_marked_sent() {
+    let app = TestApp::spawn().await;
+    let worker = guichet::app::start_mail_worker(&app.state).unwrap();
+    let body = app.graphql("mutation { requestLoginLink(email: \"eml@village.fr\") }", json!({})).await;
+    assert_eq!(body["data"]["requestLoginLink"], true);
+    let mail_dir = app.state.settings.mail_dir();
+    assert!(eventually(Duration::from_secs(10), async || !files_in(&mail_dir).is_empty()).await, "no .eml written");
+    let files = files_in(&mail_dir);
+    assert_eq!(files.len(), 1);
+    let eml = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(eml.contains("To: eml@village.fr"), "{eml}");
+    assert!(eml.contains("Content-Type: text/html"), "{eml}");
+    assert!(eml.contains("/login?token=") || eml.contains("/login?token=3D"), "{eml}");
+    let messages = catalog::outbox::all(&app.state.db).await.unwrap();
+    assert!(messages[0].sent_at.is_some());
+    worker.abort();
+}
+
+/// The Python interpreter with aiosmtpd, if available.
+fn python_with_aiosmtpd() -> Option<String> {
+    let python = std::env::var("GUICHET_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = Command::new(&python)
+        .args(["-c", "import aiosmtpd"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then_some(python)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// An aiosmtpd server writing every message into a Maildir.
+struct SmtpServer(Child);
+
+impl SmtpServer {
+    fn start(python: &str, port: u16, maildir: &Path) -> SmtpServer {
+        let child = Command::new(python)
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        SmtpServer(child)
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn mail_queued_while_smtp_is_down_arrives_once_when_it_comes_back() {
+    let Some(python) = python_with_aiosmtpd() else {
+        assert!(!require_all(), "aiosmtpd is required (GUICHET_TEST_PYTHON)");
+        eprintln!("aiosmtpd not available: skipped");
+        return;
+    };
+    let port = free_port();
+    let app = TestApp::spawn_with(|s| s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
+    let worker = guichet::app::start_mail_worker(&app.state).unwrap();
+
+    let body = app.graphql("mutation { requestLoginLink(email: \"panne@village.fr\") }", json!({})).await;
+    assert_eq!(body["data"]["requestLoginLink"], true, "{body}");
+
+    // SMTP is down: the attempt fails and is scheduled again; nothing is lost.
+    let db = app.state.db.clone();
+    assert!(
+        eventually(Duration::from_secs(15), async || {
+            let m = catalog::outbox::all(&db).await.unwrap();
+            m[0].attempts >= 1 && m[0].last_error.is_some()
+        })
+        .await,
+        "the failed attempt was not recorded"
+    );
+    assert!(catalog::outbox::all(&db).await.unwrap()[0].sent_at.is_none());
+
+    // SMTP comes back.
+    let maildir = app.dir.path().join("maildir");
+    let _server = SmtpServer::start(&python, port, &maildir);
+    let new = maildir.join("new");
+    assert!(
+        eventually(Duration::from_secs(60), async || !files_in(&new).is_empty()).await,
+        "the mail never arrived"
+    );
+    assert!(eventually(Duration::from_secs(10), async || catalog::outbox::all(&db).await.unwrap()[0].sent_at.is_some()).await);
+    // And only once, even after further worker rounds.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let delivered = files_in(&new);
+    assert_eq!(delivered.len(), 1);
+    let message = std::fs::read_to_string(&delivered[0]).unwrap();
+    assert!(message.contains("panne@village.fr"));
+    assert!(message.contains("Subject:"));
+    worker.abort();
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: each boots the real router on a loopback port with its own database
+//! (SQLite by default; PostgreSQL when `GUICHET_TEST_DATABASE_URL` names a server) and
+//! talks to it over HTTP, or runs the real `guichet` binary.
+
+mod accounts;
+mod catalog;
+mod cli;
+mod gateway;
+mod helpers;
+mod mail;
+mod territories;

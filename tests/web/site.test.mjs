@@ -1,0 +1,415 @@
+// Browser tests of the web front end, against a running Guichet server started with its seed
+// catalogue and all French territories:
+//
+//   GUICHET_URL=http://127.0.0.1:8080 node --test site.test.mjs
+//
+// Drives Debian's Chromium (CHROMIUM_PATH, default /usr/bin/chromium) with playwright-core and
+// audits pages with axe-core. No fixed sleeps: every wait is for a selector, a URL or the network.
+
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const BASE = (process.env.GUICHET_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
+const ORIGIN = new URL(BASE).origin;
+const AXE_PATH = fileURLToPath(new URL('./node_modules/axe-core/axe.min.js', import.meta.url));
+const TIMEOUT = 20_000;
+
+// Pages every audit goes through: [name in a sentence, path].
+const PAGES = [
+  ['home', '/'],
+  ['funders', '/financeurs'],
+  ['funder', '/financeurs/etat-prefectures'],
+  ['scheme', '/dispositifs/detr'],
+  ['login', '/connexion'],
+  ['account', '/compte'],
+];
+
+let browser;
+
+before(async () => {
+  await waitForServer();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+});
+
+/** Polls /healthz (bounded) so that the tests do not start before the server is ready. */
+async function waitForServer() {
+  const deadline = Date.now() + 60_000;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${BASE}/healthz`);
+      if (res.ok) return;
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = err.message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`Guichet is not answering at ${BASE}/healthz: ${last}`);
+}
+
+/**
+ * Opens `path` in a fresh browser context (no cookies, no cache) and waits until the page is
+ * rendered and settled. Calls `fn({page, problems})` and always closes the context.
+ */
+async function withPage(path, fn, { width = 1280, height = 800, bypassCSP = false } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, locale: 'fr-FR', bypassCSP });
+  context.setDefaultTimeout(TIMEOUT);
+  const page = await context.newPage();
+  const problems = { errors: [], foreign: [], console: [] };
+  page.on('pageerror', (err) => problems.errors.push(err.message));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.console.push(msg.text());
+  });
+  page.on('request', (req) => {
+    const url = new URL(req.url());
+    if ((url.protocol === 'http:' || url.protocol === 'https:') && url.origin !== ORIGIN) problems.foreign.push(req.url());
+  });
+  try {
+    await page.goto(BASE + path, { waitUntil: 'networkidle' });
+    await settled(page);
+    await fn({ page, problems });
+    assertClean(problems);
+  } finally {
+    await context.close();
+  }
+}
+
+/** Waits for a rendered page: an h1 in main, and nothing in main still marked busy. */
+async function settled(page) {
+  await page.waitForFunction(() => document.querySelector('main h1')
+    && !document.querySelector('main[aria-busy="true"], main [aria-busy="true"]'), null, { timeout: TIMEOUT });
+}
+
+function assertClean(problems) {
+  assert.deepEqual(problems.errors, [], `JavaScript errors on the page (console: ${problems.console.join(' | ')})`);
+  assert.deepEqual(problems.foreign, [], 'requests to another origin');
+}
+
+const text = (s) => s.replace(/[\u00a0\u202f]/g, ' ');
+
+async function typeInCommuneBox(page, query) {
+  const box = page.getByRole('combobox', { name: 'Rechercher une commune' });
+  await box.focus();
+  await box.pressSequentially(query);
+  await page.getByRole('listbox').getByRole('option').first().waitFor();
+  return box;
+}
+
+async function activeOptionText(page, box) {
+  const id = await box.getAttribute('aria-activedescendant');
+  if (!id) return '';
+  return text(await page.locator(`[id="${id}"]`).innerText());
+}
+
+async function axeSeriousViolations(page) {
+  await page.addScriptTag({ path: AXE_PATH });
+  const results = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+function describeViolations(violations) {
+  return violations.map((v) => `- ${v.id} (${v.impact}): ${v.help} [${v.helpUrl}]\n${
+    v.nodes.slice(0, 5).map((n) => `    ${n.target.join(' ')}: ${String(n.failureSummary).replace(/\s+/g, ' ')}`).join('\n')}`).join('\n');
+}
+
+async function horizontalOverflow(page) {
+  return page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    culprits: [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)
+      .slice(0, 5)
+      .map((el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className ? `.${String(el.className).replace(/\s+/g, '.')}` : ''}`),
+  }));
+}
+
+// ---------------------------------------------------------------------------------------
+
+test('the home page is in French and lists funders with scheme counts', async () => {
+  await withPage('/', async ({ page }) => {
+    assert.equal(await page.getAttribute('html', 'lang'), 'fr');
+    assert.match(await page.title(), /Guichet/);
+    assert.match(await page.locator('main').innerText(), /dossier/i);
+
+    const funderLinks = page.locator('main a[href^="/financeurs/"]');
+    await page.locator('main a[href="/financeurs/etat-prefectures"]').waitFor();
+    assert.ok(await funderLinks.count() > 0, 'no link to a funder page');
+    const items = await page.locator('main li').filter({ has: page.locator('a[href^="/financeurs/"]') }).allInnerTexts();
+    assert.ok(items.length > 0, 'no funder list item');
+    for (const item of items) {
+      assert.match(text(item), /\d+ dispositifs?|aucun dispositif/, `no scheme count in « ${item} »`);
+    }
+    // Grouped by kind: a heading per kind above each list.
+    assert.ok(await page.locator('main h3').count() > 0, 'funders are not grouped under headings');
+  });
+});
+
+test('typing « chaumont » in the commune box and choosing with the keyboard shows Chaumont (52121) with its population and Haute-Marne', async () => {
+  await withPage('/', async ({ page }) => {
+    const box = await typeInCommuneBox(page, 'chaumont');
+    assert.equal(await box.getAttribute('aria-expanded'), 'true');
+
+    let chosen = '';
+    const optionCount = await page.getByRole('option').count();
+    for (let i = 0; i < optionCount && !chosen; i += 1) {
+      await page.keyboard.press('ArrowDown');
+      const current = await activeOptionText(page, box);
+      if (/^Chaumont\b/.test(current) && /Haute-Marne/.test(current)) chosen = current;
+    }
+    assert.ok(chosen, 'no option « Chaumont — Haute-Marne (52) » reachable with ArrowDown');
+    assert.match(chosen, /^Chaumont — Haute-Marne \(52\) · \d[\d ]* hab\.$/);
+    await page.keyboard.press('Enter');
+
+    assert.equal(await box.getAttribute('aria-expanded'), 'false');
+    assert.equal(await box.inputValue(), 'Chaumont');
+    assert.ok(await box.evaluate((el) => el === document.activeElement), 'focus left the commune box');
+    const card = page.getByRole('region', { name: /^Chaumont/ });
+    await card.waitFor();
+    const content = text(await card.innerText());
+    assert.match(content, /52121/);
+    assert.match(content, /\d[\d ]* habitants/);
+    assert.match(content, /Haute-Marne/);
+    assert.match(content, /Grand Est/);
+  });
+});
+
+test('typing « st dizier » finds Saint-Dizier', async () => {
+  await withPage('/', async ({ page }) => {
+    await typeInCommuneBox(page, 'st dizier');
+    const option = page.getByRole('option', { name: /^Saint-Dizier\b/ }).first();
+    await option.waitFor();
+    assert.match(text(await option.innerText()), /Haute-Marne \(52\)/);
+  });
+});
+
+test('the commune box closes with Escape and reports when nothing matches', async () => {
+  await withPage('/', async ({ page }) => {
+    const box = await typeInCommuneBox(page, 'chaumont');
+    await page.keyboard.press('Escape');
+    assert.equal(await box.getAttribute('aria-expanded'), 'false');
+    assert.equal(await box.inputValue(), 'chaumont');
+    await box.fill('');
+    await box.pressSequentially('zzqxw');
+    await page.getByText('Aucune commune ne correspond').waitFor();
+    assert.equal(await box.getAttribute('aria-expanded'), 'false');
+  });
+});
+
+test('a funder page lists its schemes and links to a scheme detail page that shows the title and « Source »', async () => {
+  await withPage('/financeurs/etat-prefectures', async ({ page }) => {
+    const funderName = (await page.locator('main h1').innerText()).trim();
+    assert.ok(funderName.length > 0);
+    const schemeLinks = page.locator('main a[href^="/dispositifs/"]');
+    assert.ok(await schemeLinks.count() > 0, 'the funder page lists no scheme');
+
+    // The DETR may be further down the list: follow « Voir plus » until it shows up.
+    const detr = page.locator('main a[href="/dispositifs/detr"]');
+    while (await detr.count() === 0) {
+      const more = page.getByRole('button', { name: 'Voir plus' });
+      assert.ok(await more.count() > 0, 'the DETR is not listed and there is no « Voir plus »');
+      const before = await schemeLinks.count();
+      await more.click();
+      await page.waitForFunction((n) => document.querySelectorAll('main a[href^="/dispositifs/"]').length > n, before);
+    }
+
+    const title = (await detr.innerText()).trim();
+    await detr.click();
+    await page.waitForURL(`${BASE}/dispositifs/detr`);
+    await page.waitForFunction((t) => document.querySelector('main h1')?.textContent.trim() === t, title);
+    await settled(page);
+
+    assert.ok(await page.evaluate(() => document.activeElement?.tagName === 'H1'), 'focus did not move to the page heading');
+    assert.match(await page.title(), new RegExp(title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    await page.getByRole('link', { name: 'Source', exact: true }).waitFor();
+    assert.ok(await page.locator('main a[href="/financeurs/etat-prefectures"]').count() > 0, 'the scheme does not link back to its funder');
+    assert.ok(await page.locator('main dl dt').count() > 0, 'no key facts');
+
+    await page.goBack();
+    await page.waitForFunction((t) => document.querySelector('main h1')?.textContent.trim() === t, funderName);
+  });
+});
+
+test('an unknown scheme shows « Dispositif introuvable »', async () => {
+  await withPage('/dispositifs/ce-dispositif-n-existe-pas', async ({ page }) => {
+    assert.equal((await page.locator('main h1').innerText()).trim(), 'Dispositif introuvable');
+    assert.match(await page.title(), /Dispositif introuvable/);
+  });
+});
+
+test('the login form shows the field error for a malformed email and the confirmation for a valid one', async () => {
+  await withPage('/connexion', async ({ page }) => {
+    const email = page.getByLabel('Adresse électronique');
+    const submit = page.getByRole('button', { name: 'Recevoir un lien de connexion' });
+
+    await email.fill('pas-une-adresse');
+    await submit.click();
+    await page.locator('input[aria-invalid="true"]').waitFor();
+    assert.equal(await email.getAttribute('aria-invalid'), 'true');
+    const ids = (await email.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean);
+    const described = await Promise.all(ids.map(async (id) => {
+      const node = page.locator(`[id="${id}"]`);
+      return { text: (await node.innerText()).trim(), visible: await node.isVisible() };
+    }));
+    const shown = described.filter((d) => d.visible && d.text);
+    assert.ok(shown.length >= 2, `the field error is not tied to the field: ${JSON.stringify(described)}`);
+    assert.equal(await page.getByText('Si cette adresse est valide').count(), 0);
+
+    await email.fill(`essai-web-${Date.now()}@example.org`);
+    await submit.click();
+    await page.getByText('Si cette adresse est valide, un lien de connexion vient de vous être envoyé. Il est valable 15 minutes.').waitFor();
+    assert.notEqual(await email.getAttribute('aria-invalid'), 'true');
+  });
+});
+
+test('an invalid login link leads back to the login page with an explanation', async () => {
+  await withPage('/login?token=ce-lien-n-existe-pas', async ({ page }) => {
+    assert.match(page.url(), /\/connexion\?erreur=lien-invalide$/);
+    const main = await page.locator('main').innerText();
+    assert.match(main, /n’est plus valable/);
+    assert.match(main, /expiré/);
+  });
+});
+
+test('the account page invites to log in when nobody is logged in', async () => {
+  await withPage('/compte', async ({ page }) => {
+    await page.getByText('Vous n’êtes pas connecté').waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Se connecter' }).getAttribute('href'), '/connexion');
+    await page.getByRole('navigation', { name: 'Menu principal' }).getByRole('link', { name: 'Connexion' }).waitFor();
+  });
+});
+
+describe('every page has no serious or critical axe-core violation', () => {
+  for (const [name, path] of PAGES) {
+    test(`the ${name} page (${path}) has no serious or critical axe-core violation`, async () => {
+      await withPage(path, async ({ page }) => {
+        const violations = await axeSeriousViolations(page);
+        assert.equal(violations.length, 0, `axe-core on ${path}:\n${describeViolations(violations)}`);
+      }, { bypassCSP: true });
+    });
+  }
+
+  test('the home page with the commune list open and a commune chosen has no serious or critical axe-core violation', async () => {
+    await withPage('/', async ({ page }) => {
+      await typeInCommuneBox(page, 'chaumont');
+      await page.keyboard.press('ArrowDown');
+      let violations = await axeSeriousViolations(page);
+      assert.equal(violations.length, 0, `axe-core, list open:\n${describeViolations(violations)}`);
+      await page.keyboard.press('Enter');
+      await page.locator('main section dl').first().waitFor();
+      violations = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }))
+        .then((r) => r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'));
+      assert.equal(violations.length, 0, `axe-core, commune chosen:\n${describeViolations(violations)}`);
+    }, { bypassCSP: true });
+  });
+
+  test('the login page showing a field error has no serious or critical axe-core violation', async () => {
+    await withPage('/connexion?erreur=lien-invalide', async ({ page }) => {
+      await page.getByLabel('Adresse électronique').fill('pas-une-adresse');
+      await page.getByRole('button', { name: 'Recevoir un lien de connexion' }).click();
+      await page.locator('input[aria-invalid="true"]').waitFor();
+      const violations = await axeSeriousViolations(page);
+      assert.equal(violations.length, 0, `axe-core:\n${describeViolations(violations)}`);
+    }, { bypassCSP: true });
+  });
+});
+
+describe('at 360 px width no page scrolls horizontally', () => {
+  for (const [name, path] of PAGES) {
+    test(`the ${name} page (${path}) fits in 360 px`, async () => {
+      await withPage(path, async ({ page }) => {
+        const { scrollWidth, culprits } = await horizontalOverflow(page);
+        assert.ok(scrollWidth <= 360, `scrollWidth ${scrollWidth} > 360 on ${path}; too wide: ${culprits.join(', ')}`);
+      }, { width: 360, height: 740 });
+    });
+  }
+
+  test('the home page with the commune list open fits in 360 px', async () => {
+    await withPage('/', async ({ page }) => {
+      await typeInCommuneBox(page, 'saint');
+      const { scrollWidth, culprits } = await horizontalOverflow(page);
+      assert.ok(scrollWidth <= 360, `scrollWidth ${scrollWidth} > 360; too wide: ${culprits.join(', ')}`);
+    }, { width: 360, height: 740 });
+  });
+});
+
+test('the home page’s first load transfers less than 150 KB', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  context.setDefaultTimeout(TIMEOUT);
+  const page = await context.newPage();
+  const responses = [];
+  const foreign = [];
+  page.on('request', (req) => {
+    const url = new URL(req.url());
+    if ((url.protocol === 'http:' || url.protocol === 'https:') && url.origin !== ORIGIN) foreign.push(req.url());
+  });
+  page.on('response', (res) => responses.push(res));
+  try {
+    await page.goto(`${BASE}/`, { waitUntil: 'networkidle' });
+    await settled(page);
+
+    // As the browser reports it (Resource Timing): compressed body or bytes on the wire.
+    const entries = await page.evaluate(() => [
+      ...performance.getEntriesByType('navigation'),
+      ...performance.getEntriesByType('resource'),
+    ].filter((e) => new URL(e.name).origin === location.origin)
+      .map((e) => ({ name: e.name, transfer: e.transferSize, encoded: e.encodedBodySize, decoded: e.decodedBodySize })));
+    const timingTotal = entries.reduce((sum, e) => sum + Math.max(e.transfer, e.encoded), 0);
+
+    // As the network reports it (body bytes received, compressed).
+    let networkTotal = 0;
+    for (const res of responses) {
+      if (new URL(res.url()).origin !== ORIGIN) continue;
+      const sizes = await res.request().sizes().catch(() => null);
+      if (sizes) networkTotal += sizes.responseBodySize;
+    }
+
+    const detail = entries.map((e) => `${new URL(e.name).pathname} ${e.encoded}/${e.decoded}`).join(', ');
+    assert.ok(entries.some((e) => e.name.endsWith('/assets/app.js')), `app.js missing from the timing entries: ${detail}`);
+    const limit = 150 * 1024;
+    assert.ok(timingTotal < limit, `first load is ${timingTotal} bytes (Resource Timing): ${detail}`);
+    assert.ok(networkTotal < limit, `first load is ${networkTotal} bytes (network)`);
+    assert.deepEqual(foreign, [], 'requests to another origin');
+  } finally {
+    await context.close();
+  }
+});
+
+test('the whole page works with the keyboard: Tab reaches the skip link first and it moves focus to main', async () => {
+  await withPage('/', async ({ page }) => {
+    await page.keyboard.press('Tab');
+    const first = await page.evaluate(() => {
+      const el = document.activeElement;
+      const box = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      return {
+        text: el.textContent.trim(),
+        inViewport: box.width > 0 && box.height > 0 && box.top >= 0 && box.bottom <= window.innerHeight,
+        focusRing: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0,
+      };
+    });
+    assert.equal(first.text, 'Aller au contenu');
+    assert.ok(first.inViewport, 'the skip link is not visible once focused');
+    assert.ok(first.focusRing, 'the focused skip link has no visible focus ring');
+
+    await page.keyboard.press('Enter');
+    assert.ok(await page.evaluate(() => document.activeElement === document.querySelector('main')), 'focus is not on main');
+
+    await page.keyboard.press('Tab');
+    const next = await page.evaluate(() => ({
+      inMain: document.querySelector('main').contains(document.activeElement),
+      role: document.activeElement.getAttribute('role'),
+    }));
+    assert.ok(next.inMain, 'Tab after the skip link does not continue inside main');
+    assert.equal(next.role, 'combobox', 'the commune box is not the first control of the home page');
+  });
+});
