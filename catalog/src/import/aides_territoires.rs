@@ -1,7 +1,7 @@
 //! The Aides-territoires formats: the JSON of their public API (v1.6) and their CSV export
 //! (DESIGN §5).
 //!
-//! Both formats are first read into a [`RawAid`] (the source's own words), which is then
+//! Both formats are first read into a `RawAid` (the source's own words), which is then
 //! mapped onto a [`SchemeRecord`]: French labels and API codes become vocabulary values,
 //! HTML becomes plain text, the perimeter is looked up among the territories. What cannot be
 //! mapped but does not prevent the import becomes a French warning; what prevents it (no
@@ -86,11 +86,17 @@ pub fn parse_csv(input: &str, territories: &Territories) -> Result<Vec<Parsed>, 
             Ok(row) if row.iter().all(|cell| cell.trim().is_empty()) => {}
             Ok(row) => {
                 let line = row.position().map_or(i as u64 + 2, |p| p.line());
-                parsed.push(build(columns.raw_aid(&row, format!("ligne {line}")), &context));
+                parsed.push(build(
+                    columns.raw_aid(&row, format!("ligne {line}")),
+                    &context,
+                ));
             }
             Err(e) => {
                 let line = e.position().map_or(i as u64 + 2, |p| p.line());
-                parsed.push(unreadable(format!("ligne {line}"), format!("Ligne CSV illisible : {e}")));
+                parsed.push(unreadable(
+                    format!("ligne {line}"),
+                    format!("Ligne CSV illisible : {e}"),
+                ));
             }
         }
     }
@@ -149,7 +155,10 @@ enum PerimeterSource {
     #[default]
     FromFunders,
     /// The API names a territory, with its scale (« Département »…) when given.
-    Named { name: Option<String>, scale: Option<String> },
+    Named {
+        name: Option<String>,
+        scale: Option<String>,
+    },
 }
 
 /// Positions of the CSV columns.
@@ -174,7 +183,10 @@ impl CsvColumns {
             ("Lien", find(&["lien"])),
             ("Financeurs", find(&["financeurs", "financeur"])),
             ("Bénéficiaire", find(&["beneficiaire", "beneficiaires"])),
-            ("Types d'aides", find(&["typesdaides", "typedaide", "typesdaide"])),
+            (
+                "Types d'aides",
+                find(&["typesdaides", "typedaide", "typesdaide"]),
+            ),
         ];
         let missing: Vec<String> = required
             .iter()
@@ -183,7 +195,12 @@ impl CsvColumns {
             .collect();
         match missing.len() {
             0 => {}
-            1 => return Err(format!("Colonne obligatoire absente de l'en-tête CSV : {}.", missing[0])),
+            1 => {
+                return Err(format!(
+                    "Colonne obligatoire absente de l'en-tête CSV : {}.",
+                    missing[0]
+                ));
+            }
             _ => {
                 return Err(format!(
                     "Colonnes obligatoires absentes de l'en-tête CSV : {}.",
@@ -191,7 +208,8 @@ impl CsvColumns {
                 ));
             }
         }
-        let [name, link, funders, audiences, aid_types] = required.map(|(_, index)| index.unwrap_or_default());
+        let [name, link, funders, audiences, aid_types] =
+            required.map(|(_, index)| index.unwrap_or_default());
         Ok(CsvColumns {
             name,
             link,
@@ -205,7 +223,12 @@ impl CsvColumns {
     }
 
     fn raw_aid(&self, row: &csv::StringRecord, position: String) -> RawAid {
-        let cell = |index: usize| row.get(index).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let cell = |index: usize| {
+            row.get(index)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
         let optional = |index: Option<usize>| index.and_then(cell);
         let list = |index: usize| split_list(row.get(index).unwrap_or_default());
         let name = cell(self.name).unwrap_or_default();
@@ -246,7 +269,9 @@ fn split_list(cell: &str) -> Vec<String> {
 
 fn raw_aid_from_api(aid: &Map<String, Value>, position: String) -> RawAid {
     let text = |key: &str| aid.get(key).and_then(text_of);
-    let name = text("name").or_else(|| text("short_title")).unwrap_or_default();
+    let name = text("name")
+        .or_else(|| text("short_title"))
+        .unwrap_or_default();
     RawAid {
         position,
         page_url: text("url").and_then(|url| absolute_url(&url)),
@@ -304,6 +329,7 @@ fn absolute_url(url: &str) -> Option<String> {
     }
 }
 
+/// An absolute web address without spaces, as [`SchemeRecord`] validation wants it.
 fn is_http_url(url: &str) -> bool {
     (url.starts_with("https://") || url.starts_with("http://"))
         && url.len() > 10
@@ -336,6 +362,7 @@ impl<'a> Context<'a> {
     }
 }
 
+/// Maps one raw aid to its [`Parsed`] record, labelled by its slug.
 fn build(raw: RawAid, context: &Context<'_>) -> Parsed {
     let slug = scheme_slug(&raw);
     let label = slug.clone().unwrap_or_else(|| raw.position.clone());
@@ -356,6 +383,7 @@ fn field_error(field: &str, message: String) -> FieldError {
     }
 }
 
+/// The record, or the first problem that prevents it; warnings pile up along the way.
 fn to_record(
     raw: RawAid,
     slug: Option<String>,
@@ -366,7 +394,10 @@ fn to_record(
     let funders = funders(&raw.financers);
     let beneficiary_types = beneficiary_types(&raw.audiences, warnings);
     let aid_types = aid_types(&raw.aid_types, warnings);
-    let recurrence = raw.recurrence.as_deref().and_then(|r| recurrence(r, warnings));
+    let recurrence = raw
+        .recurrence
+        .as_deref()
+        .and_then(|r| recurrence(r, warnings));
     let perimeter = match &raw.perimeter {
         PerimeterSource::FromFunders => perimeter_from_funders(&funders, context),
         PerimeterSource::Named { name, scale } => {
@@ -374,22 +405,38 @@ fn to_record(
         }
     };
     let themes = themes(&title, &raw.categories, &aid_types);
-    let main_text = raw.description.as_deref().map(to_plain_text).filter(|d| !d.is_empty());
+    let main_text = raw
+        .description
+        .as_deref()
+        .map(to_plain_text)
+        .filter(|d| !d.is_empty());
     let summary = main_text.as_deref().and_then(first_sentence);
     let description = with_eligibility(main_text, raw.eligibility.as_deref());
-    let application_url = raw.application_url.as_deref().and_then(|url| application_url(url, warnings));
+    let application_url = raw
+        .application_url
+        .as_deref()
+        .and_then(|url| application_url(url, warnings));
 
     if title.is_empty() {
         return Err(field_error("title", "Le nom de l'aide est vide.".into()));
     }
     let slug = slug.ok_or_else(|| {
-        field_error("slug", "Impossible de former un identifiant : ni adresse de fiche, ni nom utilisable.".into())
+        field_error(
+            "slug",
+            "Impossible de former un identifiant : ni adresse de fiche, ni nom utilisable.".into(),
+        )
     })?;
     if funders.is_empty() {
-        return Err(field_error("funders", "Aucun financeur indiqué : l'aide ne peut pas être reprise.".into()));
+        return Err(field_error(
+            "funders",
+            "Aucun financeur indiqué : l'aide ne peut pas être reprise.".into(),
+        ));
     }
     if beneficiary_types.is_empty() {
-        return Err(field_error("beneficiaryTypes", no_beneficiary_message(&raw.audiences)));
+        return Err(field_error(
+            "beneficiaryTypes",
+            no_beneficiary_message(&raw.audiences),
+        ));
     }
     let calendar = Calendar {
         recurrence,
@@ -448,7 +495,9 @@ fn application_url(url: &str, warnings: &mut Vec<String>) -> Option<String> {
     if is_http_url(url) {
         Some(url.to_owned())
     } else {
-        warnings.push(format!("Adresse de candidature non reprise (ce n'est pas une adresse web) : « {url} »"));
+        warnings.push(format!(
+            "Adresse de candidature non reprise (ce n'est pas une adresse web) : « {url} »"
+        ));
         None
     }
 }
@@ -463,7 +512,12 @@ fn scheme_slug(raw: &RawAid) -> Option<String> {
         .and_then(last_path_segment)
         .map(slugify)
         .filter(|s| !s.is_empty())
-        .or_else(|| raw.slug_hint.as_deref().map(slugify).filter(|s| !s.is_empty()))?;
+        .or_else(|| {
+            raw.slug_hint
+                .as_deref()
+                .map(slugify)
+                .filter(|s| !s.is_empty())
+        })?;
     Some(limit_slug(&format!("{SLUG_PREFIX}{base}")))
 }
 
@@ -522,47 +576,33 @@ fn funders(names: &[String]) -> Vec<FunderRecord> {
 /// Funder kinds by keywords of their names, the first match winning (so « Banque des
 /// Territoires » is a public agency before « Banque » makes it a bank, and « Établissement
 /// public foncier d'État » an agency before « État » makes it the State).
+#[rustfmt::skip]
 const FUNDER_KINDS: &[(FunderKind, &[&str])] = &[
     (FunderKind::Foundation, &["fondation*"]),
-    (
-        FunderKind::PublicAgency,
-        &[
-            "banque des territoires", "caisse des depots", "etablissement* public*", "epf", "epfl",
-            "epflo", "epora", "ademe", "anct", "cerema", "anah", "bpi", "bpifrance", "agence*",
-            "office", "offices", "chambre*",
-        ],
-    ),
-    (
-        FunderKind::SocialSecurity,
-        &[
-            "caf", "caisse* d allocations familiales", "msa", "mutualite sociale agricole", "carsat",
-            "cpam", "cnav", "cnsa", "urssaf", "assurance*",
-        ],
-    ),
-    (
-        FunderKind::State,
-        &[
-            "etat", "prefecture*", "prefet*", "ministere*", "interministeriel*", "gouvernement",
-            "dreal", "ddt", "ddtm", "drac", "dreets", "ddets", "draaf", "dgfip", "sgar", "direction*",
-        ],
-    ),
+    (FunderKind::PublicAgency, &[
+        "banque des territoires", "caisse des depots", "etablissement* public*", "epf", "epfl",
+        "epflo", "epora", "ademe", "anct", "cerema", "anah", "bpi", "bpifrance", "agence*",
+        "office", "offices", "chambre*",
+    ]),
+    (FunderKind::SocialSecurity, &[
+        "caf", "caisse* d allocations familiales", "msa", "mutualite sociale agricole", "carsat",
+        "cpam", "cnav", "cnsa", "urssaf", "assurance*",
+    ]),
+    (FunderKind::State, &[
+        "etat", "prefecture*", "prefet*", "ministere*", "interministeriel*", "gouvernement",
+        "dreal", "ddt", "ddtm", "drac", "dreets", "ddets", "draaf", "dgfip", "sgar", "direction*",
+    ]),
     (FunderKind::Department, &["conseil departemental", "conseil general", "departement"]),
     (FunderKind::Region, &["conseil regional", "region"]),
     (FunderKind::Bank, &["banque*", "credit*", "caisse* d epargne"]),
-    (
-        FunderKind::Eu,
-        &[
-            "union europeenne", "commission europeenne", "fonds europeen*", "feder", "feader", "fse",
-            "fse+", "leader", "interreg", "europe",
-        ],
-    ),
-    (
-        FunderKind::Intercommunality,
-        &[
-            "communaute de communes", "communaute d agglomeration", "communaute urbaine",
-            "agglomeration", "metropole", "petr", "pays", "syndicat*", "sivom", "sivu",
-        ],
-    ),
+    (FunderKind::Eu, &[
+        "union europeenne", "commission europeenne", "fonds europeen*", "feder", "feader", "fse",
+        "leader", "interreg", "europe",
+    ]),
+    (FunderKind::Intercommunality, &[
+        "communaute de communes", "communaute d agglomeration", "communaute urbaine",
+        "agglomeration", "metropole", "petr", "pays", "syndicat*", "sivom", "sivu",
+    ]),
     (FunderKind::Commune, &["commune", "ville", "mairie"]),
     (FunderKind::Network, &["reseau*", "france active", "initiative*", "federation*"]),
 ];
@@ -589,9 +629,15 @@ const BENEFICIARIES: &[(&str, Option<BeneficiaryType>)] = &[
     ("department", Some(BeneficiaryType::Department)),
     ("regions", Some(BeneficiaryType::Region)),
     ("region", Some(BeneficiaryType::Region)),
-    ("etablissementspublicsecolesbibliothequesservicesdeletat", Some(BeneficiaryType::PublicEstablishment)),
+    (
+        "etablissementspublicsecolesbibliothequesservicesdeletat",
+        Some(BeneficiaryType::PublicEstablishment),
+    ),
     ("publicorg", Some(BeneficiaryType::PublicEstablishment)),
-    ("entreprisespubliqueslocalessemsplsemop", Some(BeneficiaryType::PublicEstablishment)),
+    (
+        "entreprisespubliqueslocalessemsplsemop",
+        Some(BeneficiaryType::PublicEstablishment),
+    ),
     ("publiccies", Some(BeneficiaryType::PublicEstablishment)),
     ("associations", Some(BeneficiaryType::Association)),
     ("association", Some(BeneficiaryType::Association)),
@@ -636,8 +682,14 @@ const AID_TYPES: &[(&str, AidType)] = &[
     ("technicalengineering", AidType::TechnicalEngineering),
     ("ingenieriefinanciere", AidType::FinancialEngineering),
     ("financialengineering", AidType::FinancialEngineering),
-    ("ingenieriejuridiqueadministrative", AidType::LegalEngineering),
-    ("ingenieriejuridiqueetadministrative", AidType::LegalEngineering),
+    (
+        "ingenieriejuridiqueadministrative",
+        AidType::LegalEngineering,
+    ),
+    (
+        "ingenieriejuridiqueetadministrative",
+        AidType::LegalEngineering,
+    ),
     ("legalengineering", AidType::LegalEngineering),
     ("autreaidefinanciere", AidType::Other),
     ("certificatdeconomiedenergiecee", AidType::Other),
@@ -654,7 +706,9 @@ fn aid_types(labels: &[String], warnings: &mut Vec<String>) -> Vec<AidType> {
         let known = AidType::parse(label.trim())
             .or_else(|| AID_TYPES.iter().find(|(k, _)| *k == key).map(|(_, t)| *t));
         let aid_type = known.unwrap_or_else(|| {
-            warnings.push(format!("Type d'aide non reconnu, classé « Autre » : « {label} »"));
+            warnings.push(format!(
+                "Type d'aide non reconnu, classé « Autre » : « {label} »"
+            ));
             AidType::Other
         });
         if !types.contains(&aid_type) {
@@ -692,7 +746,10 @@ fn optional_date(text: Option<&str>, field: &str) -> Result<Option<NaiveDate>, F
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
         Some(t) => parse_date(t).map(Some).ok_or_else(|| {
-            field_error(field, format!("Date illisible : « {t} » (formats attendus : JJ/MM/AAAA ou AAAA-MM-JJ)."))
+            field_error(
+                field,
+                format!("Date illisible : « {t} » (formats attendus : JJ/MM/AAAA ou AAAA-MM-JJ)."),
+            )
         }),
     }
 }
@@ -703,13 +760,28 @@ fn rate(value: Option<&Value>, field: &str) -> Result<Option<f64>, FieldError> {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Number(n)) => n.as_f64(),
         Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
-        Some(Value::String(s)) => s.trim().trim_end_matches('%').trim().replace(',', ".").parse().ok(),
+        Some(Value::String(s)) => s
+            .trim()
+            .trim_end_matches('%')
+            .trim()
+            .replace(',', ".")
+            .parse()
+            .ok(),
         Some(_) => None,
     };
     match rate {
         Some(r) if (0.0..=100.0).contains(&r) => Ok(Some(r)),
-        Some(r) => Err(field_error(field, format!("Un taux est un pourcentage compris entre 0 et 100 (reçu : {r})."))),
-        None => Err(field_error(field, format!("Taux illisible : {}.", value.map(Value::to_string).unwrap_or_default()))),
+        Some(r) => Err(field_error(
+            field,
+            format!("Un taux est un pourcentage compris entre 0 et 100 (reçu : {r})."),
+        )),
+        None => Err(field_error(
+            field,
+            format!(
+                "Taux illisible : {}.",
+                value.map(Value::to_string).unwrap_or_default()
+            ),
+        )),
     }
 }
 
@@ -739,8 +811,16 @@ fn perimeter_from_funders(funders: &[FunderRecord], context: &Context<'_>) -> Pe
 
 /// The département or région (of `kind`) whose name ends `name`, longest name first, so
 /// « … de la Haute-Marne » is Haute-Marne, not Marne. A trailing « (sigle) » is ignored.
-fn area_named_at_end<'a>(name: &str, kind: TerritoryKind, context: &Context<'a>) -> Option<&'a Territory> {
-    let name = match name.trim_end().strip_suffix(')').and_then(|n| n.rsplit_once('(')) {
+fn area_named_at_end<'a>(
+    name: &str,
+    kind: TerritoryKind,
+    context: &Context<'a>,
+) -> Option<&'a Territory> {
+    let name = match name
+        .trim_end()
+        .strip_suffix(')')
+        .and_then(|n| n.rsplit_once('('))
+    {
         Some((before, _)) => before,
         None => name,
     };
@@ -751,7 +831,11 @@ fn area_named_at_end<'a>(name: &str, kind: TerritoryKind, context: &Context<'a>)
 }
 
 fn words_of_place_key(name: &str) -> Vec<String> {
-    place_key(name).split(' ').filter(|w| !w.is_empty()).map(str::to_owned).collect()
+    place_key(name)
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Names that mean « everywhere » for this catalogue.
@@ -791,7 +875,11 @@ fn named_perimeter(
 
 /// The territory whose name is exactly `name` (as a place key); among several, the one of
 /// the given scale, else a département, a région, a commune, then an EPCI.
-fn territory_named<'a>(name: &str, scale: Option<&str>, territories: &'a Territories) -> Option<&'a Territory> {
+fn territory_named<'a>(
+    name: &str,
+    scale: Option<&str>,
+    territories: &'a Territories,
+) -> Option<&'a Territory> {
     let key = place_key(name);
     let wanted = scale.and_then(kind_of_scale);
     let preference = |kind: TerritoryKind| match kind {
@@ -833,72 +921,101 @@ fn add_to_perimeter(perimeter: &mut Perimeter, territory: &Territory) {
 // --- Themes ------------------------------------------------------------------------------
 
 /// Strong keywords (folded words; `*` ends a prefix), reliable even in a bare title.
-const TITLE_THEMES: &[(&str, &[&str])] = &[
+#[rustfmt::skip]
+const TITLE_THEMES: &ThemeTable = &[
     ("commerce", &["commerce*", "commercant*"]),
     ("alimentation", &["alimentation", "alimentaire*"]),
-    ("sante", &["sante", "medical*", "medecin*"]),
-    ("mobilite", &["mobilite*", "velo", "velos", "cyclable*", "cycliste*", "covoiturage"]),
+    ("sante", &["sante", "soins", "medical*", "medecin*"]),
+    ("mobilite", &[
+        "mobilite*", "velo", "velos", "cyclable*", "cycliste*", "covoiturage",
+        "transport* collectif*", "transport* en commun",
+    ]),
     ("numerique", &["numerique*"]),
     ("tiers-lieux", &["tiers lieu*"]),
-    ("culture", &["culture", "cultures", "culturel*"]),
+    ("culture", &["culture", "cultures", "culturel*", "lecture publique"]),
     ("sport", &["sport*"]),
-    ("enfance-jeunesse", &["jeunesse", "enfance", "creche*"]),
+    ("lien-social", &["lien social", "cohesion sociale"]),
+    ("enfance-jeunesse", &["jeunesse", "enfance", "jeune* enfant*", "creche*"]),
+    ("autonomie", &["perte d autonomie", "personne* agee*", "handicap*"]),
     ("habitat", &["logement*", "habitat", "habitats"]),
     ("energie-climat", &["energie*", "energetique*", "chaleur", "photovolta*"]),
     ("environnement", &["eau", "eaux", "biodiversite", "dechet*", "environnement*"]),
-    ("patrimoine-tourisme", &["patrimoine*", "patrimonial*", "tourisme", "touristique*"]),
+    ("patrimoine-tourisme", &["patrimoine*", "tourisme", "touristique*"]),
     ("services-publics", &["service* public*", "france services"]),
+    ("economie-emploi", &["emploi*", "artisan*", "developpement economique"]),
     ("agriculture", &["agricul*"]),
     ("revitalisation", &["revitalisation", "redynamisation", "centre* bourg*", "centre* ville*"]),
     ("ingenierie", &["ingenierie"]),
 ];
 
 /// Further keywords for the API categories, which name a theme on purpose.
-const CATEGORY_THEMES: &[(&str, &[&str])] = &[
+#[rustfmt::skip]
+const CATEGORY_THEMES: &ThemeTable = &[
     ("commerce", &["artisanat"]),
     ("alimentation", &["circuit* court*"]),
-    ("sante", &["soins"]),
     ("mobilite", &["transport*", "deplacement*", "intermodalite"]),
     ("numerique", &["internet", "telecommunication*", "donnees"]),
-    ("culture", &["musee*", "bibliotheque*", "spectacle*", "arts", "lecture", "cinema", "musique"]),
-    (
-        "lien-social",
-        &["lien social", "cohesion sociale", "solidarite*", "pauvrete", "inclusion", "vie associative", "egalite*"],
-    ),
+    ("culture", &[
+        "musee*", "bibliotheque*", "spectacle*", "arts", "lecture", "cinema", "musique",
+    ]),
+    ("lien-social", &["solidarite*", "pauvrete", "inclusion", "vie associative", "egalite*"]),
     ("enfance-jeunesse", &["jeune*", "education", "scolaire*", "ecole*", "parentalite"]),
-    ("autonomie", &["personne* agee*", "handicap*", "autonomie", "vieillissement", "grand age", "seniors"]),
+    ("autonomie", &["autonomie", "vieillissement", "grand age", "seniors"]),
     ("energie-climat", &["climat*", "renouvelable*"]),
-    ("environnement", &["nature", "milieux aquatiques", "assainissement", "economie circulaire", "pollution*", "paysage*"]),
+    ("environnement", &[
+        "nature", "milieux aquatiques", "assainissement", "economie circulaire", "pollution*",
+        "paysage*",
+    ]),
     ("patrimoine-tourisme", &["monument*"]),
     ("services-publics", &["acces aux services", "equipement* public*", "batiment* public*"]),
-    (
-        "economie-emploi",
-        &[
-            "emploi*", "developpement economique", "economie sociale*", "economie locale", "entreprise*",
-            "industri*", "innovation", "formation professionnelle", "activite* economique*",
-        ],
-    ),
+    ("economie-emploi", &[
+        "economie sociale*", "economie locale", "entreprise*", "industri*", "innovation",
+        "formation professionnelle", "activite* economique*",
+    ]),
     ("agriculture", &["agroalimentaire", "foret*", "forestier*", "elevage", "peche"]),
     ("revitalisation", &["friche*", "centralite*"]),
     ("ingenierie", &["appui methodologique", "maitrise d ouvrage"]),
 ];
 
+/// A table of themes and the keywords that reveal them.
+type ThemeTable = [(&'static str, &'static [&'static str])];
+
+/// Keywords that do not count when the text also holds one of the listed words: a
+/// « patrimoine » that is public, communal or to be insulated is building stock, not heritage.
+const AMBIGUOUS_KEYWORDS: &[(&str, &[&str])] = &[(
+    "patrimoine*",
+    &[
+        "patrimoine public",
+        "patrimoine communal",
+        "patrimoine immobilier",
+        "energie*",
+        "energetique*",
+    ],
+)];
+
 /// Themes from the API categories (else, conservatively, from the title), plus
 /// `ingenierie` when the aid is engineering.
 fn themes(title: &str, categories: &[String], aid_types: &[AidType]) -> Vec<String> {
-    let mut themes = Vec::new();
-    for category in categories {
-        themes_of_category(category, &mut themes);
+    let mut themes: Vec<String> = Vec::new();
+    for theme in categories
+        .iter()
+        .flat_map(|category| themes_of_category(category))
+    {
+        if !themes.contains(&theme) {
+            themes.push(theme);
+        }
     }
     if themes.is_empty() {
-        add_themes(&words(title).collect::<Vec<_>>(), &[TITLE_THEMES], &mut themes);
+        themes = themes_in(title, &[TITLE_THEMES]);
     }
     let engineering = [
         AidType::TechnicalEngineering,
         AidType::FinancialEngineering,
         AidType::LegalEngineering,
     ];
-    if aid_types.iter().any(|t| engineering.contains(t)) && !themes.iter().any(|t| t == "ingenierie") {
+    if aid_types.iter().any(|t| engineering.contains(t))
+        && !themes.iter().any(|t| t == "ingenierie")
+    {
         themes.push("ingenierie".to_owned());
     }
     themes
@@ -906,30 +1023,38 @@ fn themes(title: &str, categories: &[String], aid_types: &[AidType]) -> Vec<Stri
 
 /// `Thème|Sous-thème`: the sub-theme decides, the theme only when the sub-theme says nothing
 /// (so « Urbanisme / Logement / Aménagement|Revitalisation » is not about housing).
-fn themes_of_category(category: &str, themes: &mut Vec<String>) {
-    let tables = [TITLE_THEMES, CATEGORY_THEMES];
+fn themes_of_category(category: &str) -> Vec<String> {
+    let tables: [&ThemeTable; 2] = [TITLE_THEMES, CATEGORY_THEMES];
     let (theme, sub_theme) = category.rsplit_once('|').unwrap_or(("", category));
-    let before = themes.len();
-    add_themes(&words(sub_theme).collect::<Vec<_>>(), &tables, themes);
-    if themes.len() == before && !themes_contain_any(sub_theme, &tables) {
-        add_themes(&words(theme).collect::<Vec<_>>(), &tables, themes);
+    let found = themes_in(sub_theme, &tables);
+    if found.is_empty() {
+        themes_in(theme, &tables)
+    } else {
+        found
     }
 }
 
-fn themes_contain_any(text: &str, tables: &[&[(&str, &[&str])]]) -> bool {
+/// The themes whose keywords the text holds, in table order.
+fn themes_in(text: &str, tables: &[&ThemeTable]) -> Vec<String> {
     let text_words: Vec<String> = words(text).collect();
-    tables
-        .iter()
-        .flat_map(|table| table.iter())
-        .any(|(_, keywords)| keywords.iter().any(|k| contains_keyword(&text_words, k)))
-}
-
-fn add_themes(text_words: &[String], tables: &[&[(&str, &[&str])]], themes: &mut Vec<String>) {
+    let mut themes: Vec<String> = Vec::new();
     for (theme, keywords) in tables.iter().flat_map(|table| table.iter()) {
-        if !themes.iter().any(|t| t == theme) && keywords.iter().any(|k| contains_keyword(text_words, k)) {
+        if !themes.iter().any(|t| t == theme)
+            && keywords.iter().any(|k| keyword_counts(&text_words, k))
+        {
             themes.push((*theme).to_owned());
         }
     }
+    themes
+}
+
+/// The keyword is in the words, and not made ambiguous by another (see [`AMBIGUOUS_KEYWORDS`]).
+fn keyword_counts(text_words: &[String], keyword: &str) -> bool {
+    contains_keyword(text_words, keyword)
+        && !AMBIGUOUS_KEYWORDS
+            .iter()
+            .filter(|(ambiguous, _)| *ambiguous == keyword)
+            .any(|(_, spoilers)| spoilers.iter().any(|s| contains_keyword(text_words, s)))
 }
 
 /// True when the folded words contain the keyword's words in a row; a keyword word ending
@@ -937,10 +1062,13 @@ fn add_themes(text_words: &[String], tables: &[&[(&str, &[&str])]], themes: &mut
 fn contains_keyword(text_words: &[String], keyword: &str) -> bool {
     let wanted: Vec<&str> = keyword.split(' ').collect();
     text_words.windows(wanted.len()).any(|window| {
-        window.iter().zip(&wanted).all(|(word, want)| match want.strip_suffix('*') {
-            Some(prefix) => word.starts_with(prefix),
-            None => word == want,
-        })
+        window
+            .iter()
+            .zip(&wanted)
+            .all(|(word, want)| match want.strip_suffix('*') {
+                Some(prefix) => word.starts_with(prefix),
+                None => word == want,
+            })
     })
 }
 
@@ -955,7 +1083,10 @@ fn compact_key(text: &str) -> String {
 
 /// Plain text on one line, whitespace collapsed.
 fn single_line(text: &str) -> String {
-    to_plain_text(text).split_whitespace().collect::<Vec<_>>().join(" ")
+    to_plain_text(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Text at most `max` characters long, cut after a whole word and ended with « … » when it
@@ -968,7 +1099,10 @@ fn truncate_words(text: &str, max: usize) -> String {
     let cut = match head.rfind(char::is_whitespace) {
         Some(i) if i > 0 => &head[..i],
         _ => {
-            let end = head.char_indices().nth(max - 1).map_or(head.len(), |(i, _)| i);
+            let end = head
+                .char_indices()
+                .nth(max - 1)
+                .map_or(head.len(), |(i, _)| i);
             &head[..end]
         }
     };
@@ -987,7 +1121,9 @@ fn first_sentence(description: &str) -> Option<String> {
 }
 
 /// Abbreviations whose dot does not end a sentence.
-const ABBREVIATIONS: &[&str] = &["cf", "ex", "art", "mme", "mmes", "mm", "mr", "env", "hab", "nb", "st", "ste"];
+const ABBREVIATIONS: &[&str] = &[
+    "cf", "ex", "art", "mme", "mmes", "mm", "mr", "env", "hab", "nb", "st", "ste",
+];
 
 /// The byte offset just after the first sentence-ending mark: `.`, `!` or `?` followed by a
 /// space and a capital, a digit or a quote (or the end), after at least 20 characters and
@@ -1033,7 +1169,11 @@ fn to_plain_text(input: &str) -> String {
         let tail = &rest[i..];
         if let Some((tag, after)) = split_tag(tail) {
             out.push_str(tag.line_break());
-            rest = if tag.hides_content() { skip_element(after, &tag.name) } else { after };
+            rest = if tag.hides_content() {
+                skip_element(after, &tag.name)
+            } else {
+                after
+            };
         } else if let Some((decoded, after)) = split_entity(tail) {
             out.push_str(&decoded);
             rest = after;
@@ -1049,14 +1189,18 @@ fn to_plain_text(input: &str) -> String {
 /// In HTML, source line breaks are mere spaces; in text they are kept.
 fn push_source_text(out: &mut String, text: &str, html: bool) {
     if html {
-        out.extend(text.chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }));
+        out.extend(
+            text.chars()
+                .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
+        );
     } else {
         out.push_str(&text.replace("\r\n", "\n").replace('\r', "\n"));
     }
 }
 
 fn looks_like_html(text: &str) -> bool {
-    text.match_indices('<').any(|(i, _)| split_tag(&text[i..]).is_some())
+    text.match_indices('<')
+        .any(|(i, _)| split_tag(&text[i..]).is_some())
 }
 
 /// An HTML tag or comment.
@@ -1072,8 +1216,9 @@ impl Tag {
         match self.name.as_str() {
             "br" => "\n",
             "li" if !self.closing => "\n- ",
-            "p" | "div" | "ul" | "ol" | "table" | "tr" | "blockquote" | "section" | "article" | "header"
-            | "footer" | "hr" | "pre" | "dl" | "dt" | "dd" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => "\n\n",
+            "p" | "div" | "ul" | "ol" | "table" | "tr" | "blockquote" | "section" | "article"
+            | "header" | "footer" | "hr" | "pre" | "dl" | "dt" | "dd" | "h1" | "h2" | "h3"
+            | "h4" | "h5" | "h6" => "\n\n",
             "td" | "th" => " ",
             _ => "",
         }
@@ -1090,7 +1235,13 @@ fn split_tag(text: &str) -> Option<(Tag, &str)> {
     let inner = text.strip_prefix('<')?;
     if let Some(comment) = inner.strip_prefix("!--") {
         let end = comment.find("-->")?;
-        return Some((Tag { name: String::new(), closing: false }, &comment[end + 3..]));
+        return Some((
+            Tag {
+                name: String::new(),
+                closing: false,
+            },
+            &comment[end + 3..],
+        ));
     }
     let first = inner.chars().next()?;
     if !(first.is_ascii_alphabetic() || first == '/' || first == '!' || first == '?') {
@@ -1228,7 +1379,11 @@ mod tests {
     }
 
     fn err(parsed: &Parsed) -> &FieldError {
-        parsed.result.as_ref().err().unwrap_or_else(|| panic!("{} should fail", parsed.label))
+        parsed
+            .result
+            .as_ref()
+            .err()
+            .unwrap_or_else(|| panic!("{} should fail", parsed.label))
     }
 
     #[test]
@@ -1252,8 +1407,16 @@ mod tests {
             }
             match &item.result {
                 Ok(record) => {
-                    assert!(slugs.insert(record.slug.clone()), "duplicate slug {}", record.slug);
-                    assert!(record.source_url.is_some(), "{} has no source address", record.slug);
+                    assert!(
+                        slugs.insert(record.slug.clone()),
+                        "duplicate slug {}",
+                        record.slug
+                    );
+                    assert!(
+                        record.source_url.is_some(),
+                        "{} has no source address",
+                        record.slug
+                    );
                     let mut record = record.clone();
                     record.normalize();
                     for e in record.validate(territories) {
@@ -1271,17 +1434,27 @@ mod tests {
             eprintln!("avertissement ×{count} : {warning}");
         }
         assert!(oks >= 260, "only {oks} aids imported");
-        assert!(failures.is_empty(), "invalid records:\n{}", failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "invalid records:\n{}",
+            failures.join("\n")
+        );
 
         let morbihan = parsed
             .iter()
             .find(|p| p.label == "at-e342-copie-14h23-favoriser-laccessibilite-des-bati")
             .expect("the Morbihan cycling aid");
         let record = ok(morbihan);
-        assert!(record.title.starts_with("Accompagner et développer le maillage des liaisons"));
+        assert!(
+            record
+                .title
+                .starts_with("Accompagner et développer le maillage des liaisons")
+        );
         assert_eq!(
             record.source_url.as_deref(),
-            Some("https://aides-territoires.beta.gouv.fr/aides/e342-copie-14h23-favoriser-laccessibilite-des-bati/")
+            Some(
+                "https://aides-territoires.beta.gouv.fr/aides/e342-copie-14h23-favoriser-laccessibilite-des-bati/"
+            )
         );
         assert_eq!(
             record.funders,
@@ -1292,18 +1465,30 @@ mod tests {
                 contact_email: None,
             }]
         );
-        assert_eq!(record.beneficiary_types, [BeneficiaryType::Commune, BeneficiaryType::Epci]);
-        assert_eq!(record.aid_types, [AidType::Grant, AidType::FinancialEngineering]);
+        assert_eq!(
+            record.beneficiary_types,
+            [BeneficiaryType::Commune, BeneficiaryType::Epci]
+        );
+        assert_eq!(
+            record.aid_types,
+            [AidType::Grant, AidType::FinancialEngineering]
+        );
         let perimeter = record.perimeter.as_ref().unwrap();
         assert_eq!(perimeter.departments, ["56"]);
         assert!(!perimeter.is_national());
         assert_eq!(record.calendar.recurrence, Some(Recurrence::Permanent));
         for theme in ["mobilite", "patrimoine-tourisme", "ingenierie"] {
-            assert!(record.themes.iter().any(|t| t == theme), "{theme} in {:?}", record.themes);
+            assert!(
+                record.themes.iter().any(|t| t == theme),
+                "{theme} in {:?}",
+                record.themes
+            );
         }
         assert_eq!(
             record.summary.as_deref(),
-            Some("Soutien financier en faveur du développement des itinéraires cyclables et de leurs équipements.")
+            Some(
+                "Soutien financier en faveur du développement des itinéraires cyclables et de leurs équipements."
+            )
         );
         assert!(morbihan.warnings.is_empty());
         assert!(morbihan.match_by_source_url);
@@ -1311,11 +1496,15 @@ mod tests {
 
     #[test]
     fn a_csv_header_without_a_required_column_is_rejected() {
-        let input = "Nom,Lien,Bénéficiaire,Types d'aides\nA,https://example.org/a/,Communes,Subvention\n";
+        let input =
+            "Nom,Lien,Bénéficiaire,Types d'aides\nA,https://example.org/a/,Communes,Subvention\n";
         let e = parse_csv(input, territories()).unwrap_err();
         assert!(e.contains("« Financeurs »"), "{e}");
         let e = parse_csv("", territories()).unwrap_err();
-        assert!(e.contains("« Nom »") && e.contains("« Types d'aides »"), "{e}");
+        assert!(
+            e.contains("« Nom »") && e.contains("« Types d'aides »"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1337,7 +1526,10 @@ mod tests {
         assert_eq!(a.calendar.closes_on, NaiveDate::from_ymd_opt(2026, 12, 31));
         assert_eq!(a.calendar.recurrence, Some(Recurrence::OneOff));
         assert_eq!(a.description.as_deref(), Some("Texte gras."));
-        assert_eq!(parsed[0].warnings, ["Bénéficiaire non repris : « Recherche »"]);
+        assert_eq!(
+            parsed[0].warnings,
+            ["Bénéficiaire non repris : « Recherche »"]
+        );
 
         let b = err(&parsed[1]);
         assert_eq!(b.field, "calendar.closesOn");
@@ -1366,24 +1558,40 @@ mod tests {
         }
 
         let commerce = ok(&parsed[0]);
-        assert_eq!(commerce.slug, "at-8f2c-maintenir-le-dernier-commerce-en-milieu-rural");
+        assert_eq!(
+            commerce.slug,
+            "at-8f2c-maintenir-le-dernier-commerce-en-milieu-rural"
+        );
         assert_eq!(
             commerce.source_url.as_deref(),
-            Some("https://aides-territoires.beta.gouv.fr/aides/8f2c-maintenir-le-dernier-commerce-en-milieu-rural/")
+            Some(
+                "https://aides-territoires.beta.gouv.fr/aides/8f2c-maintenir-le-dernier-commerce-en-milieu-rural/"
+            )
         );
         assert_eq!(commerce.funders[0].kind, FunderKind::Department);
-        assert_eq!(commerce.funders[0].slug, "conseil-departemental-de-la-haute-marne");
+        assert_eq!(
+            commerce.funders[0].slug,
+            "conseil-departemental-de-la-haute-marne"
+        );
         assert_eq!(commerce.perimeter.as_ref().unwrap().departments, ["52"]);
-        assert_eq!(commerce.beneficiary_types, [BeneficiaryType::Commune, BeneficiaryType::Epci]);
+        assert_eq!(
+            commerce.beneficiary_types,
+            [BeneficiaryType::Commune, BeneficiaryType::Epci]
+        );
         assert_eq!(commerce.aid_types, [AidType::Grant]);
         assert_eq!(commerce.themes, ["commerce", "revitalisation"]);
         assert_eq!(commerce.funding.rate_min, Some(10.0));
         assert_eq!(commerce.funding.rate_max, Some(30.0));
         assert_eq!(commerce.calendar.recurrence, Some(Recurrence::Permanent));
-        assert_eq!(commerce.application_url.as_deref(), Some("https://haute-marne.fr/aides/dernier-commerce"));
+        assert_eq!(
+            commerce.application_url.as_deref(),
+            Some("https://haute-marne.fr/aides/dernier-commerce")
+        );
         assert_eq!(
             commerce.summary.as_deref(),
-            Some("Le Département aide les communes à maintenir ou rouvrir le dernier commerce du village.")
+            Some(
+                "Le Département aide les communes à maintenir ou rouvrir le dernier commerce du village."
+            )
         );
         assert_eq!(
             commerce.description.as_deref(),
@@ -1397,13 +1605,25 @@ mod tests {
         assert!(parsed[0].warnings.is_empty(), "{:?}", parsed[0].warnings);
 
         let renovation = ok(&parsed[1]);
-        assert_eq!(renovation.beneficiary_types, [BeneficiaryType::Commune, BeneficiaryType::Association]);
-        assert_eq!(renovation.aid_types, [AidType::TechnicalEngineering, AidType::Other]);
+        assert_eq!(
+            renovation.beneficiary_types,
+            [BeneficiaryType::Commune, BeneficiaryType::Association]
+        );
+        assert_eq!(
+            renovation.aid_types,
+            [AidType::TechnicalEngineering, AidType::Other]
+        );
         assert!(renovation.perimeter.as_ref().unwrap().is_national());
         assert_eq!(renovation.funders[0].kind, FunderKind::PublicAgency);
         assert_eq!(renovation.themes, ["energie-climat", "ingenierie"]);
-        assert_eq!(renovation.calendar.opens_on, NaiveDate::from_ymd_opt(2026, 1, 15));
-        assert_eq!(renovation.calendar.closes_on, NaiveDate::from_ymd_opt(2026, 4, 30));
+        assert_eq!(
+            renovation.calendar.opens_on,
+            NaiveDate::from_ymd_opt(2026, 1, 15)
+        );
+        assert_eq!(
+            renovation.calendar.closes_on,
+            NaiveDate::from_ymd_opt(2026, 4, 30)
+        );
         assert_eq!(renovation.calendar.recurrence, Some(Recurrence::OneOff));
         assert_eq!(
             parsed[1].warnings,
@@ -1465,37 +1685,65 @@ mod tests {
 
         assert!(parse_api_json("{\"count\": 0}", territories()).is_err());
         assert!(parse_api_json("[1,", territories()).is_err());
-        assert_eq!(parse_api_json("{\"results\": []}", territories()).unwrap(), []);
+        assert_eq!(
+            parse_api_json("{\"results\": []}", territories()).unwrap(),
+            []
+        );
     }
 
     #[test]
     fn slugs_come_from_the_page_address() {
         let url = "https://aides-territoires.beta.gouv.fr/aides/e342-copie-14h23-favoriser-laccessibilite-des-bati/";
-        assert_eq!(last_path_segment(url), Some("e342-copie-14h23-favoriser-laccessibilite-des-bati"));
-        assert_eq!(last_path_segment("https://example.org/aides/x-y?page=2#top"), Some("x-y"));
+        assert_eq!(
+            last_path_segment(url),
+            Some("e342-copie-14h23-favoriser-laccessibilite-des-bati")
+        );
+        assert_eq!(
+            last_path_segment("https://example.org/aides/x-y?page=2#top"),
+            Some("x-y")
+        );
         assert_eq!(last_path_segment("https://example.org/"), None);
-        assert_eq!(slugify("  L'Été -- à  Saint-Dizier !"), "l-ete-a-saint-dizier");
+        assert_eq!(
+            slugify("  L'Été -- à  Saint-Dizier !"),
+            "l-ete-a-saint-dizier"
+        );
         assert_eq!(slugify("«»"), "");
         let long = format!("{}-fin", "mot-".repeat(40));
         let limited = limit_slug(&long);
-        assert!(limited.len() <= 120 && !limited.ends_with('-') && limited.ends_with("mot"), "{limited}");
+        assert!(
+            limited.len() <= 120 && !limited.ends_with('-') && limited.ends_with("mot"),
+            "{limited}"
+        );
         assert!(crate::scheme::is_slug(&limited));
-        assert_eq!(absolute_url("/aides/x/").as_deref(), Some("https://aides-territoires.beta.gouv.fr/aides/x/"));
+        assert_eq!(
+            absolute_url("/aides/x/").as_deref(),
+            Some("https://aides-territoires.beta.gouv.fr/aides/x/")
+        );
         assert_eq!(absolute_url("voir le site"), None);
     }
 
     #[test]
     fn html_becomes_plain_text() {
         assert_eq!(
-            to_plain_text("<p>Un&nbsp;texte  <strong>important</strong>\n sur deux lignes.</p><p>L&#39;autre &amp; la suite&hellip;</p>"),
+            to_plain_text(
+                "<p>Un&nbsp;texte  <strong>important</strong>\n sur deux lignes.</p><p>L&#39;autre &amp; la suite&hellip;</p>"
+            ),
             "Un texte important sur deux lignes.\n\nL'autre & la suite…"
         );
         assert_eq!(
-            to_plain_text("<ul><li>un</li><li>deux</li></ul><br/>fin<!-- note --><script>alert(1)</script>"),
+            to_plain_text(
+                "<ul><li>un</li><li>deux</li></ul><br/>fin<!-- note --><script>alert(1)</script>"
+            ),
             "- un\n- deux\n\nfin"
         );
-        assert_eq!(to_plain_text("travaux < 90 k€ HT &Vous &unknown; a > b"), "travaux < 90 k€ HT &Vous &unknown; a > b");
-        assert_eq!(to_plain_text("Ligne 1\r\nLigne   2\n\n\n\nParagraphe"), "Ligne 1\nLigne 2\n\nParagraphe");
+        assert_eq!(
+            to_plain_text("travaux < 90 k€ HT &Vous &unknown; a > b"),
+            "travaux < 90 k€ HT &Vous &unknown; a > b"
+        );
+        assert_eq!(
+            to_plain_text("Ligne 1\r\nLigne   2\n\n\n\nParagraphe"),
+            "Ligne 1\nLigne 2\n\nParagraphe"
+        );
         assert_eq!(to_plain_text("&#x2019;&#8217;"), "’’");
     }
 
@@ -1503,34 +1751,75 @@ mod tests {
     fn titles_and_summaries_are_cut_on_words() {
         assert_eq!(truncate_words("un deux trois", 20), "un deux trois");
         assert_eq!(truncate_words("un deux trois", 10), "un deux…");
-        assert_eq!(truncate_words("anticonstitutionnellement", 10), "anticonst…");
+        assert_eq!(
+            truncate_words("anticonstitutionnellement", 10),
+            "anticonst…"
+        );
         let long = "mot ".repeat(100);
         assert!(truncate_words(long.trim(), 300).chars().count() <= 300);
         assert_eq!(
-            first_sentence("1. Préparer votre intervention pour le projet. Ensuite, le reste.").as_deref(),
+            first_sentence("1. Préparer votre intervention pour le projet. Ensuite, le reste.")
+                .as_deref(),
             Some("1. Préparer votre intervention pour le projet.")
         );
         assert_eq!(
-            first_sentence("Aide de la Région, cf. le règlement, etc. et la suite. Deuxième phrase.").as_deref(),
+            first_sentence(
+                "Aide de la Région, cf. le règlement, etc. et la suite. Deuxième phrase."
+            )
+            .as_deref(),
             Some("Aide de la Région, cf. le règlement, etc. et la suite.")
         );
-        assert_eq!(first_sentence("\n\nPas de point\nautre ligne").as_deref(), Some("Pas de point"));
-        assert!(first_sentence(&"long ".repeat(100)).unwrap().chars().count() <= 240);
+        assert_eq!(
+            first_sentence("\n\nPas de point\nautre ligne").as_deref(),
+            Some("Pas de point")
+        );
+        assert!(
+            first_sentence(&"long ".repeat(100))
+                .unwrap()
+                .chars()
+                .count()
+                <= 240
+        );
     }
 
     #[test]
     fn dates_and_rates_are_read_strictly() {
-        assert_eq!(parse_date("31/12/2022"), NaiveDate::from_ymd_opt(2022, 12, 31));
-        assert_eq!(parse_date("2026-04-30"), NaiveDate::from_ymd_opt(2026, 4, 30));
-        assert_eq!(parse_date("2026-04-30T00:00:00+02:00"), NaiveDate::from_ymd_opt(2026, 4, 30));
+        assert_eq!(
+            parse_date("31/12/2022"),
+            NaiveDate::from_ymd_opt(2022, 12, 31)
+        );
+        assert_eq!(
+            parse_date("2026-04-30"),
+            NaiveDate::from_ymd_opt(2026, 4, 30)
+        );
+        assert_eq!(
+            parse_date("2026-04-30T00:00:00+02:00"),
+            NaiveDate::from_ymd_opt(2026, 4, 30)
+        );
         assert_eq!(parse_date("31/02/2022"), None);
         assert_eq!(parse_date("demain"), None);
         assert_eq!(optional_date(Some("  "), "calendar.closesOn"), Ok(None));
-        assert_eq!(rate(Some(&serde_json::json!(40)), "funding.rateMax"), Ok(Some(40.0)));
-        assert_eq!(rate(Some(&serde_json::json!("25,5 %")), "funding.rateMax"), Ok(Some(25.5)));
+        assert_eq!(
+            rate(Some(&serde_json::json!(40)), "funding.rateMax"),
+            Ok(Some(40.0))
+        );
+        assert_eq!(
+            rate(Some(&serde_json::json!("25,5 %")), "funding.rateMax"),
+            Ok(Some(25.5))
+        );
         assert_eq!(rate(Some(&Value::Null), "funding.rateMax"), Ok(None));
-        assert_eq!(rate(Some(&serde_json::json!(-1)), "funding.rateMin").unwrap_err().field, "funding.rateMin");
-        assert_eq!(rate(Some(&serde_json::json!("beaucoup")), "funding.rateMax").unwrap_err().field, "funding.rateMax");
+        assert_eq!(
+            rate(Some(&serde_json::json!(-1)), "funding.rateMin")
+                .unwrap_err()
+                .field,
+            "funding.rateMin"
+        );
+        assert_eq!(
+            rate(Some(&serde_json::json!("beaucoup")), "funding.rateMax")
+                .unwrap_err()
+                .field,
+            "funding.rateMax"
+        );
     }
 
     #[test]
@@ -1542,26 +1831,56 @@ mod tests {
             ("Région Occitanie", FunderKind::Region),
             ("Préfecture de la Haute-Marne", FunderKind::State),
             ("DDT de la Lozère", FunderKind::State),
-            ("Direction départementale des Territoires et de la Mer (DDTM) du Finistère", FunderKind::State),
-            ("Ministère de l'Europe et des Affaires étrangères", FunderKind::State),
+            (
+                "Direction départementale des Territoires et de la Mer (DDTM) du Finistère",
+                FunderKind::State,
+            ),
+            (
+                "Ministère de l'Europe et des Affaires étrangères",
+                FunderKind::State,
+            ),
             ("Banque des Territoires", FunderKind::PublicAgency),
-            ("Établissements publics fonciers d'Etat et établissements publics fonciers locaux (EPF/EPFL)", FunderKind::PublicAgency),
-            ("Établissement Public Foncier au cœur de la région Auvergne Rhône-Alpes (EPORA)", FunderKind::PublicAgency),
-            ("Agence technique départementale du Rhône (ATD 69)", FunderKind::PublicAgency),
+            (
+                "Établissements publics fonciers d'Etat et établissements publics fonciers locaux (EPF/EPFL)",
+                FunderKind::PublicAgency,
+            ),
+            (
+                "Établissement Public Foncier au cœur de la région Auvergne Rhône-Alpes (EPORA)",
+                FunderKind::PublicAgency,
+            ),
+            (
+                "Agence technique départementale du Rhône (ATD 69)",
+                FunderKind::PublicAgency,
+            ),
             ("Cerema", FunderKind::PublicAgency),
-            ("Caisse nationale d'assurance vieillesse (CNAV)", FunderKind::SocialSecurity),
+            (
+                "Caisse nationale d'assurance vieillesse (CNAV)",
+                FunderKind::SocialSecurity,
+            ),
             ("MSA Marne Ardennes Meuse", FunderKind::SocialSecurity),
             ("Fondation du Patrimoine", FunderKind::Foundation),
             ("Commission européenne", FunderKind::Eu),
             ("FEDER", FunderKind::Eu),
-            ("Communauté de communes Pays du Mont-blanc", FunderKind::Intercommunality),
-            ("Syndicat Départemental d'Energies du Calvados (SDEC ENERGIE)", FunderKind::Intercommunality),
-            ("Ouest Charente - Cognac (PETR)", FunderKind::Intercommunality),
+            (
+                "Communauté de communes Pays du Mont-blanc",
+                FunderKind::Intercommunality,
+            ),
+            (
+                "Syndicat Départemental d'Energies du Calvados (SDEC ENERGIE)",
+                FunderKind::Intercommunality,
+            ),
+            (
+                "Ouest Charente - Cognac (PETR)",
+                FunderKind::Intercommunality,
+            ),
             ("Ville de Chaumont", FunderKind::Commune),
             ("Caisse d'épargne Grand Est Europe", FunderKind::Bank),
             ("Crédit Agricole", FunderKind::Bank),
             ("France Active", FunderKind::Network),
-            ("Réseau national des Centres Permanents d'Initiatives pour l'Environnement (CPIE)", FunderKind::Network),
+            (
+                "Réseau national des Centres Permanents d'Initiatives pour l'Environnement (CPIE)",
+                FunderKind::Network,
+            ),
             ("ID77", FunderKind::Other),
             ("Hellio Solutions", FunderKind::Other),
         ] {
@@ -1576,12 +1895,28 @@ mod tests {
             let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
             perimeter_from_funders(&funders(&names), &context)
         };
-        assert_eq!(perimeter(&["Conseil départemental du Morbihan"]).departments, ["56"]);
+        assert_eq!(
+            perimeter(&["Conseil départemental du Morbihan"]).departments,
+            ["56"]
+        );
         assert_eq!(perimeter(&["Région Occitanie"]).regions, ["76"]);
-        assert_eq!(perimeter(&["Conseil régional d'Ile de France"]).regions, ["11"]);
-        assert_eq!(perimeter(&["Conseil départemental de la Haute-Marne (CD52)"]).departments, ["52"]);
-        assert_eq!(perimeter(&["Conseil départemental de Meurthe et Moselle"]).departments, ["54"]);
-        let both = perimeter(&["Conseil départemental de l'Aube", "Conseil régional du Grand Est", "ADEME"]);
+        assert_eq!(
+            perimeter(&["Conseil régional d'Ile de France"]).regions,
+            ["11"]
+        );
+        assert_eq!(
+            perimeter(&["Conseil départemental de la Haute-Marne (CD52)"]).departments,
+            ["52"]
+        );
+        assert_eq!(
+            perimeter(&["Conseil départemental de Meurthe et Moselle"]).departments,
+            ["54"]
+        );
+        let both = perimeter(&[
+            "Conseil départemental de l'Aube",
+            "Conseil régional du Grand Est",
+            "ADEME",
+        ]);
         assert_eq!(both.departments, ["10"]);
         assert_eq!(both.regions, ["44"]);
         assert_eq!(both.national, Some(false));
@@ -1593,7 +1928,9 @@ mod tests {
     fn api_perimeters_need_an_exact_name() {
         let context = Context::new(territories());
         let mut warnings = Vec::new();
-        let mut named = |name: &str, scale: Option<&str>| named_perimeter(Some(name), scale, &context, &mut warnings);
+        let mut named = |name: &str, scale: Option<&str>| {
+            named_perimeter(Some(name), scale, &context, &mut warnings)
+        };
         assert_eq!(named("Haute-Marne", None).departments, ["52"]);
         assert_eq!(named("Grand Est", None).regions, ["44"]);
         assert_eq!(named("Paris", None).departments, ["75"]);
@@ -1602,25 +1939,67 @@ mod tests {
         assert!(named("France", None).is_national());
         assert!(named("Outre-mer", None).is_national());
         assert!(named("Marne-la", None).is_national());
-        assert_eq!(warnings, ["Périmètre non trouvé parmi les territoires, aide considérée comme nationale : « Marne-la »"]);
+        assert_eq!(
+            warnings,
+            [
+                "Périmètre non trouvé parmi les territoires, aide considérée comme nationale : « Marne-la »"
+            ]
+        );
     }
 
     #[test]
     fn themes_come_from_categories_or_strong_title_words() {
         let categories = |list: &[&str]| list.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
         assert_eq!(
-            themes("", &categories(&["Urbanisme / Logement / Aménagement|Revitalisation"]), &[]),
+            themes(
+                "",
+                &categories(&["Urbanisme / Logement / Aménagement|Revitalisation"]),
+                &[]
+            ),
             ["revitalisation"]
         );
         assert_eq!(
-            themes("", &categories(&["Solidarité / cohésion sociale|Personnes âgées", "Sport|Équipement sportif"]), &[]),
+            themes(
+                "",
+                &categories(&[
+                    "Solidarité / cohésion sociale|Personnes âgées",
+                    "Sport|Équipement sportif"
+                ]),
+                &[]
+            ),
             ["autonomie", "sport"]
         );
-        assert_eq!(themes("", &categories(&["Économie|Autre"]), &[]), Vec::<String>::new());
         assert_eq!(
-            themes("Réhabiliter le réseau d'eau et le centre-bourg", &[], &[AidType::TechnicalEngineering]),
+            themes("", &categories(&["Économie|Autre"]), &[]),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            themes(
+                "Réhabiliter le réseau d'eau et le centre-bourg",
+                &[],
+                &[AidType::TechnicalEngineering]
+            ),
             ["environnement", "revitalisation", "ingenierie"]
         );
-        assert_eq!(themes("Nouveau réseau, agriculture", &[], &[]), ["agriculture"]);
+        assert_eq!(
+            themes("Nouveau réseau, agriculture", &[], &[]),
+            ["agriculture"]
+        );
+        assert_eq!(
+            themes("Valoriser le patrimoine bâti", &[], &[]),
+            ["patrimoine-tourisme"]
+        );
+        assert_eq!(
+            themes(
+                "Rénover votre patrimoine bâti (rénovation énergétique)",
+                &[],
+                &[]
+            ),
+            ["energie-climat"]
+        );
+        assert_eq!(
+            themes("Réaliser un diagnostic du patrimoine public", &[], &[]),
+            Vec::<String>::new()
+        );
     }
 }
