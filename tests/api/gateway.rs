@@ -129,3 +129,40 @@ async fn the_web_front_end_is_served_for_pages_and_assets() {
     let response = app.client.get(app.url("/assets/absent.js")).send().await.unwrap();
     assert_eq!(response.status(), 404);
 }
+
+#[tokio::test]
+async fn graphql_over_http_media_types_and_statuses_are_followed() {
+    let app = TestApp::spawn().await;
+    // With the new media type, a request error is a 400 without data.
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({ "query": "{ funders { slug " }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/graphql-response+json"));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body.get("data").is_none(), "{body}");
+    assert_eq!(error_code(&body), "VALIDATION");
+
+    // With application/json, a 200 in application/json.
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("accept", "application/json")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+
+    // A body that is not JSON, or no query at all, is refused.
+    let response = app.client.post(app.url("/graphql")).header("content-type", "text/plain").body("{}").send().await.unwrap();
+    assert_eq!(response.status(), 415);
+    let response = app.client.post(app.url("/graphql")).json(&json!({ "variables": {} })).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+}

@@ -10,7 +10,7 @@ pub mod vocab;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{EmptySubscription, MergedObject, Schema, SimpleObject};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLRequest;
 use axum::Extension;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -98,6 +98,46 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
     operation.is_some_and(|op| op.node.ty == async_graphql::parser::types::OperationType::Mutation)
 }
 
+/// True when the client accepts the `application/graphql-response+json` media type.
+fn graphql_response_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/graphql-response+json"))
+}
+
+/// Writes a response following GraphQL over HTTP: with `application/graphql-response+json`
+/// a request error is a 400 without `data`; with `application/json` everything is a 200.
+fn respond(response: async_graphql::Response, request_error: bool, new_media_type: bool) -> Response {
+    let headers = response.http_headers.clone();
+    let mut body = serde_json::to_value(&response).unwrap_or_default();
+    let (status, content_type) = if new_media_type {
+        if request_error && let Some(object) = body.as_object_mut() {
+            object.remove("data");
+        }
+        let status = if request_error { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        (status, "application/graphql-response+json; charset=utf-8")
+    } else {
+        (StatusCode::OK, "application/json; charset=utf-8")
+    };
+    let mut http = (status, [(header::CONTENT_TYPE, content_type)], body.to_string()).into_response();
+    http.headers_mut().extend(headers);
+    http
+}
+
+fn accepted_content_type(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("multipart/form-data"))
+}
+
+fn request_failure(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "VALIDATION" } }] });
+    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_string()).into_response()
+}
+
 /// `GET` and `POST /graphql`.
 pub async fn handler(
     State(state): State<AppState>,
@@ -115,6 +155,15 @@ pub async fn handler(
             return rejection.into_response();
         }
     };
+    if method == Method::POST && !accepted_content_type(&headers) {
+        return request_failure(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Envoyez la requête en application/json (ou multipart/form-data pour un fichier).",
+        );
+    }
+    if request.query.trim().is_empty() && !(method == Method::GET && wants_html(&headers)) {
+        return request_failure(StatusCode::BAD_REQUEST, "Paramètre « query » manquant.");
+    }
     if method == Method::GET {
         if request.query.trim().is_empty() && wants_html(&headers) {
             return graphiql();
@@ -140,12 +189,15 @@ pub async fn handler(
         .data(DataLoader::new(catalog::FunderLoader(state.db.clone()), tokio::spawn))
         .data(DataLoader::new(catalog::SchemeCountLoader(state.db.clone()), tokio::spawn));
     let mut response = state.schema.execute(request).await;
-    let request_error = response.data == async_graphql::Value::Null;
+    // Parse, validation and variable errors come before execution and have no path.
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
-            // Parse and validation errors (no data) are the client's; anything else that
-            // escaped the domain mapping is ours, and its detail stays in the log.
+            // Request errors are the client's; anything else that escaped the domain
+            // mapping is ours, and its detail stays in the log.
             if request_error {
                 extensions.set("code", "VALIDATION");
             } else {
@@ -155,5 +207,5 @@ pub async fn handler(
             }
         }
     }
-    GraphQLResponse::from(response).into_response()
+    respond(response, request_error, graphql_response_json(&headers))
 }
