@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 use serde::{Deserialize, Serialize};
 
@@ -159,15 +159,11 @@ pub async fn require(db: &impl ConnectionTrait, slug: &str, field: &str) -> Resu
     })
 }
 
-/// Every funder by name.
+/// Every funder, by name in French alphabetical order (case and accents ignored).
 pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<Funder>> {
-    Ok(funder_row::Entity::find()
-        .order_by_asc(funder_row::Column::Name)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(Funder::from)
-        .collect())
+    let mut funders: Vec<Funder> = funder_row::Entity::find().all(db).await?.into_iter().map(Funder::from).collect();
+    funders.sort_by_cached_key(|f| crate::text::fold(&f.record.name));
+    Ok(funders)
 }
 
 /// Number of published schemes per funder id.

@@ -8,4 +8,5 @@ mod cli;
 mod gateway;
 mod helpers;
 mod mail;
+mod startup;
 mod territories;
