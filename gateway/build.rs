@@ -17,7 +17,10 @@ fn collect(dir: &Path, prefix: &str, out: &mut Vec<(String, String)>) {
         if path.is_dir() {
             collect(&path, &format!("{prefix}{name}/"), out);
         } else {
-            out.push((format!("{prefix}{name}"), path.canonicalize().unwrap().display().to_string()));
+            out.push((
+                format!("{prefix}{name}"),
+                path.canonicalize().unwrap().display().to_string(),
+            ));
         }
     }
 }
@@ -32,7 +35,9 @@ fn main() {
     for (_, path) in &files {
         println!("cargo:rerun-if-changed={path}");
     }
-    let mut code = String::from("/// Every file of `web/`, by path relative to it.\npub static ASSETS: &[(&str, &[u8])] = &[\n");
+    let mut code = String::from(
+        "/// Every file of `web/`, by path relative to it.\npub static ASSETS: &[(&str, &[u8])] = &[\n",
+    );
     for (name, path) in files {
         code.push_str(&format!("    ({name:?}, include_bytes!({path:?})),\n"));
     }

@@ -73,17 +73,31 @@ pub async fn add(
     role: Role,
     funder_slug: Option<&str>,
 ) -> Result<(Account, bool)> {
-    if *actor != Actor::Operator && !matches!(actor, Actor::Account { role: Role::Admin, .. }) {
+    if *actor != Actor::Operator
+        && !matches!(
+            actor,
+            Actor::Account {
+                role: Role::Admin,
+                ..
+            }
+        )
+    {
         return Err(Error::Forbidden);
     }
     let email = Email::parse(email).map_err(|m| Error::validation("email", m))?;
     let funder_id = match (role, funder_slug) {
         (Role::Funder, Some(slug)) => Some(funder::require(db, slug, "funder").await?.id),
         (Role::Funder, None) => {
-            return Err(Error::validation("funder", "Un agent de financeur doit être rattaché à un financeur (--funder)."));
+            return Err(Error::validation(
+                "funder",
+                "Un agent de financeur doit être rattaché à un financeur (--funder).",
+            ));
         }
         (_, Some(_)) => {
-            return Err(Error::validation("funder", "Seuls les agents de financeur sont rattachés à un financeur."));
+            return Err(Error::validation(
+                "funder",
+                "Seuls les agents de financeur sont rattachés à un financeur.",
+            ));
         }
         (_, None) => None,
     };
@@ -119,7 +133,13 @@ pub async fn find_by_email(db: &impl ConnectionTrait, email: &Email) -> Result<O
         .map(Account::from))
 }
 
-async fn insert_token(db: &impl ConnectionTrait, account_id: i64, kind: &str, expires_at: Option<DateTime<Utc>>, prefix: &str) -> Result<String> {
+async fn insert_token(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    kind: &str,
+    expires_at: Option<DateTime<Utc>>,
+    prefix: &str,
+) -> Result<String> {
     let secret = new_secret(prefix);
     token::Entity::insert(token::ActiveModel {
         id: sea_orm::ActiveValue::NotSet,
@@ -136,7 +156,11 @@ async fn insert_token(db: &impl ConnectionTrait, account_id: i64, kind: &str, ex
 }
 
 /// Issues an API token for the account with this email; the secret is returned once.
-pub async fn issue_api_token(db: &impl ConnectionTrait, email: &str, ttl_days: Option<u32>) -> Result<(Account, String, Option<DateTime<Utc>>)> {
+pub async fn issue_api_token(
+    db: &impl ConnectionTrait,
+    email: &str,
+    ttl_days: Option<u32>,
+) -> Result<(Account, String, Option<DateTime<Utc>>)> {
     let email = Email::parse(email).map_err(|m| Error::validation("email", m))?;
     let account = find_by_email(db, &email)
         .await?
@@ -159,7 +183,10 @@ pub async fn authenticate(db: &impl ConnectionTrait, secret: &str) -> Result<Opt
     if token.revoked_at.is_some() || token.expires_at.is_some_and(|at| at <= now) {
         return Ok(None);
     }
-    Ok(account::Entity::find_by_id(token.account_id).one(db).await?.map(Account::from))
+    Ok(account::Entity::find_by_id(token.account_id)
+        .one(db)
+        .await?
+        .map(Account::from))
 }
 
 /// Revokes a token or session given its secret. True when something was revoked.
@@ -171,6 +198,21 @@ pub async fn revoke(db: &impl ConnectionTrait, secret: &str) -> Result<bool> {
         .exec(db)
         .await?;
     Ok(result.rows_affected > 0)
+}
+
+/// Revokes every token and session of the account with this email; returns how many.
+pub async fn revoke_all(db: &impl ConnectionTrait, email: &str) -> Result<u64> {
+    let email = Email::parse(email).map_err(|m| Error::validation("email", m))?;
+    let account = find_by_email(db, &email)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("Compte « {email} »")))?;
+    let result = token::Entity::update_many()
+        .col_expr(token::Column::RevokedAt, Expr::value(Some(Utc::now())))
+        .filter(token::Column::AccountId.eq(account.id))
+        .filter(token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
 }
 
 /// Creates a login link for this address and returns its secret; the caller sends it by
@@ -193,9 +235,17 @@ pub async fn create_login_link(db: &impl ConnectionTrait, email: &Email) -> Resu
 
 /// Uses a login link once: returns the account (created as a holder on first login) and a
 /// new session secret. Fails when the link is unknown, expired or already used.
-pub async fn redeem_login_link(db: &impl ConnectionTrait, secret: &str) -> Result<(Account, String)> {
+pub async fn redeem_login_link(
+    db: &impl ConnectionTrait,
+    secret: &str,
+) -> Result<(Account, String)> {
     let now = Utc::now();
-    let invalid = || Error::validation("token", "Ce lien de connexion n'est plus valable. Demandez-en un nouveau.");
+    let invalid = || {
+        Error::validation(
+            "token",
+            "Ce lien de connexion n'est plus valable. Demandez-en un nouveau.",
+        )
+    };
     let link = login_link::Entity::find()
         .filter(login_link::Column::Hash.eq(digest(secret.trim())))
         .one(db)
@@ -234,6 +284,13 @@ pub async fn redeem_login_link(db: &impl ConnectionTrait, secret: &str) -> Resul
         .filter(account::Column::Id.eq(account.id))
         .exec(db)
         .await?;
-    let session = insert_token(db, account.id, token::SESSION, Some(now + SESSION_TTL), "session").await?;
+    let session = insert_token(
+        db,
+        account.id,
+        token::SESSION,
+        Some(now + SESSION_TTL),
+        "session",
+    )
+    .await?;
     Ok((account, session))
 }

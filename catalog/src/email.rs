@@ -11,7 +11,9 @@ impl Email {
     pub fn parse(input: &str) -> Result<Self, String> {
         let email = input.trim().to_lowercase();
         let valid = email.len() <= 254
-            && !email.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'))
+            && !email.chars().any(|c| {
+                c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
+            })
             && match email.split_once('@') {
                 Some((local, domain)) => {
                     !local.is_empty()
@@ -26,7 +28,10 @@ impl Email {
         if valid {
             Ok(Email(email))
         } else {
-            Err(format!("Adresse électronique invalide : « {} ».", input.trim()))
+            Err(format!(
+                "Adresse électronique invalide : « {} ».",
+                input.trim()
+            ))
         }
     }
 
@@ -54,10 +59,26 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_addresses_and_rejects_the_rest() {
-        assert_eq!(Email::parse(" Maire@Village.FR ").unwrap().as_str(), "maire@village.fr");
-        for bad in ["", "maire", "maire@", "@village.fr", "maire@village", "a b@c.fr", "a@b@c.fr", "a@.fr", "<a@b.fr>"] {
+        assert_eq!(
+            Email::parse(" Maire@Village.FR ").unwrap().as_str(),
+            "maire@village.fr"
+        );
+        for bad in [
+            "",
+            "maire",
+            "maire@",
+            "@village.fr",
+            "maire@village",
+            "a b@c.fr",
+            "a@b@c.fr",
+            "a@.fr",
+            "<a@b.fr>",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(Email::parse("jeanne@mairie.fr").unwrap().masked(), "j***@mairie.fr");
+        assert_eq!(
+            Email::parse("jeanne@mairie.fr").unwrap().masked(),
+            "j***@mairie.fr"
+        );
     }
 }

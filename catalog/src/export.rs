@@ -50,7 +50,9 @@ fn status_value(record: &SchemeRecord, today: NaiveDate) -> &'static str {
 /// `custom` with our own value.
 fn applicant_type(t: BeneficiaryType) -> Value {
     match t {
-        BeneficiaryType::Commune => json!({ "value": "government_municipal", "description": t.label() }),
+        BeneficiaryType::Commune => {
+            json!({ "value": "government_municipal", "description": t.label() })
+        }
         BeneficiaryType::Individual => json!({ "value": "individual", "description": t.label() }),
         _ => json!({ "value": "custom", "customValue": t.as_str(), "description": t.label() }),
     }
@@ -83,7 +85,9 @@ pub fn commongrants_opportunity(scheme: &Scheme, today: NaiveDate) -> Value {
         funding.insert("maxAwardAmount".into(), money(max));
     }
     let rates = match (r.funding.rate_min, r.funding.rate_max) {
-        (Some(min), Some(max)) => Some(format!("Taux de {min} % à {max} % de la dépense éligible HT")),
+        (Some(min), Some(max)) => Some(format!(
+            "Taux de {min} % à {max} % de la dépense éligible HT"
+        )),
         (None, Some(max)) => Some(format!("Taux maximal {max} % de la dépense éligible HT")),
         (Some(min), None) => Some(format!("Taux minimal {min} % de la dépense éligible HT")),
         (None, None) => None,
@@ -96,13 +100,14 @@ pub fn commongrants_opportunity(scheme: &Scheme, today: NaiveDate) -> Value {
     }
 
     if let Some((first, others)) = r.funders.split_first() {
-        let org = |f: &crate::funder::FunderRecord| {
-            json!({ "id": Uuid::new_v5(&ID_NAMESPACE, format!("funder:{}", f.slug).as_bytes()).to_string(), "name": f.name })
-        };
+        let org = |f: &crate::funder::FunderRecord| json!({ "id": Uuid::new_v5(&ID_NAMESPACE, format!("funder:{}", f.slug).as_bytes()).to_string(), "name": f.name });
         let mut funders = json!({ "primary": org(first) });
         if !others.is_empty() {
-            let other_orgs: serde_json::Map<String, Value> =
-                others.iter().enumerate().map(|(i, f)| (format!("cofinanceur-{}", i + 1), org(f))).collect();
+            let other_orgs: serde_json::Map<String, Value> = others
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (format!("cofinanceur-{}", i + 1), org(f)))
+                .collect();
             funders["otherOrgs"] = Value::Object(other_orgs);
         }
         o["funders"] = funders;
@@ -133,12 +138,32 @@ pub fn commongrants_opportunity(scheme: &Scheme, today: NaiveDate) -> Value {
     let mut add = |name: &str, field_type: &str, value: Value, description: &str| {
         custom_fields.insert(name.into(), custom(name, field_type, value, description));
     };
-    add("slug", "string", json!(r.slug), "Identifiant Guichet du dispositif");
-    add("beneficiaryTypes", "array", json!(r.beneficiary_types), "Types de bénéficiaires");
+    add(
+        "slug",
+        "string",
+        json!(r.slug),
+        "Identifiant Guichet du dispositif",
+    );
+    add(
+        "beneficiaryTypes",
+        "array",
+        json!(r.beneficiary_types),
+        "Types de bénéficiaires",
+    );
     add("themes", "array", json!(r.themes), "Thèmes");
     add("aidTypes", "array", json!(r.aid_types), "Types d'aide");
-    add("perimeter", "object", json!(perimeter), "Périmètre (codes INSEE, SIREN pour les EPCI)");
-    add("rules", "object", json!(r.rules), "Conditions d'éligibilité");
+    add(
+        "perimeter",
+        "object",
+        json!(perimeter),
+        "Périmètre (codes INSEE, SIREN pour les EPCI)",
+    );
+    add(
+        "rules",
+        "object",
+        json!(r.rules),
+        "Conditions d'éligibilité",
+    );
     if let Some(rate) = r.funding.rate_min {
         add("rateMin", "number", json!(rate), "Taux minimal, en %");
     }
@@ -146,16 +171,36 @@ pub fn commongrants_opportunity(scheme: &Scheme, today: NaiveDate) -> Value {
         add("rateMax", "number", json!(rate), "Taux maximal, en %");
     }
     if let Some(regime) = r.funding.regime {
-        add("stateAidRegime", "string", json!(regime), "Régime d'aide d'État");
+        add(
+            "stateAidRegime",
+            "string",
+            json!(regime),
+            "Régime d'aide d'État",
+        );
     }
     if let Some(rate) = r.funding.max_public_aid_rate {
-        add("maxPublicAidRate", "number", json!(rate), "Taux maximal d'aides publiques, en %");
+        add(
+            "maxPublicAidRate",
+            "number",
+            json!(rate),
+            "Taux maximal d'aides publiques, en %",
+        );
     }
     if let Some(url) = &r.application_url {
-        add("applicationUrl", "string", json!(url), "Adresse de candidature");
+        add(
+            "applicationUrl",
+            "string",
+            json!(url),
+            "Adresse de candidature",
+        );
     }
     if let Some(date) = r.verified_on {
-        add("verifiedOn", "string", json!(date.to_string()), "Date de vérification des informations");
+        add(
+            "verifiedOn",
+            "string",
+            json!(date.to_string()),
+            "Date de vérification des informations",
+        );
     }
     o["customFields"] = Value::Object(custom_fields);
     o

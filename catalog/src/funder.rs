@@ -3,9 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 
 use crate::actor::Actor;
@@ -90,7 +88,11 @@ impl From<funder_row::Model> for Funder {
 }
 
 /// Creates or updates a funder from a record already validated, logging any change.
-pub(crate) async fn save_record(db: &impl ConnectionTrait, actor: &Actor, record: &FunderRecord) -> Result<Funder> {
+pub(crate) async fn save_record(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    record: &FunderRecord,
+) -> Result<Funder> {
     let existing = funder_row::Entity::find()
         .filter(funder_row::Column::Slug.eq(&record.slug))
         .one(db)
@@ -106,8 +108,19 @@ pub(crate) async fn save_record(db: &impl ConnectionTrait, actor: &Actor, record
             active.contact_email = Set(record.contact_email.clone());
             active.updated_at = Set(now);
             funder_row::Entity::update(active).exec(db).await?;
-            change::record(db, actor, "funder", &record.slug, "update", serde_json::to_value(record).unwrap_or_default()).await?;
-            Ok(Funder { id, record: record.clone() })
+            change::record(
+                db,
+                actor,
+                "funder",
+                &record.slug,
+                "update",
+                serde_json::to_value(record).unwrap_or_default(),
+            )
+            .await?;
+            Ok(Funder {
+                id,
+                record: record.clone(),
+            })
         }
         None => {
             let inserted = funder_row::Entity::insert(funder_row::ActiveModel {
@@ -121,7 +134,15 @@ pub(crate) async fn save_record(db: &impl ConnectionTrait, actor: &Actor, record
             })
             .exec(db)
             .await?;
-            change::record(db, actor, "funder", &record.slug, "create", serde_json::to_value(record).unwrap_or_default()).await?;
+            change::record(
+                db,
+                actor,
+                "funder",
+                &record.slug,
+                "create",
+                serde_json::to_value(record).unwrap_or_default(),
+            )
+            .await?;
             Ok(Funder {
                 id: inserted.last_insert_id,
                 record: record.clone(),
@@ -131,7 +152,11 @@ pub(crate) async fn save_record(db: &impl ConnectionTrait, actor: &Actor, record
 }
 
 /// Validates and saves a funder (staff only).
-pub async fn upsert(db: &impl ConnectionTrait, actor: &Actor, mut record: FunderRecord) -> Result<Funder> {
+pub async fn upsert(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    mut record: FunderRecord,
+) -> Result<Funder> {
     actor.require_staff()?;
     record.normalize();
     if let Some(e) = record.validate().into_iter().next() {
@@ -149,19 +174,27 @@ pub async fn get(db: &impl ConnectionTrait, slug: &str) -> Result<Option<Funder>
 }
 
 pub async fn get_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Funder>> {
-    Ok(funder_row::Entity::find_by_id(id).one(db).await?.map(Funder::from))
+    Ok(funder_row::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(Funder::from))
 }
 
 /// The funder with this slug, or a `NotFound` error naming `field`.
 pub async fn require(db: &impl ConnectionTrait, slug: &str, field: &str) -> Result<Funder> {
-    get(db, slug).await?.ok_or_else(|| {
-        Error::validation(field, format!("Financeur inconnu : « {slug} »."))
-    })
+    get(db, slug)
+        .await?
+        .ok_or_else(|| Error::validation(field, format!("Financeur inconnu : « {slug} ».")))
 }
 
 /// Every funder, by name in French alphabetical order (case and accents ignored).
 pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<Funder>> {
-    let mut funders: Vec<Funder> = funder_row::Entity::find().all(db).await?.into_iter().map(Funder::from).collect();
+    let mut funders: Vec<Funder> = funder_row::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Funder::from)
+        .collect();
     funders.sort_by_cached_key(|f| crate::text::fold(&f.record.name));
     Ok(funders)
 }

@@ -49,7 +49,11 @@ pub async fn enqueue(db: &impl ConnectionTrait, mail: Mail) -> Result<i64> {
 
 /// Claims up to `limit` messages that are due, each for `lease`. Another worker (in this
 /// process or another) cannot claim them until the lease expires.
-pub async fn claim_due(db: &impl ConnectionTrait, limit: u64, lease: Duration) -> Result<Vec<Message>> {
+pub async fn claim_due(
+    db: &impl ConnectionTrait,
+    limit: u64,
+    lease: Duration,
+) -> Result<Vec<Message>> {
     let now = Utc::now();
     let candidates = outbox::Entity::find()
         .filter(outbox::Column::SentAt.is_null())
@@ -86,7 +90,10 @@ pub async fn claim_due(db: &impl ConnectionTrait, limit: u64, lease: Duration) -
 pub async fn mark_sent(db: &impl ConnectionTrait, id: i64) -> Result<()> {
     outbox::Entity::update_many()
         .col_expr(outbox::Column::SentAt, Expr::value(Some(Utc::now())))
-        .col_expr(outbox::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .filter(outbox::Column::Id.eq(id))
         .exec(db)
         .await?;
@@ -100,14 +107,24 @@ pub fn backoff(attempts: i32) -> Duration {
 }
 
 /// Records a failed attempt and schedules the next one with exponential backoff.
-pub async fn mark_failed(db: &impl ConnectionTrait, message: &Message, error: &str) -> Result<DateTime<Utc>> {
+pub async fn mark_failed(
+    db: &impl ConnectionTrait,
+    message: &Message,
+    error: &str,
+) -> Result<DateTime<Utc>> {
     let attempts = message.attempts + 1;
     let next = Utc::now() + backoff(message.attempts);
     outbox::Entity::update_many()
         .col_expr(outbox::Column::Attempts, Expr::value(attempts))
         .col_expr(outbox::Column::NextAttemptAt, Expr::value(next))
-        .col_expr(outbox::Column::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(outbox::Column::LastError, Expr::value(Some(error.chars().take(1000).collect::<String>())))
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            outbox::Column::LastError,
+            Expr::value(Some(error.chars().take(1000).collect::<String>())),
+        )
         .filter(outbox::Column::Id.eq(message.id))
         .exec(db)
         .await?;
@@ -126,7 +143,10 @@ pub async fn next_due(db: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>
 
 /// Every message, oldest first (for tests and operators).
 pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<Message>> {
-    Ok(outbox::Entity::find().order_by_asc(outbox::Column::Id).all(db).await?)
+    Ok(outbox::Entity::find()
+        .order_by_asc(outbox::Column::Id)
+        .all(db)
+        .await?)
 }
 
 #[cfg(test)]

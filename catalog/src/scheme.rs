@@ -19,7 +19,9 @@ use crate::entity::{
 use crate::error::{Error, Result};
 use crate::funder::{self, FunderRecord};
 use crate::territory::{Territories, TerritoryKind};
-use crate::vocab::{AidType, BeneficiaryType, Recurrence, SchemeStatus, StateAidRegime, theme_label};
+use crate::vocab::{
+    AidType, BeneficiaryType, Recurrence, SchemeStatus, StateAidRegime, theme_label,
+};
 
 /// `null` and absence both mean the default (an empty list).
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -173,12 +175,17 @@ pub fn is_slug(slug: &str) -> bool {
     !slug.is_empty()
         && slug.len() <= 120
         && slug.split('-').all(|part| {
-            !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         })
 }
 
 fn is_url(url: &str) -> bool {
-    (url.starts_with("https://") || url.starts_with("http://")) && url.len() > 10 && !url.contains(char::is_whitespace)
+    (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() > 10
+        && !url.contains(char::is_whitespace)
 }
 
 /// Trims text and turns blank strings into `None`.
@@ -267,7 +274,10 @@ impl SchemeRecord {
         if self.title.is_empty() {
             err("title", "Le titre est obligatoire.".into());
         } else if self.title.chars().count() > 300 {
-            err("title", "Le titre ne doit pas dépasser 300 caractères.".into());
+            err(
+                "title",
+                "Le titre ne doit pas dépasser 300 caractères.".into(),
+            );
         }
         if self.funders.is_empty() {
             err("funders", "Indiquez au moins un financeur.".into());
@@ -278,11 +288,17 @@ impl SchemeRecord {
             }
         }
         if self.beneficiary_types.is_empty() {
-            err("beneficiaryTypes", "Indiquez au moins un type de bénéficiaire.".into());
+            err(
+                "beneficiaryTypes",
+                "Indiquez au moins un type de bénéficiaire.".into(),
+            );
         }
         for (i, theme) in self.themes.iter().enumerate() {
             if theme_label(theme).is_none() {
-                err(&format!("themes.{i}"), format!("Thème inconnu : « {theme} »."));
+                err(
+                    &format!("themes.{i}"),
+                    format!("Thème inconnu : « {theme} »."),
+                );
             }
         }
         if let Some(perimeter) = &self.perimeter {
@@ -313,7 +329,10 @@ impl SchemeRecord {
         if let (Some(min), Some(max)) = (r.min_project_cost, r.max_project_cost)
             && min > max
         {
-            err("rules.maxProjectCost", format!("Le coût maximal ({max} €) est inférieur au coût minimal ({min} €)."));
+            err(
+                "rules.maxProjectCost",
+                format!("Le coût maximal ({max} €) est inférieur au coût minimal ({min} €)."),
+            );
         }
         let f = &self.funding;
         for (field, value) in [
@@ -322,35 +341,53 @@ impl SchemeRecord {
             ("funding.maxPublicAidRate", f.max_public_aid_rate),
         ] {
             if value.is_some_and(|v| !(0.0..=100.0).contains(&v)) {
-                err(field, "Un taux est un pourcentage compris entre 0 et 100.".into());
+                err(
+                    field,
+                    "Un taux est un pourcentage compris entre 0 et 100.".into(),
+                );
             }
         }
         if let (Some(min), Some(max)) = (f.rate_min, f.rate_max)
             && min > max
         {
-            err("funding.rateMax", format!("Le taux maximal ({max} %) est inférieur au taux minimal ({min} %)."));
+            err(
+                "funding.rateMax",
+                format!("Le taux maximal ({max} %) est inférieur au taux minimal ({min} %)."),
+            );
         }
         if let (Some(min), Some(max)) = (f.amount_min, f.amount_max)
             && min > max
         {
-            err("funding.amountMax", format!("Le montant maximal ({max} €) est inférieur au montant minimal ({min} €)."));
+            err(
+                "funding.amountMax",
+                format!("Le montant maximal ({max} €) est inférieur au montant minimal ({min} €)."),
+            );
         }
         if let (Some(open), Some(close)) = (self.calendar.opens_on, self.calendar.closes_on)
             && open > close
         {
-            err("calendar.closesOn", "La date de clôture précède la date d'ouverture.".into());
+            err(
+                "calendar.closesOn",
+                "La date de clôture précède la date d'ouverture.".into(),
+            );
         }
         for (field, url) in [
             ("applicationUrl", &self.application_url),
             ("sourceUrl", &self.source_url),
         ] {
             if url.as_deref().is_some_and(|u| !is_url(u)) {
-                err(field, "L'adresse doit commencer par https:// ou http://.".into());
+                err(
+                    field,
+                    "L'adresse doit commencer par https:// ou http://.".into(),
+                );
             }
         }
         for (i, doc) in self.required_documents.iter().enumerate() {
             if doc.is_empty() {
-                err(&format!("requiredDocuments.{i}"), "Le nom de la pièce est vide.".into());
+                err(
+                    &format!("requiredDocuments.{i}"),
+                    "Le nom de la pièce est vide.".into(),
+                );
             }
         }
         errors
@@ -383,7 +420,10 @@ fn french_serde_message(message: &str) -> String {
     if let Some(rest) = message.strip_prefix("missing field ") {
         return format!("Champ obligatoire manquant : {rest}.");
     }
-    if message.contains("premature end of input") || message.contains("input contains invalid characters") || message.contains("trailing input") {
+    if message.contains("premature end of input")
+        || message.contains("input contains invalid characters")
+        || message.contains("trailing input")
+    {
         return "Date invalide : le format attendu est AAAA-MM-JJ.".into();
     }
     if message.contains("invalid type") || message.contains("invalid value") {
@@ -448,12 +488,30 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
             active.created_at = Set(row.created_at);
             scheme_row::Entity::update(active).exec(&txn).await?;
             delete_children(&txn, row.id).await?;
-            change::record(&txn, actor, "scheme", &record.slug, "update", serde_json::json!({ "fields": changed })).await?;
+            change::record(
+                &txn,
+                actor,
+                "scheme",
+                &record.slug,
+                "update",
+                serde_json::json!({ "fields": changed }),
+            )
+            .await?;
             (Saved::Updated, row.id, row.created_at)
         }
         None => {
-            let inserted = scheme_row::Entity::insert(to_active(&record, now)).exec(&txn).await?;
-            change::record(&txn, actor, "scheme", &record.slug, "create", serde_json::json!({})).await?;
+            let inserted = scheme_row::Entity::insert(to_active(&record, now))
+                .exec(&txn)
+                .await?;
+            change::record(
+                &txn,
+                actor,
+                "scheme",
+                &record.slug,
+                "create",
+                serde_json::json!({}),
+            )
+            .await?;
             (Saved::Created, inserted.last_insert_id, now)
         }
     };
@@ -490,9 +548,19 @@ pub async fn set_status<C: ConnectionTrait + TransactionTrait>(
         active.status = Set(status.as_str().to_owned());
         active.updated_at = Set(Utc::now());
         scheme_row::Entity::update(active).exec(&txn).await?;
-        change::record(&txn, actor, "scheme", slug, "status", serde_json::json!({ "from": before, "to": status.as_str() })).await?;
+        change::record(
+            &txn,
+            actor,
+            "scheme",
+            slug,
+            "status",
+            serde_json::json!({ "from": before, "to": status.as_str() }),
+        )
+        .await?;
     }
-    let scheme = get(&txn, slug).await?.expect("the scheme exists in this transaction");
+    let scheme = get(&txn, slug)
+        .await?
+        .expect("the scheme exists in this transaction");
     txn.commit().await?;
     Ok(scheme)
 }
@@ -503,7 +571,10 @@ fn changed_fields(before: &SchemeRecord, after: &SchemeRecord) -> Vec<String> {
     else {
         return Vec::new();
     };
-    a.keys().filter(|k| a.get(*k) != b.get(*k)).cloned().collect()
+    a.keys()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .cloned()
+        .collect()
 }
 
 fn to_active(r: &SchemeRecord, now: DateTime<Utc>) -> scheme_row::ActiveModel {
@@ -560,7 +631,12 @@ async fn delete_children(db: &impl ConnectionTrait, id: i64) -> Result<()> {
     Ok(())
 }
 
-async fn insert_children(db: &impl ConnectionTrait, actor: &Actor, id: i64, r: &SchemeRecord) -> Result<()> {
+async fn insert_children(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: i64,
+    r: &SchemeRecord,
+) -> Result<()> {
     let mut funder_rows = Vec::new();
     for (position, f) in r.funders.iter().enumerate() {
         let funder = funder::save_record(db, actor, f).await?;
@@ -570,15 +646,27 @@ async fn insert_children(db: &impl ConnectionTrait, actor: &Actor, id: i64, r: &
             position: Set(position as i32),
         });
     }
-    scheme_funder::Entity::insert_many(funder_rows).exec(db).await?;
+    scheme_funder::Entity::insert_many(funder_rows)
+        .exec(db)
+        .await?;
 
     let tags = r
         .beneficiary_types
         .iter()
         .map(|v| (scheme_tag::BENEFICIARY, v.as_str()))
         .enumerate()
-        .chain(r.themes.iter().map(|v| (scheme_tag::THEME, v.as_str())).enumerate())
-        .chain(r.aid_types.iter().map(|v| (scheme_tag::AID_TYPE, v.as_str())).enumerate())
+        .chain(
+            r.themes
+                .iter()
+                .map(|v| (scheme_tag::THEME, v.as_str()))
+                .enumerate(),
+        )
+        .chain(
+            r.aid_types
+                .iter()
+                .map(|v| (scheme_tag::AID_TYPE, v.as_str()))
+                .enumerate(),
+        )
         .map(|(position, (list, value))| scheme_tag::ActiveModel {
             scheme_id: Set(id),
             list: Set(list.to_owned()),
@@ -595,16 +683,21 @@ async fn insert_children(db: &impl ConnectionTrait, actor: &Actor, id: i64, r: &
         .lists()
         .iter()
         .flat_map(|(kind, _, codes)| {
-            codes.iter().enumerate().map(move |(position, code)| scheme_perimeter::ActiveModel {
-                scheme_id: Set(id),
-                kind: Set(kind.as_str().to_owned()),
-                code: Set(code.clone()),
-                position: Set(position as i32),
-            })
+            codes
+                .iter()
+                .enumerate()
+                .map(move |(position, code)| scheme_perimeter::ActiveModel {
+                    scheme_id: Set(id),
+                    kind: Set(kind.as_str().to_owned()),
+                    code: Set(code.clone()),
+                    position: Set(position as i32),
+                })
         })
         .collect::<Vec<_>>();
     if !places.is_empty() {
-        scheme_perimeter::Entity::insert_many(places).exec(db).await?;
+        scheme_perimeter::Entity::insert_many(places)
+            .exec(db)
+            .await?;
     }
 
     let documents = r
@@ -618,13 +711,18 @@ async fn insert_children(db: &impl ConnectionTrait, actor: &Actor, id: i64, r: &
         })
         .collect::<Vec<_>>();
     if !documents.is_empty() {
-        scheme_document::Entity::insert_many(documents).exec(db).await?;
+        scheme_document::Entity::insert_many(documents)
+            .exec(db)
+            .await?;
     }
     Ok(())
 }
 
 /// Loads the full schemes for these rows, with their child rows, in four queries.
-pub(crate) async fn hydrate(db: &impl ConnectionTrait, rows: Vec<scheme_row::Model>) -> Result<Vec<Scheme>> {
+pub(crate) async fn hydrate(
+    db: &impl ConnectionTrait,
+    rows: Vec<scheme_row::Model>,
+) -> Result<Vec<Scheme>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -675,7 +773,10 @@ pub(crate) async fn hydrate(db: &impl ConnectionTrait, rows: Vec<scheme_row::Mod
         .all(db)
         .await?
     {
-        documents_of.entry(doc.scheme_id).or_default().push(doc.label);
+        documents_of
+            .entry(doc.scheme_id)
+            .or_default()
+            .push(doc.label);
     }
 
     Ok(rows
@@ -685,11 +786,18 @@ pub(crate) async fn hydrate(db: &impl ConnectionTrait, rows: Vec<scheme_row::Mod
             funders.sort_by_key(|(position, _)| *position);
             let tags = tags_of.remove(&row.id).unwrap_or_default();
             let list = |name: &str| -> Vec<String> {
-                tags.iter().filter(|t| t.list == name).map(|t| t.value.clone()).collect()
+                tags.iter()
+                    .filter(|t| t.list == name)
+                    .map(|t| t.value.clone())
+                    .collect()
             };
             let places = places_of.remove(&row.id).unwrap_or_default();
             let codes = |kind: TerritoryKind| -> Vec<String> {
-                places.iter().filter(|p| p.kind == kind.as_str()).map(|p| p.code.clone()).collect()
+                places
+                    .iter()
+                    .filter(|p| p.kind == kind.as_str())
+                    .map(|p| p.code.clone())
+                    .collect()
             };
             let record = SchemeRecord {
                 slug: row.slug,
@@ -697,9 +805,15 @@ pub(crate) async fn hydrate(db: &impl ConnectionTrait, rows: Vec<scheme_row::Mod
                 summary: row.summary,
                 description: row.description,
                 funders: funders.into_iter().map(|(_, f)| f).collect(),
-                beneficiary_types: list(scheme_tag::BENEFICIARY).iter().filter_map(|v| BeneficiaryType::parse(v)).collect(),
+                beneficiary_types: list(scheme_tag::BENEFICIARY)
+                    .iter()
+                    .filter_map(|v| BeneficiaryType::parse(v))
+                    .collect(),
                 themes: list(scheme_tag::THEME),
-                aid_types: list(scheme_tag::AID_TYPE).iter().filter_map(|v| AidType::parse(v)).collect(),
+                aid_types: list(scheme_tag::AID_TYPE)
+                    .iter()
+                    .filter_map(|v| AidType::parse(v))
+                    .collect(),
                 perimeter: Some(Perimeter {
                     national: Some(row.perimeter_national),
                     regions: codes(TerritoryKind::Region),
@@ -755,7 +869,11 @@ pub async fn get(db: &impl ConnectionTrait, slug: &str) -> Result<Option<Scheme>
 }
 
 /// The scheme with this slug as `actor` may see it: drafts and archives only for staff.
-pub async fn get_visible(db: &impl ConnectionTrait, actor: &Actor, slug: &str) -> Result<Option<Scheme>> {
+pub async fn get_visible(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    slug: &str,
+) -> Result<Option<Scheme>> {
     Ok(get(db, slug)
         .await?
         .filter(|s| actor.is_staff() || s.status() == SchemeStatus::Published))
@@ -787,7 +905,13 @@ pub struct Page {
 }
 
 /// Lists schemes by title; non-staff actors only ever see published ones.
-pub async fn list(db: &impl ConnectionTrait, actor: &Actor, filter: &ListFilter, offset: u64, limit: u64) -> Result<Page> {
+pub async fn list(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    filter: &ListFilter,
+    offset: u64,
+    limit: u64,
+) -> Result<Page> {
     let mut statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
     if statuses.is_empty() || !actor.is_staff() {
         statuses = vec![SchemeStatus::Published.as_str()];
@@ -799,7 +923,11 @@ pub async fn list(db: &impl ConnectionTrait, actor: &Actor, filter: &ListFilter,
             .one(db)
             .await?
         else {
-            return Ok(Page { schemes: Vec::new(), total: 0, offset });
+            return Ok(Page {
+                schemes: Vec::new(),
+                total: 0,
+                offset,
+            });
         };
         let ids: Vec<i64> = scheme_funder::Entity::find()
             .filter(scheme_funder::Column::FunderId.eq(funder.id))

@@ -20,8 +20,14 @@ const DONE: &str = "done";
 /// was interrupted. Records are saved one by one and re-saving is idempotent, so resuming
 /// is simply loading again.
 #[tracing::instrument(skip_all)]
-pub async fn load_if_empty<C: ConnectionTrait + TransactionTrait>(db: &C, territories: &Territories) -> Result<Option<Summary>> {
-    let state = meta::Entity::find_by_id(STATE_KEY).one(db).await?.map(|m| m.value);
+pub async fn load_if_empty<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    territories: &Territories,
+) -> Result<Option<Summary>> {
+    let state = meta::Entity::find_by_id(STATE_KEY)
+        .one(db)
+        .await?
+        .map(|m| m.value);
     let resume = state.as_deref() == Some(STARTED);
     if !resume && (state.is_some() || scheme::Entity::find().count(db).await? > 0) {
         return Ok(None);
@@ -30,6 +36,10 @@ pub async fn load_if_empty<C: ConnectionTrait + TransactionTrait>(db: &C, territ
     let parsed = import::guichet::parse(SCHEMES).expect("the seed catalogue is valid JSON");
     let summary = import::run(db, &Actor::Operator, territories, parsed, false, || {}).await?;
     meta::set(db, STATE_KEY, DONE).await?;
-    tracing::info!(created = summary.created.len(), resumed = resume, "seed catalogue loaded");
+    tracing::info!(
+        created = summary.created.len(),
+        resumed = resume,
+        "seed catalogue loaded"
+    );
     Ok(Some(summary))
 }

@@ -119,7 +119,10 @@ impl Territories {
         let mut by_code = HashMap::with_capacity(list.len());
         let mut by_postcode: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, t) in list.iter().enumerate() {
-            by_code.entry(t.code.clone()).or_insert_with(Vec::new).push(i);
+            by_code
+                .entry(t.code.clone())
+                .or_insert_with(Vec::new)
+                .push(i);
             for postcode in &t.postcodes {
                 by_postcode.entry(postcode.clone()).or_default().push(i);
             }
@@ -164,11 +167,17 @@ impl Territories {
     /// The territory `code` of `kind`.
     pub fn get_kind(&self, code: &str, kind: TerritoryKind) -> Option<&Territory> {
         let indices = self.by_code.get(code.trim().to_uppercase().as_str())?;
-        indices.iter().map(|&i| &self.list[i]).find(|t| t.kind == kind)
+        indices
+            .iter()
+            .map(|&i| &self.list[i])
+            .find(|t| t.kind == kind)
     }
 
     /// The parents of a territory, resolved.
-    pub fn parents_of<'a>(&'a self, territory: &'a Territory) -> impl Iterator<Item = &'a Territory> {
+    pub fn parents_of<'a>(
+        &'a self,
+        territory: &'a Territory,
+    ) -> impl Iterator<Item = &'a Territory> {
         territory
             .parents
             .iter()
@@ -286,11 +295,18 @@ mod tests {
         let both: Vec<_> = t.search("52", 5).iter().map(|t| t.name.clone()).collect();
         assert_eq!(both, ["Pays de la Loire", "Haute-Marne"]);
         assert_eq!(t.get("52").unwrap().name, "Haute-Marne");
-        assert_eq!(t.get_kind("52", TerritoryKind::Region).unwrap().name, "Pays de la Loire");
+        assert_eq!(
+            t.get_kind("52", TerritoryKind::Region).unwrap().name,
+            "Pays de la Loire"
+        );
         let chaumont = t.get("52121").unwrap();
         let parents: Vec<_> = t.parents_of(chaumont).map(|p| p.name.clone()).collect();
         assert_eq!(parents, ["CA de Chaumont", "Haute-Marne", "Grand Est"]);
-        let names: Vec<_> = t.search("st dizier", 5).iter().map(|t| t.name.clone()).collect();
+        let names: Vec<_> = t
+            .search("st dizier", 5)
+            .iter()
+            .map(|t| t.name.clone())
+            .collect();
         assert_eq!(names, ["Saint-Dizier", "Saint-Dizier-l'Évêque"]);
         assert_eq!(t.search("HAUTE MARNE", 5)[0].code, "52");
         assert_eq!(t.search("eveque", 5)[0].code, "52450");
@@ -310,7 +326,11 @@ mod tests {
         let t = Territories::embedded();
         assert!(t.len() > 36_000, "{} territories", t.len());
         let chaumont = t.get_kind("52121", TerritoryKind::Commune).unwrap();
-        assert!(chaumont.parents.contains(&(TerritoryKind::Department, "52".to_owned())));
+        assert!(
+            chaumont
+                .parents
+                .contains(&(TerritoryKind::Department, "52".to_owned()))
+        );
         assert_eq!(t.get("2A").unwrap().kind, TerritoryKind::Department);
     }
 }

@@ -143,7 +143,10 @@ pub const THEMES: &[(&str, &str)] = &[
 
 /// The French label of a theme slug, if it is one.
 pub fn theme_label(slug: &str) -> Option<&'static str> {
-    THEMES.iter().find(|(s, _)| *s == slug).map(|(_, label)| *label)
+    THEMES
+        .iter()
+        .find(|(s, _)| *s == slug)
+        .map(|(_, label)| *label)
 }
 
 #[cfg(test)]

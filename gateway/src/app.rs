@@ -56,17 +56,26 @@ pub struct AppState {
 /// loaded. Used by every command.
 pub async fn open(settings: &Settings) -> anyhow::Result<(DatabaseConnection, Arc<Territories>)> {
     if settings.is_sqlite() {
-        std::fs::create_dir_all(&settings.data_dir)
-            .with_context(|| format!("impossible de créer le dossier de données {}", settings.data_dir.display()))?;
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "impossible de créer le dossier de données {}",
+                settings.data_dir.display()
+            )
+        })?;
     }
     let db = catalog::db::connect(&settings.database_url)
         .await
         .with_context(|| "connexion à la base de données impossible".to_owned())?;
-    Migrator::up(&db, None).await.context("migration de la base de données")?;
+    Migrator::up(&db, None)
+        .await
+        .context("migration de la base de données")?;
     let started = Instant::now();
     let territories = Arc::new(Territories::embedded());
     if catalog::territory::sync_to_database(&db, &territories).await? {
-        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "territory data loaded into the database");
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "territory data loaded into the database"
+        );
     }
     Ok((db, territories))
 }
@@ -75,7 +84,11 @@ pub async fn open(settings: &Settings) -> anyhow::Result<(DatabaseConnection, Ar
 pub async fn prepare(settings: Settings, no_seed: bool) -> anyhow::Result<AppState> {
     let (db, territories) = open(&settings).await?;
     if !no_seed && let Some(summary) = catalog::seed::load_if_empty(&db, &territories).await? {
-        tracing::info!(created = summary.created.len(), skipped = summary.skipped.len(), "seed catalogue loaded");
+        tracing::info!(
+            created = summary.created.len(),
+            skipped = summary.skipped.len(),
+            "seed catalogue loaded"
+        );
         for (slug, reason) in &summary.skipped {
             tracing::warn!(%slug, %reason, "seed scheme skipped");
         }
@@ -95,7 +108,10 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         Ok(()) => (StatusCode::OK, "ok"),
         Err(e) => {
             tracing::warn!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "base de données indisponible")
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "base de données indisponible",
+            )
         }
     }
 }
@@ -121,7 +137,10 @@ pub fn router(state: AppState) -> Router {
 
 /// Starts the mail worker for this state.
 pub fn start_mail_worker(state: &AppState) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let transport = mail::Transport::from_settings(state.settings.smtp_url.as_deref(), state.settings.mail_dir())?;
+    let transport = mail::Transport::from_settings(
+        state.settings.smtp_url.as_deref(),
+        state.settings.mail_dir(),
+    )?;
     Ok(mail::spawn_worker(
         state.db.clone(),
         transport,
@@ -155,7 +174,9 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             signal.recv().await;
         }
     };

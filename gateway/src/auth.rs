@@ -23,7 +23,9 @@ pub struct ClientAddress(pub String);
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 /// The value of the session cookie, if sent.
@@ -56,7 +58,9 @@ pub async fn actor_from_headers(state: &AppState, headers: &HeaderMap) -> Result
     if let Some(token) = bearer(headers) {
         return match account::authenticate(&state.db, token).await {
             Ok(Some(account)) => Ok(account.actor()),
-            Ok(None) => Err(unauthenticated("Jeton d'accès invalide, expiré ou révoqué.")),
+            Ok(None) => Err(unauthenticated(
+                "Jeton d'accès invalide, expiré ou révoqué.",
+            )),
             Err(e) => {
                 tracing::error!(error = %e, "authentication failed");
                 Err(StatusCode::SERVICE_UNAVAILABLE.into_response())
@@ -78,9 +82,15 @@ pub async fn actor_from_headers(state: &AppState, headers: &HeaderMap) -> Result
 
 /// Creates a login link and queues its mail in one transaction, within the rate limits
 /// (per address and per client).
-pub async fn request_login_link(state: &AppState, email: &str, client: &ClientAddress) -> Result<(), Error> {
+pub async fn request_login_link(
+    state: &AppState,
+    email: &str,
+    client: &ClientAddress,
+) -> Result<(), Error> {
     let email = Email::parse(email).map_err(|m| Error::validation("email", m))?;
-    if !state.limits.login_per_client.allow(&client.0) || !state.limits.login_per_email.allow(email.as_str()) {
+    if !state.limits.login_per_client.allow(&client.0)
+        || !state.limits.login_per_email.allow(email.as_str())
+    {
         return Err(Error::RateLimited);
     }
     let txn = state.db.begin().await?;
@@ -100,7 +110,11 @@ pub struct LoginParams {
 }
 
 fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.settings.public_url.starts_with("https://") { "; Secure" } else { "" };
+    let secure = if state.settings.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
     ))
@@ -125,13 +139,19 @@ pub async fn login(State(state): State<AppState>, Query(params): Query<LoginPara
             tracing::info!(account = account.id, "logged in");
             let mut response = Redirect::to("/compte").into_response();
             let max_age = account::SESSION_TTL.num_seconds();
-            response.headers_mut().insert(header::SET_COOKIE, cookie(&state, &session, max_age));
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, cookie(&state, &session, max_age));
             response
         }
         Err(Error::Validation { .. }) => invalid,
         Err(e) => {
             tracing::error!(error = %e, "login failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "Service momentanément indisponible.").into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service momentanément indisponible.",
+            )
+                .into_response()
         }
     }
 }
@@ -144,6 +164,8 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
         tracing::error!(error = %e, "logout failed");
     }
     let mut response = Redirect::to("/").into_response();
-    response.headers_mut().insert(header::SET_COOKIE, cookie(&state, "", 0));
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, cookie(&state, "", 0));
     response
 }

@@ -95,6 +95,16 @@ pub enum TokenCommand {
         #[arg(long)]
         ttl_days: Option<u32>,
     },
+    /// Révoque un jeton, ou tous les jetons et sessions d'un compte.
+    #[command(group = clap::ArgGroup::new("which").required(true))]
+    Revoke {
+        /// Le jeton à révoquer.
+        #[arg(long, group = "which")]
+        token: Option<String>,
+        /// Révoquer tous les jetons et sessions de ce compte.
+        #[arg(long, group = "which")]
+        email: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -143,7 +153,10 @@ fn init_tracing(default: &str) {
     let filter = EnvFilter::try_from_env("GUICHET_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Entry point of the binary.
@@ -154,7 +167,10 @@ pub fn main() -> ExitCode {
         _ => "warn",
     };
     init_tracing(default_log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("Erreur : {e}");
@@ -181,13 +197,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let state = app::prepare(Settings::new(&cli.data_dir, listen), no_seed).await?;
             app::serve(state).await
         }
-        Command::Import { file, format, publish } => import_file(&cli.data_dir, &file, format.into(), publish).await,
+        Command::Import {
+            file,
+            format,
+            publish,
+        } => import_file(&cli.data_dir, &file, format.into(), publish).await,
         Command::Export { format } => {
             let (db, _) = app::open(&settings(&cli.data_dir)).await?;
             let schemes = catalog::scheme::all(&db).await?;
             let out = match format {
                 ExportFormat::Guichet => catalog::export::guichet(&schemes),
-                ExportFormat::Commongrants => catalog::export::commongrants(&schemes, chrono::Utc::now().date_naive()),
+                ExportFormat::Commongrants => {
+                    catalog::export::commongrants(&schemes, chrono::Utc::now().date_naive())
+                }
             };
             std::io::stdout().lock().write_all(out.as_bytes())?;
             Ok(())
@@ -198,31 +220,72 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User {
-            command: UserCommand::Add { email, role, funder },
+            command:
+                UserCommand::Add {
+                    email,
+                    role,
+                    funder,
+                },
         } => {
             let (db, _) = app::open(&settings(&cli.data_dir)).await?;
-            let (account, created) = catalog::account::add(&db, &Actor::Operator, &email, role.into(), funder.as_deref()).await?;
+            let (account, created) = catalog::account::add(
+                &db,
+                &Actor::Operator,
+                &email,
+                role.into(),
+                funder.as_deref(),
+            )
+            .await?;
             let verb = if created { "créé" } else { "mis à jour" };
-            println!("Compte {verb} : {} ({})", account.email, account.role.label());
+            println!(
+                "Compte {verb} : {} ({})",
+                account.email,
+                account.role.label()
+            );
             Ok(())
         }
         Command::Token {
             command: TokenCommand::Issue { email, ttl_days },
         } => {
             let (db, _) = app::open(&settings(&cli.data_dir)).await?;
-            let (account, secret, expires) = catalog::account::issue_api_token(&db, &email, ttl_days).await?;
+            let (account, secret, expires) =
+                catalog::account::issue_api_token(&db, &email, ttl_days).await?;
             match expires {
-                Some(at) => println!("Jeton créé pour {} ; il expire le {}.", account.email, at.format("%d/%m/%Y à %H:%M UTC")),
+                Some(at) => println!(
+                    "Jeton créé pour {} ; il expire le {}.",
+                    account.email,
+                    at.format("%d/%m/%Y à %H:%M UTC")
+                ),
                 None => println!("Jeton créé pour {} ; il n'expire pas.", account.email),
             }
             println!("Conservez-le : il ne sera plus affiché.");
             println!("{secret}");
             Ok(())
         }
+        Command::Token {
+            command: TokenCommand::Revoke { token, email },
+        } => {
+            let (db, _) = app::open(&settings(&cli.data_dir)).await?;
+            let revoked = match (token, email) {
+                (Some(token), _) => u64::from(catalog::account::revoke(&db, &token).await?),
+                (None, Some(email)) => catalog::account::revoke_all(&db, &email).await?,
+                (None, None) => 0,
+            };
+            if revoked == 0 {
+                anyhow::bail!("aucun jeton actif ne correspond");
+            }
+            println!("Jetons révoqués : {revoked}");
+            Ok(())
+        }
     }
 }
 
-async fn import_file(data_dir: &std::path::Path, file: &std::path::Path, format: Format, publish: bool) -> anyhow::Result<()> {
+async fn import_file(
+    data_dir: &std::path::Path,
+    file: &std::path::Path,
+    format: Format,
+    publish: bool,
+) -> anyhow::Result<()> {
     let mut input = String::new();
     std::fs::File::open(file)
         .and_then(|mut f| f.read_to_string(&mut input))
@@ -239,7 +302,10 @@ async fn import_file(data_dir: &std::path::Path, file: &std::path::Path, format:
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let summary = import::run(&db, &Actor::Operator, &territories, parsed, publish, || bar.inc(1)).await?;
+    let summary = import::run(&db, &Actor::Operator, &territories, parsed, publish, || {
+        bar.inc(1)
+    })
+    .await?;
     bar.finish_and_clear();
     print!("{}", summary.report());
     Ok(())

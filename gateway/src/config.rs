@@ -27,8 +27,12 @@ impl Settings {
     /// Settings for this data directory, with the other values from the environment.
     pub fn new(data_dir: &Path, listen: SocketAddr) -> Self {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let database_url = env("DATABASE_URL")
-            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("guichet.db").display()));
+        let database_url = env("DATABASE_URL").unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("guichet.db").display()
+            )
+        });
         let public_url = env("GUICHET_PUBLIC_URL")
             .unwrap_or_else(|| format!("http://{listen}"))
             .trim_end_matches('/')
@@ -39,7 +43,8 @@ impl Settings {
             database_url,
             smtp_url: env("SMTP_URL"),
             public_url,
-            mail_from: env("GUICHET_MAIL_FROM").unwrap_or_else(|| "Guichet <ne-pas-repondre@guichet.localhost>".into()),
+            mail_from: env("GUICHET_MAIL_FROM")
+                .unwrap_or_else(|| "Guichet <ne-pas-repondre@guichet.localhost>".into()),
         }
     }
 

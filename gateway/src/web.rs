@@ -10,7 +10,10 @@ include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
 
 /// The embedded file at `path`, if any.
 pub fn asset(path: &str) -> Option<&'static [u8]> {
-    ASSETS.iter().find(|(name, _)| *name == path).map(|(_, bytes)| *bytes)
+    ASSETS
+        .iter()
+        .find(|(name, _)| *name == path)
+        .map(|(_, bytes)| *bytes)
 }
 
 fn content_type(path: &str) -> &'static str {
@@ -32,11 +35,23 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; s
 fn respond(path: &str, bytes: &'static [u8]) -> Response {
     let mut response = Response::new(Body::from(bytes));
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(path)));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(path)),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     response
 }
 
@@ -52,6 +67,10 @@ pub async fn serve_asset(Path(path): Path<String>) -> Response {
 pub async fn index() -> Response {
     match asset("index.html") {
         Some(bytes) => respond("index.html", bytes),
-        None => (StatusCode::NOT_FOUND, "Interface web absente de cette compilation").into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            "Interface web absente de cette compilation",
+        )
+            .into_response(),
     }
 }

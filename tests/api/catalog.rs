@@ -22,7 +22,11 @@ async fn the_seed_catalogue_is_public_with_its_funders() {
     assert_eq!(detr["funders"][0]["kind"], "STATE");
     assert!(body["data"]["schemes"]["total"].as_u64().unwrap() >= 40);
     let funders = body["data"]["funders"].as_array().unwrap();
-    assert!(funders.iter().any(|f| f["slug"] == "etat-prefectures" && f["schemeCount"].as_u64().unwrap() >= 3));
+    assert!(
+        funders
+            .iter()
+            .any(|f| f["slug"] == "etat-prefectures" && f["schemeCount"].as_u64().unwrap() >= 3)
+    );
 }
 
 #[tokio::test]
@@ -34,7 +38,13 @@ async fn scheme_pages_follow_their_cursor() {
     loop {
         let body = app.graphql(query, json!({ "after": after })).await;
         let page = &body["data"]["schemes"];
-        seen.extend(page["nodes"].as_array().unwrap().iter().map(|n| n["slug"].as_str().unwrap().to_owned()));
+        seen.extend(
+            page["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["slug"].as_str().unwrap().to_owned()),
+        );
         if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
             assert_eq!(seen.len() as u64, page["total"].as_u64().unwrap());
             break;
@@ -53,22 +63,45 @@ async fn scheme_pages_follow_their_cursor() {
 async fn staff_create_publish_and_archive_a_scheme_and_each_change_is_recorded() {
     let app = TestApp::spawn().await;
     let staff = app.staff_token().await;
-    let body = app.graphql_as(Some(&staff), CREATE, json!({ "input": scheme_input("dernier-commerce-52") })).await;
+    let body = app
+        .graphql_as(
+            Some(&staff),
+            CREATE,
+            json!({ "input": scheme_input("dernier-commerce-52") }),
+        )
+        .await;
     let created = &body["data"]["createScheme"];
     assert_eq!(created["status"], "DRAFT", "{body}");
-    assert_eq!(created["perimeter"], json!({ "national": false, "departments": ["52"] }));
+    assert_eq!(
+        created["perimeter"],
+        json!({ "national": false, "departments": ["52"] })
+    );
     assert_eq!(created["funding"]["amountMax"], 80000);
     assert_eq!(created["funders"][0]["name"], "Région Test");
 
     // A draft is invisible to the public.
-    let public = app.graphql("{ scheme(slug: \"dernier-commerce-52\") { slug } }", json!({})).await;
+    let public = app
+        .graphql(
+            "{ scheme(slug: \"dernier-commerce-52\") { slug } }",
+            json!({}),
+        )
+        .await;
     assert!(public["data"]["scheme"].is_null(), "{public}");
 
     let body = app
-        .graphql_as(Some(&staff), "mutation { publishScheme(slug: \"dernier-commerce-52\") { status } }", json!({}))
+        .graphql_as(
+            Some(&staff),
+            "mutation { publishScheme(slug: \"dernier-commerce-52\") { status } }",
+            json!({}),
+        )
         .await;
     assert_eq!(body["data"]["publishScheme"]["status"], "PUBLISHED");
-    let public = app.graphql("{ scheme(slug: \"dernier-commerce-52\") { slug } }", json!({})).await;
+    let public = app
+        .graphql(
+            "{ scheme(slug: \"dernier-commerce-52\") { slug } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(public["data"]["scheme"]["slug"], "dernier-commerce-52");
 
     let mut input = scheme_input("dernier-commerce-52");
@@ -80,18 +113,32 @@ async fn staff_create_publish_and_archive_a_scheme_and_each_change_is_recorded()
             json!({ "input": input }),
         )
         .await;
-    assert_eq!(body["data"]["updateScheme"]["funding"]["amountMax"], 90000, "{body}");
+    assert_eq!(
+        body["data"]["updateScheme"]["funding"]["amountMax"], 90000,
+        "{body}"
+    );
 
     let body = app
-        .graphql_as(Some(&staff), "mutation { archiveScheme(slug: \"dernier-commerce-52\") { status } }", json!({}))
+        .graphql_as(
+            Some(&staff),
+            "mutation { archiveScheme(slug: \"dernier-commerce-52\") { status } }",
+            json!({}),
+        )
         .await;
     assert_eq!(body["data"]["archiveScheme"]["status"], "ARCHIVED");
 
     let body = app
-        .graphql_as(Some(&staff), "{ scheme(slug: \"dernier-commerce-52\") { changes { actor action detail } } }", json!({}))
+        .graphql_as(
+            Some(&staff),
+            "{ scheme(slug: \"dernier-commerce-52\") { changes { actor action detail } } }",
+            json!({}),
+        )
         .await;
     let changes = body["data"]["scheme"]["changes"].as_array().unwrap();
-    let actions: Vec<_> = changes.iter().map(|c| c["action"].as_str().unwrap()).collect();
+    let actions: Vec<_> = changes
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["create", "status", "update", "status"], "{body}");
     assert_eq!(changes[0]["actor"], "equipe@guichet.test");
     assert!(changes[2]["detail"].as_str().unwrap().contains("funding"));
@@ -105,30 +152,56 @@ async fn invalid_schemes_are_refused_with_the_field_named() {
         ("slug", json!("Pas Un Slug"), "slug"),
         ("title", json!("  "), "title"),
         ("themes", json!(["cafe"]), "themes.0"),
-        ("perimeter", json!({ "departments": ["999"] }), "perimeter.departments.0"),
-        ("funding", json!({ "rateMin": 60, "rateMax": 20 }), "funding.rateMax"),
+        (
+            "perimeter",
+            json!({ "departments": ["999"] }),
+            "perimeter.departments.0",
+        ),
+        (
+            "funding",
+            json!({ "rateMin": 60, "rateMax": 20 }),
+            "funding.rateMax",
+        ),
         ("funding", json!({ "amountMax": -5 }), "funding.amountMax"),
         ("funding", json!({ "rateMax": 120 }), "funding.rateMax"),
-        ("calendar", json!({ "opensOn": "2026-05-01", "closesOn": "2026-01-01" }), "calendar.closesOn"),
+        (
+            "calendar",
+            json!({ "opensOn": "2026-05-01", "closesOn": "2026-01-01" }),
+            "calendar.closesOn",
+        ),
         ("sourceUrl", json!("ftp://x"), "sourceUrl"),
         ("beneficiaryTypes", json!([]), "beneficiaryTypes"),
-        ("funders", json!([{ "slug": "x", "name": "X", "kind": "STATE", "contactEmail": "pas-une-adresse" }]), "funders.0.contactEmail"),
+        (
+            "funders",
+            json!([{ "slug": "x", "name": "X", "kind": "STATE", "contactEmail": "pas-une-adresse" }]),
+            "funders.0.contactEmail",
+        ),
     ];
     for (key, value, field) in cases {
         let mut input = scheme_input("aide-invalide");
         input[key] = value;
-        let body = app.graphql_as(Some(&staff), CREATE, json!({ "input": input })).await;
+        let body = app
+            .graphql_as(Some(&staff), CREATE, json!({ "input": input }))
+            .await;
         assert_eq!(error_code(&body), "VALIDATION", "{key}: {body}");
         assert_eq!(error_field(&body), field, "{key}: {body}");
         assert!(!body["errors"][0]["message"].as_str().unwrap().is_empty());
     }
     // Nothing was written.
-    let body = app.graphql_as(Some(&staff), "{ scheme(slug: \"aide-invalide\") { slug } }", json!({})).await;
+    let body = app
+        .graphql_as(
+            Some(&staff),
+            "{ scheme(slug: \"aide-invalide\") { slug } }",
+            json!({}),
+        )
+        .await;
     assert!(body["data"]["scheme"].is_null());
     // A bad date is refused by the GraphQL layer itself.
     let mut input = scheme_input("aide-invalide");
     input["verifiedOn"] = json!("27/11/2026");
-    let body = app.graphql_as(Some(&staff), CREATE, json!({ "input": input })).await;
+    let body = app
+        .graphql_as(Some(&staff), CREATE, json!({ "input": input }))
+        .await;
     assert_eq!(error_code(&body), "VALIDATION", "{body}");
 }
 
@@ -138,10 +211,18 @@ async fn curation_needs_a_staff_account() {
     let input = json!({ "input": scheme_input("aide-pirate") });
     let body = app.graphql(CREATE, input.clone()).await;
     assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
-    let holder = app.token_for("maire@village.fr", catalog::Role::Holder, None).await;
+    let holder = app
+        .token_for("maire@village.fr", catalog::Role::Holder, None)
+        .await;
     let body = app.graphql_as(Some(&holder), CREATE, input).await;
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
-    let body = app.graphql_as(Some(&holder), "mutation { archiveScheme(slug: \"detr\") { status } }", json!({})).await;
+    let body = app
+        .graphql_as(
+            Some(&holder),
+            "mutation { archiveScheme(slug: \"detr\") { status } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
 }
 
@@ -149,7 +230,13 @@ async fn curation_needs_a_staff_account() {
 async fn creating_a_taken_slug_is_a_conflict_and_updating_a_missing_one_not_found() {
     let app = TestApp::spawn().await;
     let staff = app.staff_token().await;
-    let body = app.graphql_as(Some(&staff), CREATE, json!({ "input": scheme_input("detr") })).await;
+    let body = app
+        .graphql_as(
+            Some(&staff),
+            CREATE,
+            json!({ "input": scheme_input("detr") }),
+        )
+        .await;
     assert_eq!(error_code(&body), "CONFLICT", "{body}");
     let body = app
         .graphql_as(
@@ -173,15 +260,30 @@ async fn staff_upsert_funders_with_validation() {
             json!({ "input": { "slug": "gal-haute-marne", "name": "GAL Haute-Marne", "kind": "EU", "contactEmail": "Leader@Exemple.FR" } }),
         )
         .await;
-    assert_eq!(body["data"]["upsertFunder"]["contactEmail"], "leader@exemple.fr", "{body}");
+    assert_eq!(
+        body["data"]["upsertFunder"]["contactEmail"], "leader@exemple.fr",
+        "{body}"
+    );
     let body = app
         .graphql_as(Some(&staff), upsert, json!({ "input": { "slug": "gal-haute-marne", "name": "GAL du Pays de Chaumont", "kind": "EU" } }))
         .await;
-    assert_eq!(body["data"]["upsertFunder"]["name"], "GAL du Pays de Chaumont");
+    assert_eq!(
+        body["data"]["upsertFunder"]["name"],
+        "GAL du Pays de Chaumont"
+    );
     let body = app
-        .graphql_as(Some(&staff), upsert, json!({ "input": { "slug": "GAL", "name": "", "kind": "EU" } }))
+        .graphql_as(
+            Some(&staff),
+            upsert,
+            json!({ "input": { "slug": "GAL", "name": "", "kind": "EU" } }),
+        )
         .await;
     assert_eq!(error_field(&body), "slug");
-    let body = app.graphql("{ funder(slug: \"gal-haute-marne\") { name schemeCount } }", json!({})).await;
+    let body = app
+        .graphql(
+            "{ funder(slug: \"gal-haute-marne\") { name schemeCount } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(body["data"]["funder"]["schemeCount"], 0);
 }

@@ -60,7 +60,14 @@ async fn a_browser_gets_graphiql_on_get_graphql() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.text().await.unwrap().to_lowercase().contains("graphiql"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .to_lowercase()
+            .contains("graphiql")
+    );
 }
 
 #[tokio::test]
@@ -98,7 +105,12 @@ async fn too_deep_queries_are_refused_with_a_code() {
     for _ in 0..guichet::graphql::MAX_DEPTH + 2 {
         query = format!("parents {{ {query} }}");
     }
-    let body = app.graphql(&format!("{{ territory(code: \"52121\") {{ {query} }} }}"), json!({})).await;
+    let body = app
+        .graphql(
+            &format!("{{ territory(code: \"52121\") {{ {query} }} }}"),
+            json!({}),
+        )
+        .await;
     assert_eq!(error_code(&body), "VALIDATION", "{body}");
     assert!(body["data"].is_null());
 }
@@ -118,15 +130,33 @@ async fn the_web_front_end_is_served_for_pages_and_assets() {
     for path in ["/", "/dispositifs/detr", "/connexion"] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
-        let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(csp.contains("default-src 'self'"));
         let html = response.text().await.unwrap();
         assert!(html.contains("lang=\"fr\""), "{path}");
     }
-    let response = app.client.get(app.url("/assets/app.js")).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/assets/app.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
-    let response = app.client.get(app.url("/assets/absent.js")).send().await.unwrap();
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    let response = app
+        .client
+        .get(app.url("/assets/absent.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
 }
 
@@ -143,7 +173,12 @@ async fn graphql_over_http_media_types_and_statuses_are_followed() {
         .await
         .unwrap();
     assert_eq!(response.status(), 400);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/graphql-response+json"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/graphql-response+json")
+    );
     let body: serde_json::Value = response.json().await.unwrap();
     assert!(body.get("data").is_none(), "{body}");
     assert_eq!(error_code(&body), "VALIDATION");
@@ -158,11 +193,29 @@ async fn graphql_over_http_media_types_and_statuses_are_followed() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
 
     // A body that is not JSON, or no query at all, is refused.
-    let response = app.client.post(app.url("/graphql")).header("content-type", "text/plain").body("{}").send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 415);
-    let response = app.client.post(app.url("/graphql")).json(&json!({ "variables": {} })).send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "variables": {} }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 400);
 }

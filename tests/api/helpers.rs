@@ -12,7 +12,9 @@ use tempfile::TempDir;
 
 /// The PostgreSQL server to test against, if any.
 pub fn postgres_admin_url() -> Option<String> {
-    std::env::var("GUICHET_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+    std::env::var("GUICHET_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 /// True when CI asks that tests needing outside tools fail rather than skip.
@@ -25,7 +27,9 @@ fn unique_name(prefix: &str) -> String {
 }
 
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let base = base.rsplit_once('/').map_or(base, |(head, _)| head);
     match query {
         Some(q) => format!("{base}/{name}?{q}"),
@@ -46,9 +50,13 @@ fn template() -> &'static Template {
     static TEMPLATE: OnceLock<Template> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
         // Its own thread and runtime: tests each run on a runtime of their own.
-        std::thread::spawn(|| tokio::runtime::Runtime::new().unwrap().block_on(make_template()))
-            .join()
-            .unwrap()
+        std::thread::spawn(|| {
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(make_template())
+        })
+        .join()
+        .unwrap()
     })
 }
 
@@ -59,7 +67,9 @@ async fn make_template() -> Template {
         Some(admin) => {
             let name = unique_name("guichet_template");
             let db = catalog::db::connect(&admin).await.unwrap();
-            db.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+            db.execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
             db.close().await.unwrap();
             settings.database_url = replace_database(&admin, &name);
             Some(name)
@@ -68,7 +78,11 @@ async fn make_template() -> Template {
     };
     let state = app::prepare(settings, false).await.unwrap();
     if postgres_name.is_none() {
-        state.db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await.unwrap();
+        state
+            .db
+            .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await
+            .unwrap();
     }
     state.db.clone().close().await.unwrap();
     match postgres_name {
@@ -84,7 +98,9 @@ pub async fn fresh_database(data_dir: &Path, seeded: bool) -> String {
             let name = unique_name("guichet_test");
             let db = catalog::db::connect(&admin).await.unwrap();
             let sql = match (seeded, template()) {
-                (true, Template::Postgres(template)) => format!("CREATE DATABASE {name} TEMPLATE {template}"),
+                (true, Template::Postgres(template)) => {
+                    format!("CREATE DATABASE {name} TEMPLATE {template}")
+                }
                 _ => format!("CREATE DATABASE {name}"),
             };
             let mut attempts = 0;
@@ -97,12 +113,17 @@ pub async fn fresh_database(data_dir: &Path, seeded: bool) -> String {
             replace_database(&admin, &name)
         }
         (None, true) => {
-            let Template::Sqlite(path, _) = template() else { unreachable!() };
+            let Template::Sqlite(path, _) = template() else {
+                unreachable!()
+            };
             let target = data_dir.join("guichet.db");
             std::fs::copy(path, &target).unwrap();
             format!("sqlite://{}?mode=rwc", target.display())
         }
-        (None, false) => format!("sqlite://{}?mode=rwc", data_dir.join("guichet.db").display()),
+        (None, false) => format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join("guichet.db").display()
+        ),
     }
 }
 
@@ -133,15 +154,23 @@ impl TestApp {
         let state = app::prepare(settings, false).await.unwrap();
         let router = app::router(state.clone());
         tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-                .await
-                .unwrap();
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .unwrap();
         });
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        TestApp { address, state, client, dir }
+        TestApp {
+            address,
+            state,
+            client,
+            dir,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -167,27 +196,46 @@ impl TestApp {
     }
 
     /// Creates an account with this role and returns an API token for it.
-    pub async fn token_for(&self, email: &str, role: catalog::Role, funder: Option<&str>) -> String {
-        catalog::account::add(&self.state.db, &catalog::Actor::Operator, email, role, funder)
+    pub async fn token_for(
+        &self,
+        email: &str,
+        role: catalog::Role,
+        funder: Option<&str>,
+    ) -> String {
+        catalog::account::add(
+            &self.state.db,
+            &catalog::Actor::Operator,
+            email,
+            role,
+            funder,
+        )
+        .await
+        .unwrap();
+        catalog::account::issue_api_token(&self.state.db, email, None)
             .await
-            .unwrap();
-        catalog::account::issue_api_token(&self.state.db, email, None).await.unwrap().1
+            .unwrap()
+            .1
     }
 
     /// A token for a staff member.
     pub async fn staff_token(&self) -> String {
-        self.token_for("equipe@guichet.test", catalog::Role::Staff, None).await
+        self.token_for("equipe@guichet.test", catalog::Role::Staff, None)
+            .await
     }
 }
 
 /// The `extensions.code` of the first error.
 pub fn error_code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body}"))
 }
 
 /// The `extensions.field` of the first error.
 pub fn error_field(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["field"].as_str().unwrap_or_else(|| panic!("no error field in {body}"))
+    body["errors"][0]["extensions"]["field"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error field in {body}"))
 }
 
 /// Runs the real `guichet` binary on a data directory, with `DATABASE_URL` set.
@@ -216,7 +264,9 @@ pub fn guichet_ok(data_dir: &Path, database_url: &str, args: &[&str]) -> String 
 
 /// The repository's `shared/` folder beside the checkout, if present.
 pub fn shared_data(name: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(name);
     path.exists().then_some(path)
 }
 

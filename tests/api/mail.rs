@@ -23,7 +23,13 @@ async fn eventually(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> bo
 
 fn files_in(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
-        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect())
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -31,16 +37,29 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 async fn without_smtp_mail_is_written_as_eml_files_and_marked_sent() {
     let app = TestApp::spawn().await;
     let worker = guichet::app::start_mail_worker(&app.state).unwrap();
-    let body = app.graphql("mutation { requestLoginLink(email: \"eml@village.fr\") }", json!({})).await;
+    let body = app
+        .graphql(
+            "mutation { requestLoginLink(email: \"eml@village.fr\") }",
+            json!({}),
+        )
+        .await;
     assert_eq!(body["data"]["requestLoginLink"], true);
     let mail_dir = app.state.settings.mail_dir();
-    assert!(eventually(Duration::from_secs(10), async || !files_in(&mail_dir).is_empty()).await, "no .eml written");
+    assert!(
+        eventually(Duration::from_secs(10), async || !files_in(&mail_dir)
+            .is_empty())
+        .await,
+        "no .eml written"
+    );
     let files = files_in(&mail_dir);
     assert_eq!(files.len(), 1);
     let eml = std::fs::read_to_string(&files[0]).unwrap();
     assert!(eml.contains("To: eml@village.fr"), "{eml}");
     assert!(eml.contains("Content-Type: text/html"), "{eml}");
-    assert!(eml.contains("/login?token=") || eml.contains("/login?token=3D"), "{eml}");
+    assert!(
+        eml.contains("/login?token=") || eml.contains("/login?token=3D"),
+        "{eml}"
+    );
     let messages = catalog::outbox::all(&app.state.db).await.unwrap();
     assert!(messages[0].sent_at.is_some());
     worker.abort();
@@ -58,7 +77,11 @@ fn python_with_aiosmtpd() -> Option<String> {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// An aiosmtpd server writing every message into a Maildir.
@@ -67,7 +90,15 @@ struct SmtpServer(Child);
 impl SmtpServer {
     fn start(python: &str, port: u16, maildir: &Path) -> SmtpServer {
         let child = Command::new(python)
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
             .arg(maildir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -95,7 +126,12 @@ async fn mail_queued_while_smtp_is_down_arrives_once_when_it_comes_back() {
     let app = TestApp::spawn_with(|s| s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
     let worker = guichet::app::start_mail_worker(&app.state).unwrap();
 
-    let body = app.graphql("mutation { requestLoginLink(email: \"panne@village.fr\") }", json!({})).await;
+    let body = app
+        .graphql(
+            "mutation { requestLoginLink(email: \"panne@village.fr\") }",
+            json!({}),
+        )
+        .await;
     assert_eq!(body["data"]["requestLoginLink"], true, "{body}");
 
     // SMTP is down: the attempt fails and is scheduled again; nothing is lost.
@@ -108,7 +144,11 @@ async fn mail_queued_while_smtp_is_down_arrives_once_when_it_comes_back() {
         .await,
         "the failed attempt was not recorded"
     );
-    assert!(catalog::outbox::all(&db).await.unwrap()[0].sent_at.is_none());
+    assert!(
+        catalog::outbox::all(&db).await.unwrap()[0]
+            .sent_at
+            .is_none()
+    );
 
     // SMTP comes back.
     let maildir = app.dir.path().join("maildir");
@@ -118,7 +158,14 @@ async fn mail_queued_while_smtp_is_down_arrives_once_when_it_comes_back() {
         eventually(Duration::from_secs(60), async || !files_in(&new).is_empty()).await,
         "the mail never arrived"
     );
-    assert!(eventually(Duration::from_secs(10), async || catalog::outbox::all(&db).await.unwrap()[0].sent_at.is_some()).await);
+    assert!(
+        eventually(Duration::from_secs(10), async || catalog::outbox::all(&db)
+            .await
+            .unwrap()[0]
+            .sent_at
+            .is_some())
+        .await
+    );
     // And only once, even after further worker rounds.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let delivered = files_in(&new);

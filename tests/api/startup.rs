@@ -14,7 +14,11 @@ struct Server(Child, String);
 
 impl Server {
     async fn start(dir: &std::path::Path, database_url: &str, extra: &[&str]) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new(env!("CARGO_BIN_EXE_guichet"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(extra)
@@ -34,7 +38,10 @@ impl Server {
             {
                 return server;
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "the server did not become ready");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "the server did not become ready"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -67,12 +74,18 @@ async fn serve_loads_the_seed_once_and_restarts_on_the_same_data() {
     let url = fresh_database(dir.path(), false).await;
     let first = Server::start(dir.path(), &url, &[]).await;
     let body = first.graphql(COUNTS).await;
-    assert!(body["data"]["schemes"]["total"].as_u64().unwrap() >= 40, "{body}");
+    assert!(
+        body["data"]["schemes"]["total"].as_u64().unwrap() >= 40,
+        "{body}"
+    );
     assert_eq!(body["data"]["territory"]["name"], "Chaumont");
     drop(first);
     let second = Server::start(dir.path(), &url, &[]).await;
     let again = second.graphql(COUNTS).await;
-    assert_eq!(again["data"]["schemes"]["total"], body["data"]["schemes"]["total"]);
+    assert_eq!(
+        again["data"]["schemes"]["total"],
+        body["data"]["schemes"]["total"]
+    );
 }
 
 #[tokio::test]
@@ -92,15 +105,42 @@ async fn an_interrupted_seed_is_completed_on_the_next_start() {
     settings.database_url = fresh_database(dir.path(), false).await;
     // A first start that died after a few schemes: the seed is marked started.
     let (db, territories) = guichet::app::open(&settings).await.unwrap();
-    catalog::entity::meta::set(&db, "seed", "started").await.unwrap();
-    let some: Vec<Value> = serde_json::from_str::<Vec<Value>>(catalog::seed::SCHEMES).unwrap().into_iter().take(3).collect();
+    catalog::entity::meta::set(&db, "seed", "started")
+        .await
+        .unwrap();
+    let some: Vec<Value> = serde_json::from_str::<Vec<Value>>(catalog::seed::SCHEMES)
+        .unwrap()
+        .into_iter()
+        .take(3)
+        .collect();
     let parsed = catalog::import::guichet::parse(&serde_json::to_string(&some).unwrap()).unwrap();
-    catalog::import::run(&db, &catalog::Actor::Operator, &territories, parsed, false, || {}).await.unwrap();
+    catalog::import::run(
+        &db,
+        &catalog::Actor::Operator,
+        &territories,
+        parsed,
+        false,
+        || {},
+    )
+    .await
+    .unwrap();
     assert_eq!(catalog::scheme::all(&db).await.unwrap().len(), 3);
 
-    let state = guichet::app::prepare(settings.clone(), false).await.unwrap();
+    let state = guichet::app::prepare(settings.clone(), false)
+        .await
+        .unwrap();
     let all = catalog::scheme::all(&state.db).await.unwrap();
-    assert_eq!(all.len(), serde_json::from_str::<Vec<Value>>(catalog::seed::SCHEMES).unwrap().len());
+    assert_eq!(
+        all.len(),
+        serde_json::from_str::<Vec<Value>>(catalog::seed::SCHEMES)
+            .unwrap()
+            .len()
+    );
     // Done: a later start does not load it again, even after schemes are archived or removed.
-    assert!(catalog::seed::load_if_empty(&state.db, &state.territories).await.unwrap().is_none());
+    assert!(
+        catalog::seed::load_if_empty(&state.db, &state.territories)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

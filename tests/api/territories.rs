@@ -46,7 +46,12 @@ async fn a_commune_knows_its_epci_departement_and_region() {
     assert_eq!(chaumont["kind"], "COMMUNE");
     assert!(chaumont["population"].as_i64().unwrap() > 15_000);
     assert_eq!(chaumont["postcodes"], json!(["52000"]));
-    let kinds: Vec<_> = chaumont["parents"].as_array().unwrap().iter().map(|p| p["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<_> = chaumont["parents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["EPCI", "DEPARTMENT", "REGION"]);
     assert_eq!(chaumont["parents"][2]["name"], "Grand Est");
 }
@@ -82,6 +87,8 @@ async fn an_empty_or_absurd_query_finds_nothing_and_first_is_bounded() {
     let app = TestApp::spawn().await;
     assert!(first_names(&app, "   ", 5).await.is_empty());
     assert!(first_names(&app, "zzqqxx", 5).await.is_empty());
-    let body = app.graphql(SEARCH, json!({ "q": "saint", "n": 1000 })).await;
+    let body = app
+        .graphql(SEARCH, json!({ "q": "saint", "n": 1000 }))
+        .await;
     assert!(body["errors"].is_array(), "{body}");
 }

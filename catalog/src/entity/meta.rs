@@ -20,7 +20,11 @@ pub async fn set(db: &impl ConnectionTrait, key: &str, value: &str) -> Result<()
         key: Set(key.to_owned()),
         value: Set(value.to_owned()),
     })
-    .on_conflict(OnConflict::column(Column::Key).update_column(Column::Value).to_owned())
+    .on_conflict(
+        OnConflict::column(Column::Key)
+            .update_column(Column::Value)
+            .to_owned(),
+    )
     .exec(db)
     .await?;
     Ok(())

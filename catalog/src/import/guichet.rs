@@ -74,7 +74,8 @@ mod tests {
         assert_eq!(parsed[1].label, "b");
         assert!(parsed[1].result.is_err());
 
-        let lines = "{\"slug\":\"a\",\"title\":\"A\",\"funders\":[],\"beneficiaryTypes\":[]}\n\nnot json\n";
+        let lines =
+            "{\"slug\":\"a\",\"title\":\"A\",\"funders\":[],\"beneficiaryTypes\":[]}\n\nnot json\n";
         let parsed = parse(lines).unwrap();
         assert_eq!(parsed.len(), 2);
         assert_eq!(parsed[1].label, "ligne 3");

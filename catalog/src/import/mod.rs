@@ -45,7 +45,11 @@ pub struct Parsed {
 }
 
 /// Parses a whole input in the given format.
-pub fn parse(format: Format, input: &str, territories: &Territories) -> Result<Vec<Parsed>, String> {
+pub fn parse(
+    format: Format,
+    input: &str,
+    territories: &Territories,
+) -> Result<Vec<Parsed>, String> {
     match format {
         Format::Guichet => guichet::parse(input),
         Format::AidesTerritoires => aides_territoires::parse_api_json(input, territories),
@@ -127,7 +131,9 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
             Ok((Saved::Updated, _)) => summary.updated.push(label),
             Ok((Saved::Unchanged, _)) => summary.unchanged.push(label),
             Err(Error::Validation { field, message }) => {
-                summary.skipped.push((label, describe(&FieldError { field, message })));
+                summary
+                    .skipped
+                    .push((label, describe(&FieldError { field, message })));
             }
             Err(e) => return Err(e),
         }

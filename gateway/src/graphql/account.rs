@@ -31,7 +31,10 @@ impl Account {
     async fn funder(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Funder>> {
         let state = ctx.data::<AppState>()?;
         match self.0.funder_id {
-            Some(id) => Ok(catalog::funder::get_by_id(&state.db, id).await.gql()?.map(Funder)),
+            Some(id) => Ok(catalog::funder::get_by_id(&state.db, id)
+                .await
+                .gql()?
+                .map(Funder)),
             None => Ok(None),
         }
     }
@@ -45,7 +48,12 @@ impl AccountQuery {
     /// The caller's account; null when not logged in.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Account>> {
         Ok(match ctx.data::<Actor>()? {
-            Actor::Account { id, email, role, funder_id } => Some(Account(catalog::account::Account {
+            Actor::Account {
+                id,
+                email,
+                role,
+                funder_id,
+            } => Some(Account(catalog::account::Account {
                 id: *id,
                 email: email.clone(),
                 role: *role,
@@ -63,10 +71,16 @@ pub struct AccountMutation;
 impl AccountMutation {
     /// Emails a single-use login link valid 15 minutes. Always true for a well-formed
     /// address, whether or not it has an account.
-    async fn request_login_link(&self, ctx: &Context<'_>, email: String) -> async_graphql::Result<bool> {
+    async fn request_login_link(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+    ) -> async_graphql::Result<bool> {
         let state = ctx.data::<AppState>()?;
         let client = ctx.data::<ClientAddress>()?;
-        auth::request_login_link(state, &email, client).await.gql()?;
+        auth::request_login_link(state, &email, client)
+            .await
+            .gql()?;
         Ok(true)
     }
 }

@@ -12,7 +12,9 @@ use serde::Serialize;
 
 use super::error::{ResultExt, internal};
 use super::scalars::Date;
-use super::vocab::{AidType, BeneficiaryType, FunderKind, Recurrence, SchemeStatus, StateAidRegime};
+use super::vocab::{
+    AidType, BeneficiaryType, FunderKind, Recurrence, SchemeStatus, StateAidRegime,
+};
 use super::{PageInfo, parse_cursor};
 use crate::app::AppState;
 
@@ -41,8 +43,13 @@ impl Loader<i64> for SchemeCountLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, ids: &[i64]) -> Result<HashMap<i64, u64>, Self::Error> {
-        let counts = catalog::funder::published_scheme_counts(&self.0).await.gql()?;
-        Ok(ids.iter().map(|id| (*id, counts.get(id).copied().unwrap_or(0))).collect())
+        let counts = catalog::funder::published_scheme_counts(&self.0)
+            .await
+            .gql()?;
+        Ok(ids
+            .iter()
+            .map(|id| (*id, counts.get(id).copied().unwrap_or(0)))
+            .collect())
     }
 }
 
@@ -163,12 +170,27 @@ impl Scheme {
     }
     async fn funders(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Funder>> {
         let loader = ctx.data::<DataLoader<FunderLoader>>()?;
-        let slugs: Vec<String> = self.0.record.funders.iter().map(|f| f.slug.clone()).collect();
+        let slugs: Vec<String> = self
+            .0
+            .record
+            .funders
+            .iter()
+            .map(|f| f.slug.clone())
+            .collect();
         let mut found = loader.load_many(slugs.clone()).await?;
-        Ok(slugs.iter().filter_map(|s| found.remove(s)).map(Funder).collect())
+        Ok(slugs
+            .iter()
+            .filter_map(|s| found.remove(s))
+            .map(Funder)
+            .collect())
     }
     async fn beneficiary_types(&self) -> Vec<BeneficiaryType> {
-        self.0.record.beneficiary_types.iter().map(|&v| v.into()).collect()
+        self.0
+            .record
+            .beneficiary_types
+            .iter()
+            .map(|&v| v.into())
+            .collect()
     }
     /// Theme slugs (DESIGN §4).
     async fn themes(&self) -> &[String] {
@@ -243,7 +265,9 @@ impl Scheme {
     async fn changes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CatalogChange>> {
         let state = ctx.data::<AppState>()?;
         ctx.data::<Actor>()?.require_staff().gql()?;
-        let changes = catalog::change::history(&state.db, "scheme", &self.0.record.slug).await.gql()?;
+        let changes = catalog::change::history(&state.db, "scheme", &self.0.record.slug)
+            .await
+            .gql()?;
         Ok(changes
             .into_iter()
             .map(|c| CatalogChange {
@@ -264,11 +288,18 @@ pub struct SchemeConnection {
     pub page_info: PageInfo,
 }
 
-async fn list_schemes(ctx: &Context<'_>, filter: ListFilter, first: i32, after: Option<String>) -> async_graphql::Result<SchemeConnection> {
+async fn list_schemes(
+    ctx: &Context<'_>,
+    filter: ListFilter,
+    first: i32,
+    after: Option<String>,
+) -> async_graphql::Result<SchemeConnection> {
     let state = ctx.data::<AppState>()?;
     let actor = ctx.data::<Actor>()?;
     let offset = parse_cursor(after.as_deref())?;
-    let page = scheme::list(&state.db, actor, &filter, offset, first as u64).await.gql()?;
+    let page = scheme::list(&state.db, actor, &filter, offset, first as u64)
+        .await
+        .gql()?;
     let end = page.offset + page.schemes.len() as u64;
     Ok(SchemeConnection {
         total: page.total,
@@ -283,10 +314,17 @@ pub struct CatalogQuery;
 #[Object]
 impl CatalogQuery {
     /// The scheme with this slug (drafts and archives for staff only).
-    async fn scheme(&self, ctx: &Context<'_>, slug: String) -> async_graphql::Result<Option<Scheme>> {
+    async fn scheme(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+    ) -> async_graphql::Result<Option<Scheme>> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
-        Ok(scheme::get_visible(&state.db, actor, slug.trim()).await.gql()?.map(Scheme))
+        Ok(scheme::get_visible(&state.db, actor, slug.trim())
+            .await
+            .gql()?
+            .map(Scheme))
     }
 
     /// Schemes by title: published ones, or the given statuses for staff.
@@ -299,7 +337,11 @@ impl CatalogQuery {
         status: Option<Vec<SchemeStatus>>,
     ) -> async_graphql::Result<SchemeConnection> {
         let filter = ListFilter {
-            statuses: status.unwrap_or_default().into_iter().map(Into::into).collect(),
+            statuses: status
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             funder,
         };
         list_schemes(ctx, filter, first, after).await
@@ -308,13 +350,25 @@ impl CatalogQuery {
     /// Every funder, by name.
     async fn funders(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Funder>> {
         let state = ctx.data::<AppState>()?;
-        Ok(catalog::funder::all(&state.db).await.gql()?.into_iter().map(Funder).collect())
+        Ok(catalog::funder::all(&state.db)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Funder)
+            .collect())
     }
 
     /// The funder with this slug.
-    async fn funder(&self, ctx: &Context<'_>, slug: String) -> async_graphql::Result<Option<Funder>> {
+    async fn funder(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+    ) -> async_graphql::Result<Option<Funder>> {
         let state = ctx.data::<AppState>()?;
-        Ok(catalog::funder::get(&state.db, &slug).await.gql()?.map(Funder))
+        Ok(catalog::funder::get(&state.db, &slug)
+            .await
+            .gql()?
+            .map(Funder))
     }
 }
 
@@ -395,7 +449,8 @@ pub struct SchemeInput {
 impl SchemeInput {
     fn into_record(self) -> async_graphql::Result<SchemeRecord> {
         let value = serde_json::to_value(&self).map_err(internal)?;
-        SchemeRecord::from_json(value).map_err(|e| super::error::GraphqlError::extend(catalog::Error::from(e)))
+        SchemeRecord::from_json(value)
+            .map_err(|e| super::error::GraphqlError::extend(catalog::Error::from(e)))
     }
 }
 
@@ -405,20 +460,39 @@ pub struct CatalogMutation;
 #[Object]
 impl CatalogMutation {
     /// Creates a scheme (staff). Fails with CONFLICT when the slug is taken.
-    async fn create_scheme(&self, ctx: &Context<'_>, input: SchemeInput) -> async_graphql::Result<Scheme> {
+    async fn create_scheme(
+        &self,
+        ctx: &Context<'_>,
+        input: SchemeInput,
+    ) -> async_graphql::Result<Scheme> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
         actor.require_staff().gql()?;
         let record = input.into_record()?;
-        if scheme::get(&state.db, record.slug.trim()).await.gql()?.is_some() {
-            return Err(catalog::Error::Conflict(format!("Un dispositif a déjà l'identifiant « {} ».", record.slug.trim()))).gql();
+        if scheme::get(&state.db, record.slug.trim())
+            .await
+            .gql()?
+            .is_some()
+        {
+            return Err(catalog::Error::Conflict(format!(
+                "Un dispositif a déjà l'identifiant « {} ».",
+                record.slug.trim()
+            )))
+            .gql();
         }
-        let (_, saved) = scheme::save(&state.db, actor, &state.territories, record).await.gql()?;
+        let (_, saved) = scheme::save(&state.db, actor, &state.territories, record)
+            .await
+            .gql()?;
         Ok(Scheme(saved))
     }
 
     /// Replaces the content of the scheme `slug` (staff).
-    async fn update_scheme(&self, ctx: &Context<'_>, slug: String, input: SchemeInput) -> async_graphql::Result<Scheme> {
+    async fn update_scheme(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        input: SchemeInput,
+    ) -> async_graphql::Result<Scheme> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
         actor.require_staff().gql()?;
@@ -427,30 +501,62 @@ impl CatalogMutation {
             return Err(catalog::Error::NotFound(format!("Dispositif « {slug} »"))).gql();
         }
         if record.slug.trim() != slug.trim() {
-            return Err(catalog::Error::validation("slug", "L'identifiant d'un dispositif ne peut pas être changé.")).gql();
+            return Err(catalog::Error::validation(
+                "slug",
+                "L'identifiant d'un dispositif ne peut pas être changé.",
+            ))
+            .gql();
         }
-        let (_, saved) = scheme::save(&state.db, actor, &state.territories, record).await.gql()?;
+        let (_, saved) = scheme::save(&state.db, actor, &state.territories, record)
+            .await
+            .gql()?;
         Ok(Scheme(saved))
     }
 
     /// Publishes a scheme (staff).
-    async fn publish_scheme(&self, ctx: &Context<'_>, slug: String) -> async_graphql::Result<Scheme> {
+    async fn publish_scheme(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+    ) -> async_graphql::Result<Scheme> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
-        let saved = scheme::set_status(&state.db, actor, slug.trim(), catalog::vocab::SchemeStatus::Published).await.gql()?;
+        let saved = scheme::set_status(
+            &state.db,
+            actor,
+            slug.trim(),
+            catalog::vocab::SchemeStatus::Published,
+        )
+        .await
+        .gql()?;
         Ok(Scheme(saved))
     }
 
     /// Archives a scheme (staff): it leaves the public catalogue.
-    async fn archive_scheme(&self, ctx: &Context<'_>, slug: String) -> async_graphql::Result<Scheme> {
+    async fn archive_scheme(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+    ) -> async_graphql::Result<Scheme> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
-        let saved = scheme::set_status(&state.db, actor, slug.trim(), catalog::vocab::SchemeStatus::Archived).await.gql()?;
+        let saved = scheme::set_status(
+            &state.db,
+            actor,
+            slug.trim(),
+            catalog::vocab::SchemeStatus::Archived,
+        )
+        .await
+        .gql()?;
         Ok(Scheme(saved))
     }
 
     /// Creates or updates a funder (staff).
-    async fn upsert_funder(&self, ctx: &Context<'_>, input: FunderInput) -> async_graphql::Result<Funder> {
+    async fn upsert_funder(
+        &self,
+        ctx: &Context<'_>,
+        input: FunderInput,
+    ) -> async_graphql::Result<Funder> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
         let record = FunderRecord {
@@ -459,7 +565,9 @@ impl CatalogMutation {
             kind: input.kind.into(),
             contact_email: input.contact_email,
         };
-        let saved = catalog::funder::upsert(&state.db, actor, record).await.gql()?;
+        let saved = catalog::funder::upsert(&state.db, actor, record)
+            .await
+            .gql()?;
         Ok(Funder(saved))
     }
 }

@@ -20,7 +20,11 @@ use crate::app::AppState;
 use crate::auth::{self, ClientAddress};
 
 #[derive(MergedObject, Default)]
-pub struct Query(catalog::CatalogQuery, territory::TerritoryQuery, account::AccountQuery);
+pub struct Query(
+    catalog::CatalogQuery,
+    territory::TerritoryQuery,
+    account::AccountQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(catalog::CatalogMutation, account::AccountMutation);
@@ -70,7 +74,10 @@ pub fn parse_cursor(after: Option<&str>) -> async_graphql::Result<u64> {
             .strip_prefix('o')
             .and_then(|n| n.parse().ok())
             .ok_or_else(|| {
-                error::GraphqlError::extend(::catalog::Error::validation("after", "Curseur de pagination invalide."))
+                error::GraphqlError::extend(::catalog::Error::validation(
+                    "after",
+                    "Curseur de pagination invalide.",
+                ))
             }),
     }
 }
@@ -84,7 +91,13 @@ fn wants_html(headers: &HeaderMap) -> bool {
 
 /// `GET /graphql` without a query from a browser: the GraphiQL page.
 fn graphiql() -> Response {
-    Html(GraphiQLSource::build().endpoint("/graphql").title("Guichet — GraphiQL").finish()).into_response()
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("Guichet — GraphiQL")
+            .finish(),
+    )
+    .into_response()
 }
 
 fn is_mutation(request: &async_graphql::Request) -> bool {
@@ -92,7 +105,11 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
         return false;
     };
     let operation = match &request.operation_name {
-        Some(name) => document.operations.iter().find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())).map(|(_, op)| op),
+        Some(name) => document
+            .operations
+            .iter()
+            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str()))
+            .map(|(_, op)| op),
         None => document.operations.iter().next().map(|(_, op)| op),
     };
     operation.is_some_and(|op| op.node.ty == async_graphql::parser::types::OperationType::Mutation)
@@ -108,19 +125,32 @@ fn graphql_response_json(headers: &HeaderMap) -> bool {
 
 /// Writes a response following GraphQL over HTTP: with `application/graphql-response+json`
 /// a request error is a 400 without `data`; with `application/json` everything is a 200.
-fn respond(response: async_graphql::Response, request_error: bool, new_media_type: bool) -> Response {
+fn respond(
+    response: async_graphql::Response,
+    request_error: bool,
+    new_media_type: bool,
+) -> Response {
     let headers = response.http_headers.clone();
     let mut body = serde_json::to_value(&response).unwrap_or_default();
     let (status, content_type) = if new_media_type {
         if request_error && let Some(object) = body.as_object_mut() {
             object.remove("data");
         }
-        let status = if request_error { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        let status = if request_error {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
         (status, "application/graphql-response+json; charset=utf-8")
     } else {
         (StatusCode::OK, "application/json; charset=utf-8")
     };
-    let mut http = (status, [(header::CONTENT_TYPE, content_type)], body.to_string()).into_response();
+    let mut http = (
+        status,
+        [(header::CONTENT_TYPE, content_type)],
+        body.to_string(),
+    )
+        .into_response();
     http.headers_mut().extend(headers);
     http
 }
@@ -135,7 +165,12 @@ fn accepted_content_type(headers: &HeaderMap) -> bool {
 
 fn request_failure(status: StatusCode, message: &str) -> Response {
     let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "VALIDATION" } }] });
-    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// `GET` and `POST /graphql`.
@@ -181,13 +216,23 @@ pub async fn handler(
         Ok(actor) => actor,
         Err(response) => return response,
     };
-    let client = ClientAddress(connect.map(|Extension(ConnectInfo(addr))| addr.ip().to_string()).unwrap_or_else(|| "local".into()));
+    let client = ClientAddress(
+        connect
+            .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
+            .unwrap_or_else(|| "local".into()),
+    );
     let request = request
         .data(state.clone())
         .data(actor)
         .data(client)
-        .data(DataLoader::new(catalog::FunderLoader(state.db.clone()), tokio::spawn))
-        .data(DataLoader::new(catalog::SchemeCountLoader(state.db.clone()), tokio::spawn));
+        .data(DataLoader::new(
+            catalog::FunderLoader(state.db.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            catalog::SchemeCountLoader(state.db.clone()),
+            tokio::spawn,
+        ));
     let mut response = state.schema.execute(request).await;
     // Parse, validation and variable errors come before execution and have no path.
     let request_error = response.data == async_graphql::Value::Null

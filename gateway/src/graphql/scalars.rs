@@ -14,7 +14,11 @@ impl ScalarType for Date {
         match &value {
             Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
                 .map(Date)
-                .map_err(|_| InputValueError::custom(format!("date invalide « {s} » : format attendu AAAA-MM-JJ"))),
+                .map_err(|_| {
+                    InputValueError::custom(format!(
+                        "date invalide « {s} » : format attendu AAAA-MM-JJ"
+                    ))
+                }),
             _ => Err(InputValueError::expected_type(value)),
         }
     }

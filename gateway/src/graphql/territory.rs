@@ -71,7 +71,12 @@ impl TerritoryQuery {
 
     /// The territory with this code. A bare two- or three-character code names the
     /// département; pass `kind: REGION` for the région that shares it.
-    async fn territory(&self, ctx: &Context<'_>, code: String, kind: Option<TerritoryKind>) -> async_graphql::Result<Option<Territory>> {
+    async fn territory(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        kind: Option<TerritoryKind>,
+    ) -> async_graphql::Result<Option<Territory>> {
         let state = ctx.data::<AppState>()?;
         let found = match kind {
             Some(kind) => state.territories.get_kind(&code, kind.into()),

@@ -45,7 +45,11 @@ impl Template {
         let fill = |source: &str, escape: bool| {
             let mut out = source.to_owned();
             for (name, value) in vars {
-                let value = if escape { escape_html(value) } else { (*value).to_owned() };
+                let value = if escape {
+                    escape_html(value)
+                } else {
+                    (*value).to_owned()
+                };
                 out = out.replace(&format!("{{{{{name}}}}}"), &value);
             }
             out

@@ -47,7 +47,9 @@ impl Transport {
             }
             Transport::Files(dir) => {
                 tokio::fs::create_dir_all(dir).await?;
-                AsyncFileTransport::<Tokio1Executor>::new(dir).send(message).await?;
+                AsyncFileTransport::<Tokio1Executor>::new(dir)
+                    .send(message)
+                    .await?;
             }
         }
         Ok(())
@@ -59,7 +61,11 @@ fn build(message: &Message, from: &str) -> anyhow::Result<lettre::Message> {
         .from(from.parse()?)
         .to(message.recipient.parse()?)
         .subject(message.subject.clone())
-        .message_id(Some(format!("<outbox-{}-{}@guichet>", message.id, message.created_at.timestamp())))
+        .message_id(Some(format!(
+            "<outbox-{}-{}@guichet>",
+            message.id,
+            message.created_at.timestamp()
+        )))
         .multipart(MultiPart::alternative_plain_html(
             message.body_text.clone(),
             message.body_html.clone(),
@@ -67,7 +73,11 @@ fn build(message: &Message, from: &str) -> anyhow::Result<lettre::Message> {
 }
 
 /// Sends every message that is due now; returns how many were sent.
-pub async fn send_due(db: &DatabaseConnection, transport: &Transport, from: &str) -> anyhow::Result<usize> {
+pub async fn send_due(
+    db: &DatabaseConnection,
+    transport: &Transport,
+    from: &str,
+) -> anyhow::Result<usize> {
     let mut sent = 0;
     loop {
         let batch = outbox::claim_due(db, 20, LEASE).await?;
@@ -98,14 +108,22 @@ pub async fn send_due(db: &DatabaseConnection, transport: &Transport, from: &str
 }
 
 /// Runs the worker until the process ends.
-pub fn spawn_worker(db: DatabaseConnection, transport: Transport, from: String, wakeup: Arc<Notify>) -> tokio::task::JoinHandle<()> {
+pub fn spawn_worker(
+    db: DatabaseConnection,
+    transport: Transport,
+    from: String,
+    wakeup: Arc<Notify>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             if let Err(e) = send_due(&db, &transport, &from).await {
                 tracing::warn!(error = %e, "mail worker error");
             }
             let sleep = match outbox::next_due(&db).await {
-                Ok(Some(at)) => (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO).min(POLL),
+                Ok(Some(at)) => (at - chrono::Utc::now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(POLL),
                 _ => POLL,
             };
             tokio::select! {
