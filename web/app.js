@@ -1,51 +1,20 @@
 // Guichet's web front end: a small client-side router over the History API and the pages.
 // Pages build DOM nodes with `h()` (text is always inserted as text, never as HTML).
 
-import { graphql, isAbort, UNAVAILABLE } from './api.js';
+import { graphql, isAbort } from './api.js';
 import * as L from './labels.js';
 import * as F from './format.js';
-import { createCombobox } from './combobox.js';
+import { h, joinNodes, announce, errorBlock, communeCombobox } from './dom.js';
+import { searchPage, searchForm } from './search.js';
 
 const SITE_TITLE = 'Guichet — financements publics des projets ruraux';
 const PAGE_SIZE = 20;
 const PERIMETER_LIMIT = 40;
 
 const main = document.getElementById('contenu');
-const announcer = document.getElementById('annonce');
 
 // ---------------------------------------------------------------------------------------
 // DOM helpers
-
-/** h('a', {href: '/x', class: 'y', onclick: fn}, 'text', node, [more]) */
-function h(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  if (attrs) {
-    for (const [key, value] of Object.entries(attrs)) {
-      if (value == null || value === false) continue;
-      if (key.startsWith('on') && typeof value === 'function') node.addEventListener(key.slice(2), value);
-      else if (key === 'class') node.className = value;
-      else node.setAttribute(key, value === true ? '' : String(value));
-    }
-  }
-  for (const child of children.flat(Infinity)) {
-    if (child == null || child === false) continue;
-    node.append(child instanceof Node ? child : String(child));
-  }
-  return node;
-}
-
-/** Joins nodes or strings with a separator, e.g. links separated by commas. */
-function joinNodes(items, sep = ', ') {
-  return items.flatMap((item, i) => (i === 0 ? [item] : [sep, item]));
-}
-
-function announce(text) {
-  announcer.textContent = '';
-  // A separate task, so that the same text twice in a row is announced again.
-  setTimeout(() => {
-    announcer.textContent = text;
-  }, 50);
-}
 
 /** Renders plain text (or light Markdown): paragraphs, "- " bullet lists, "#" headings. */
 function plainText(text) {
@@ -83,13 +52,6 @@ function plainText(text) {
     flush();
   }
   return nodes;
-}
-
-function errorBlock(err, retry) {
-  const message = err && err.code === 'RATE_LIMITED' ? err.message : UNAVAILABLE;
-  return h('div', { class: 'alert alert-error', role: 'alert' },
-    h('p', null, message),
-    retry ? h('button', { type: 'button', class: 'button button-secondary', onclick: retry }, 'Réessayer') : null);
 }
 
 /**
@@ -333,21 +295,6 @@ async function funderPage({ params, signal }) {
 // ---------------------------------------------------------------------------------------
 // Home
 
-const COMMUNES_QUERY = `query Communes($query: String!, $first: Int) {
-  territories(query: $query, first: $first) {
-    code name kind population postcodes
-    parents { code name kind }
-  }
-}`;
-
-function communeOption(t) {
-  const dept = F.parentOfKind(t, 'DEPARTMENT');
-  const details = [dept ? F.departmentName(dept) : null, `${F.formatNumber(t.population)}\u00a0hab.`].filter(Boolean);
-  const frag = document.createDocumentFragment();
-  frag.append(h('span', { class: 'option-name' }, t.name), ` — ${details.join(' · ')}`);
-  return frag;
-}
-
 function communeCard(t) {
   const epci = F.parentOfKind(t, 'EPCI');
   const dept = F.parentOfKind(t, 'DEPARTMENT');
@@ -359,28 +306,31 @@ function communeCard(t) {
       fact(t.postcodes.length > 1 ? 'Codes postaux' : 'Code postal', t.postcodes.join(', ')),
       fact('Intercommunalité', epci ? epci.name : null),
       fact('Département', dept ? F.departmentName(dept) : null),
-      fact('Région', region ? region.name : null)));
+      fact('Région', region ? region.name : null)),
+    h('p', null, h('a', { href: `/recherche?${new URLSearchParams({ commune: t.code })}` }, `Voir les aides disponibles à ${t.name}`)));
+}
+
+/** The home page's search box: goes to the search page with the words typed. */
+function homeSearchForm() {
+  const { form, input } = searchForm({ id: 'accueil-recherche', label: 'aides-recherche' });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const q = input.value.trim();
+    navigate(q ? `/recherche?${new URLSearchParams({ q })}` : '/recherche');
+  });
+  return form;
 }
 
 function homePage({ signal }) {
   const cardSlot = h('div', { class: 'commune-result' });
-  const combobox = createCombobox({
+  const combobox = communeCombobox({
     label: 'Rechercher une commune',
     hint: 'Nom, code postal ou code INSEE. Choisissez dans la liste avec les flèches puis Entrée.',
-    async search(query, searchSignal) {
-      const data = await graphql(COMMUNES_QUERY, { query, first: 15 }, { signal: searchSignal });
-      return data.territories.filter((t) => t.kind === 'COMMUNE').slice(0, 10);
-    },
-    optionContent: communeOption,
-    optionValue: (t) => t.name,
     onSelect(t) {
       cardSlot.replaceChildren(communeCard(t));
       const dept = F.parentOfKind(t, 'DEPARTMENT');
       announce(`${t.name}${dept ? `, ${dept.name}` : ''} : ${F.formatInhabitants(t.population)}.`);
     },
-    countMessage: (n) => `${n} commune${n > 1 ? 's' : ''} proposée${n > 1 ? 's' : ''}. Flèches haut et bas pour parcourir, Entrée pour choisir.`,
-    emptyMessage: (q) => `Aucune commune ne correspond à « ${q} ».`,
-    errorMessage: (err) => (err && err.code === 'RATE_LIMITED' ? err.message : UNAVAILABLE),
   });
 
   return {
@@ -397,6 +347,10 @@ function homePage({ signal }) {
         h('h2', { id: 'commune-recherche' }, 'Votre commune'),
         combobox,
         cardSlot),
+      h('section', { class: 'section search-section', 'aria-labelledby': 'aides-recherche' },
+        h('h2', { id: 'aides-recherche' }, 'Rechercher des aides'),
+        homeSearchForm(),
+        h('p', null, h('a', { href: '/recherche' }, 'Parcourir tous les dispositifs'))),
       h('section', { class: 'section', 'aria-labelledby': 'financeurs-titre' },
         h('h2', { id: 'financeurs-titre' }, 'Les financeurs'),
         asyncBlock(signal,
@@ -686,6 +640,7 @@ async function accountPage({ signal }) {
 
 const ROUTES = [
   [/^\/$/, homePage],
+  [/^\/recherche\/?$/, searchPage],
   [/^\/financeurs\/?$/, fundersPage],
   [/^\/financeurs\/([^/]+)\/?$/, funderPage],
   [/^\/dispositifs\/([^/]+)\/?$/, schemePage],
@@ -731,7 +686,7 @@ async function render({ moveFocus, scrollY = 0 }) {
 
   let result;
   try {
-    result = await route.page({ params: route.params, query: url.searchParams, signal });
+    result = await route.page({ params: route.params, query: url.searchParams, signal, setUrl });
   } catch (err) {
     if (signal.aborted) return;
     if (err instanceof NotFound) {
@@ -758,6 +713,8 @@ async function render({ moveFocus, scrollY = 0 }) {
 
   main.replaceChildren(...result.content.filter(Boolean));
   main.removeAttribute('aria-busy');
+  current.pathname = url.pathname;
+  current.update = result.update || null;
   document.title = result.title ? `${result.title} — Guichet` : SITE_TITLE;
   window.scrollTo(0, scrollY);
   if (moveFocus) {
@@ -768,6 +725,23 @@ async function render({ moveFocus, scrollY = 0 }) {
     }
     announce(result.title || 'Accueil');
   }
+}
+
+/**
+ * Changes the address of the page being shown without rendering it again (a page that keeps
+ * its state in the query string, such as the search page). `push` adds a history entry.
+ */
+function setUrl(href, { push = false } = {}) {
+  const url = new URL(href, location.href);
+  const key = url.pathname + url.search;
+  if (key === location.pathname + location.search) return;
+  if (push) {
+    history.replaceState({ ...(history.state || {}), scrollY: window.scrollY }, '');
+    history.pushState({}, '', url);
+  } else {
+    history.replaceState(history.state, '', url);
+  }
+  if (current) current.key = key;
 }
 
 function navigate(href, { replace = false } = {}) {
@@ -805,6 +779,12 @@ document.addEventListener('click', (e) => {
 window.addEventListener('popstate', (e) => {
   const key = location.pathname + location.search;
   if (current && current.key === key) return; // only the fragment changed
+  if (current && current.update && current.pathname === location.pathname) {
+    // The page follows its own address (e.g. the search page's filters): no new render.
+    current.key = key;
+    current.update(new URLSearchParams(location.search));
+    return;
+  }
   render({ moveFocus: true, scrollY: (e.state && e.state.scrollY) || 0 });
 });
 

@@ -19,6 +19,9 @@ pub enum Error {
     RateLimited,
     #[error("Erreur interne du service.")]
     Database(#[from] sea_orm::DbErr),
+    /// A failure outside the database (the search index); the detail is for the log.
+    #[error("Erreur interne du service.")]
+    Internal(String),
 }
 
 impl Error {

@@ -879,6 +879,27 @@ pub async fn get_visible(
         .filter(|s| actor.is_staff() || s.status() == SchemeStatus::Published))
 }
 
+/// The schemes with these ids, in no particular order.
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<Scheme>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = scheme_row::Entity::find()
+        .filter(scheme_row::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    hydrate(db, rows).await
+}
+
+/// The schemes changed at or after `since`.
+pub async fn changed_since(db: &impl ConnectionTrait, since: DateTime<Utc>) -> Result<Vec<Scheme>> {
+    let rows = scheme_row::Entity::find()
+        .filter(scheme_row::Column::UpdatedAt.gte(since))
+        .all(db)
+        .await?;
+    hydrate(db, rows).await
+}
+
 /// The scheme whose source address is this one, if any.
 pub async fn find_by_source_url(db: &impl ConnectionTrait, url: &str) -> Result<Option<String>> {
     Ok(scheme_row::Entity::find()

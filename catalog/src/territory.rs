@@ -164,6 +164,25 @@ impl Territories {
             .min_by_key(|t| t.kind == TerritoryKind::Region)
     }
 
+    /// The territory a reference names: a bare code (see [`Territories::get`]) or a code
+    /// prefixed with its kind, `REGION:76`, `DEPARTMENT:76`, `EPCI:…`, `COMMUNE:…`, the only
+    /// way to name a région whose code is also a département's.
+    pub fn resolve(&self, reference: &str) -> Option<&Territory> {
+        match reference.trim().split_once(':') {
+            Some((kind, code)) => {
+                let kind = match kind.trim().to_uppercase().as_str() {
+                    "REGION" => TerritoryKind::Region,
+                    "DEPARTMENT" => TerritoryKind::Department,
+                    "EPCI" => TerritoryKind::Epci,
+                    "COMMUNE" => TerritoryKind::Commune,
+                    _ => return None,
+                };
+                self.get_kind(code, kind)
+            }
+            None => self.get(reference),
+        }
+    }
+
     /// The territory `code` of `kind`.
     pub fn get_kind(&self, code: &str, kind: TerritoryKind) -> Option<&Territory> {
         let indices = self.by_code.get(code.trim().to_uppercase().as_str())?;

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use catalog::Territories;
+use catalog::search::SearchIndex;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
@@ -48,6 +49,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub schema: GuichetSchema,
     pub limits: Arc<Limits>,
+    pub search: Arc<SearchIndex>,
     /// Wakes the mail worker when a message is queued.
     pub mail_wakeup: Arc<Notify>,
 }
@@ -93,12 +95,17 @@ pub async fn prepare(settings: Settings, no_seed: bool) -> anyhow::Result<AppSta
             tracing::warn!(%slug, %reason, "seed scheme skipped");
         }
     }
+    catalog::synonym::seed_if_empty(&db).await?;
+    let search = SearchIndex::open(&settings.index_dir(), &db)
+        .await
+        .context("ouverture de l'index de recherche")?;
     Ok(AppState {
         db,
         territories,
         settings: Arc::new(settings),
         schema: graphql::build_schema(),
         limits: Arc::new(Limits::default()),
+        search,
         mail_wakeup: Arc::new(Notify::new()),
     })
 }
@@ -149,12 +156,45 @@ pub fn start_mail_worker(state: &AppState) -> anyhow::Result<tokio::task::JoinHa
     ))
 }
 
+/// How often the index looks for changes made by other processes.
+pub const SEARCH_SYNC_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Keeps the search index in step with changes made by other processes (imports, other
+/// gateways) and rebuilds it when `guichet reindex` asks.
+pub fn start_search_sync(state: &AppState) -> tokio::task::JoinHandle<()> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut handled = catalog::search::rebuild_request(&state.db)
+            .await
+            .ok()
+            .flatten();
+        loop {
+            tokio::time::sleep(SEARCH_SYNC_INTERVAL).await;
+            match catalog::search::rebuild_request(&state.db).await {
+                Ok(request) if request != handled => {
+                    match state.search.rebuild(&state.db).await {
+                        Ok(count) => tracing::info!(count, "search index rebuilt on request"),
+                        Err(e) => tracing::warn!(error = %e, "search index rebuild failed"),
+                    }
+                    handled = request;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "search sync failed"),
+            }
+            if let Err(e) = state.search.sync(&state.db).await {
+                tracing::warn!(error = %e, "search sync failed");
+            }
+        }
+    })
+}
+
 /// Serves HTTP on the configured address until Ctrl-C or SIGTERM.
 pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(state.settings.listen)
         .await
         .with_context(|| format!("impossible d'écouter sur {}", state.settings.listen))?;
     let worker = start_mail_worker(&state)?;
+    let sync = start_search_sync(&state);
     let address = listener.local_addr()?;
     tracing::info!(%address, "Guichet est prêt");
     println!("Guichet est prêt sur http://{address}");
@@ -165,6 +205,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     worker.abort();
+    sync.abort();
     Ok(())
 }
 

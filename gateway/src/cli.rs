@@ -215,8 +215,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Reindex => {
-            app::open(&settings(&cli.data_dir)).await?;
-            println!("Rien à réindexer : la recherche lit directement la base de données.");
+            let settings = settings(&cli.data_dir);
+            let (db, _) = app::open(&settings).await?;
+            match catalog::search::SearchIndex::open(&settings.index_dir(), &db).await {
+                Ok(index) => {
+                    let count = index.rebuild(&db).await?;
+                    println!("Index de recherche reconstruit : {count} dispositifs.");
+                }
+                Err(catalog::Error::Conflict(_)) => {
+                    catalog::search::request_rebuild(&db).await?;
+                    println!(
+                        "Un serveur Guichet utilise cet index : il le reconstruit dans les prochaines secondes."
+                    );
+                }
+                Err(e) => return Err(e.into()),
+            }
             Ok(())
         }
         Command::User {

@@ -52,6 +52,11 @@ impl Settings {
         self.data_dir.join("mail")
     }
 
+    /// Where this process keeps its search index.
+    pub fn index_dir(&self) -> PathBuf {
+        self.data_dir.join("index")
+    }
+
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
     }

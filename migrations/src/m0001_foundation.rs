@@ -15,8 +15,16 @@ fn fk_scheme(table: &'static str) -> ForeignKeyCreateStatement {
         .take()
 }
 
-fn index(name: &'static str, table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
-    let mut index = Index::create().name(name).table(table).if_not_exists().take();
+fn index(
+    name: &'static str,
+    table: &'static str,
+    columns: &[&'static str],
+) -> IndexCreateStatement {
+    let mut index = Index::create()
+        .name(name)
+        .table(table)
+        .if_not_exists()
+        .take();
     for column in columns {
         index.col(*column);
     }
@@ -123,12 +131,20 @@ impl MigrationTrait for Migration {
                     .col(integer("position"))
                     .primary_key(Index::create().col("scheme_id").col("funder_id"))
                     .foreign_key(&mut fk_scheme("scheme_funder"))
-                    .foreign_key(ForeignKey::create().from("scheme_funder", "funder_id").to("funder", "id"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("scheme_funder", "funder_id")
+                            .to("funder", "id"),
+                    )
                     .take(),
             )
             .await?;
         manager
-            .create_index(index("idx_scheme_funder_funder", "scheme_funder", &["funder_id"]))
+            .create_index(index(
+                "idx_scheme_funder_funder",
+                "scheme_funder",
+                &["funder_id"],
+            ))
             .await?;
 
         // Beneficiary types, themes and aid types: one row per value, `list` telling which.
@@ -147,7 +163,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index("idx_scheme_tag_value", "scheme_tag", &["list", "value"]))
+            .create_index(index(
+                "idx_scheme_tag_value",
+                "scheme_tag",
+                &["list", "value"],
+            ))
             .await?;
 
         manager
@@ -165,7 +185,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index("idx_scheme_perimeter_code", "scheme_perimeter", &["code"]))
+            .create_index(index(
+                "idx_scheme_perimeter_code",
+                "scheme_perimeter",
+                &["code"],
+            ))
             .await?;
 
         manager
@@ -198,7 +222,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index("idx_catalog_change_slug", "catalog_change", &["entity", "slug"]))
+            .create_index(index(
+                "idx_catalog_change_slug",
+                "catalog_change",
+                &["entity", "slug"],
+            ))
             .await?;
 
         manager
@@ -212,7 +240,11 @@ impl MigrationTrait for Migration {
                     .col(big_integer_null("funder_id"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone_null("last_login_at"))
-                    .foreign_key(ForeignKey::create().from("account", "funder_id").to("funder", "id"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("account", "funder_id")
+                            .to("funder", "id"),
+                    )
                     .take(),
             )
             .await?;
@@ -275,7 +307,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index("idx_outbox_due", "outbox", &["sent_at", "next_attempt_at"]))
+            .create_index(index(
+                "idx_outbox_due",
+                "outbox",
+                &["sent_at", "next_attempt_at"],
+            ))
             .await?;
         Ok(())
     }
@@ -296,7 +332,9 @@ impl MigrationTrait for Migration {
             "territory",
             "meta",
         ] {
-            manager.drop_table(Table::drop().table(table).if_exists().take()).await?;
+            manager
+                .drop_table(Table::drop().table(table).if_exists().take())
+                .await?;
         }
         Ok(())
     }

@@ -130,17 +130,7 @@ async fn a_login_link_logs_in_once_and_creates_a_holder_account() {
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     let session = cookie.split(';').next().unwrap().to_owned();
 
-    let me: serde_json::Value = app
-        .client
-        .post(app.url("/graphql"))
-        .header("cookie", &session)
-        .json(&json!({ "query": ME }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = app.graphql_with_cookie(&session, ME).await;
     assert_eq!(me["data"]["me"]["email"], "maire@village-test.fr");
     assert_eq!(me["data"]["me"]["role"], "HOLDER");
 
@@ -162,17 +152,7 @@ async fn a_login_link_logs_in_once_and_creates_a_holder_account() {
         .unwrap();
     assert_eq!(out.status(), 303);
     assert!(session_cookie(&out).unwrap().contains("Max-Age=0"));
-    let me: serde_json::Value = app
-        .client
-        .post(app.url("/graphql"))
-        .header("cookie", &session)
-        .json(&json!({ "query": ME }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = app.graphql_with_cookie(&session, ME).await;
     assert!(me["data"]["me"].is_null(), "{me}");
 }
 

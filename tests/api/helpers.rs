@@ -190,6 +190,19 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// POSTs a GraphQL request with a `Cookie` header (a browser session).
+    pub async fn graphql_with_cookie(&self, cookie: &str, query: &str) -> Value {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .header("cookie", cookie)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .unwrap();
+        response.json().await.unwrap()
+    }
+
     /// POSTs an anonymous GraphQL request.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
         self.graphql_as(None, query, variables).await

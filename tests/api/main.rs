@@ -8,5 +8,6 @@ mod cli;
 mod gateway;
 mod helpers;
 mod mail;
+mod search;
 mod startup;
 mod territories;

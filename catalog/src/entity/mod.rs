@@ -12,5 +12,6 @@ pub mod scheme_document;
 pub mod scheme_funder;
 pub mod scheme_perimeter;
 pub mod scheme_tag;
+pub mod synonym;
 pub mod territory;
 pub mod token;

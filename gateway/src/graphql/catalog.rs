@@ -483,6 +483,8 @@ impl CatalogMutation {
         let (_, saved) = scheme::save(&state.db, actor, &state.territories, record)
             .await
             .gql()?;
+        // Searchable before the mutation returns.
+        state.search.upsert(vec![saved.clone()]).await.gql()?;
         Ok(Scheme(saved))
     }
 
@@ -510,6 +512,8 @@ impl CatalogMutation {
         let (_, saved) = scheme::save(&state.db, actor, &state.territories, record)
             .await
             .gql()?;
+        // Searchable before the mutation returns.
+        state.search.upsert(vec![saved.clone()]).await.gql()?;
         Ok(Scheme(saved))
     }
 
@@ -529,6 +533,8 @@ impl CatalogMutation {
         )
         .await
         .gql()?;
+        // Searchable before the mutation returns.
+        state.search.upsert(vec![saved.clone()]).await.gql()?;
         Ok(Scheme(saved))
     }
 
@@ -548,6 +554,8 @@ impl CatalogMutation {
         )
         .await
         .gql()?;
+        // Searchable before the mutation returns.
+        state.search.upsert(vec![saved.clone()]).await.gql()?;
         Ok(Scheme(saved))
     }
 

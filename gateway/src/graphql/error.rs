@@ -22,6 +22,10 @@ impl GraphqlError for catalog::Error {
                 tracing::error!(error = %e, "database error");
                 "INTERNAL"
             }
+            E::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                "INTERNAL"
+            }
         };
         let field = match &self {
             E::Validation { field, .. } => Some(field.clone()),

@@ -4,6 +4,7 @@ pub mod account;
 pub mod catalog;
 pub mod error;
 pub mod scalars;
+pub mod search;
 pub mod territory;
 pub mod vocab;
 
@@ -22,12 +23,17 @@ use crate::auth::{self, ClientAddress};
 #[derive(MergedObject, Default)]
 pub struct Query(
     catalog::CatalogQuery,
+    search::SearchQuery,
     territory::TerritoryQuery,
     account::AccountQuery,
 );
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(catalog::CatalogMutation, account::AccountMutation);
+pub struct Mutation(
+    catalog::CatalogMutation,
+    search::SearchMutation,
+    account::AccountMutation,
+);
 
 pub type GuichetSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -64,6 +70,14 @@ impl PageInfo {
             has_next_page,
         }
     }
+}
+
+/// Page information for cursors that are not offsets.
+#[derive(SimpleObject)]
+#[graphql(name = "SearchPageInfo")]
+pub struct PageInfoCursor {
+    pub end_cursor: Option<String>,
+    pub has_next_page: bool,
 }
 
 /// The offset a cursor stands for (0 without one).
@@ -241,10 +255,15 @@ pub async fn handler(
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
-            // Request errors are the client's; anything else that escaped the domain
-            // mapping is ours, and its detail stays in the log.
-            if request_error {
+            // Domain errors all carry a code. What does not is async-graphql's own: parse,
+            // validation and input coercion errors (the client's), or missing context data
+            // (ours, whose detail stays in the log).
+            let client_error = !error.message.starts_with("Data `");
+            if client_error {
                 extensions.set("code", "VALIDATION");
+                if let Some(rest) = error.message.strip_prefix("Failed to parse ") {
+                    error.message = format!("Valeur invalide : {rest}");
+                }
             } else {
                 tracing::error!(message = %error.message, "unmapped GraphQL error");
                 error.message = "Erreur interne du service.".into();

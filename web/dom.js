@@ -1,0 +1,86 @@
+// Small DOM helpers shared by the pages. Text is always inserted as text, never as HTML.
+
+import { graphql, UNAVAILABLE } from './api.js';
+import * as F from './format.js';
+import { createCombobox } from './combobox.js';
+
+/** h('a', {href: '/x', class: 'y', onclick: fn}, 'text', node, [more]) */
+export function h(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  if (attrs) {
+    for (const [key, value] of Object.entries(attrs)) {
+      if (value == null || value === false) continue;
+      if (key.startsWith('on') && typeof value === 'function') node.addEventListener(key.slice(2), value);
+      else if (key === 'class') node.className = value;
+      else node.setAttribute(key, value === true ? '' : String(value));
+    }
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child == null || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+/** Joins nodes or strings with a separator, e.g. links separated by commas. */
+export function joinNodes(items, sep = ', ') {
+  return items.flatMap((item, i) => (i === 0 ? [item] : [sep, item]));
+}
+
+/** Says `text` through the page's polite live region. */
+export function announce(text) {
+  const announcer = document.getElementById('annonce');
+  if (!announcer) return;
+  announcer.textContent = '';
+  // A separate task, so that the same text twice in a row is announced again.
+  setTimeout(() => {
+    announcer.textContent = text;
+  }, 50);
+}
+
+/** The French message to show for a failed request. */
+export function errorMessage(err) {
+  return err && err.code === 'RATE_LIMITED' ? err.message : UNAVAILABLE;
+}
+
+export function errorBlock(err, retry) {
+  return h('div', { class: 'alert alert-error', role: 'alert' },
+    h('p', null, errorMessage(err)),
+    retry ? h('button', { type: 'button', class: 'button button-secondary', onclick: retry }, 'Réessayer') : null);
+}
+
+// ---------------------------------------------------------------------------------------
+// Choosing a commune (home page, search page)
+
+const COMMUNES_QUERY = `query Communes($query: String!, $first: Int) {
+  territories(query: $query, first: $first) {
+    code name kind population postcodes
+    parents { code name kind }
+  }
+}`;
+
+function communeOption(t) {
+  const dept = F.parentOfKind(t, 'DEPARTMENT');
+  const details = [dept ? F.departmentName(dept) : null, `${F.formatNumber(t.population)}\u00a0hab.`].filter(Boolean);
+  const frag = document.createDocumentFragment();
+  frag.append(h('span', { class: 'option-name' }, t.name), ` — ${details.join(' · ')}`);
+  return frag;
+}
+
+/** A combobox that proposes communes by name, postcode or INSEE code. */
+export function communeCombobox({ label, hint, onSelect }) {
+  return createCombobox({
+    label,
+    hint,
+    async search(query, searchSignal) {
+      const data = await graphql(COMMUNES_QUERY, { query, first: 15 }, { signal: searchSignal });
+      return data.territories.filter((t) => t.kind === 'COMMUNE').slice(0, 10);
+    },
+    optionContent: communeOption,
+    optionValue: (t) => t.name,
+    onSelect,
+    countMessage: (n) => `${n} commune${n > 1 ? 's' : ''} proposée${n > 1 ? 's' : ''}. Flèches haut et bas pour parcourir, Entrée pour choisir.`,
+    emptyMessage: (q) => `Aucune commune ne correspond à « ${q} ».`,
+    errorMessage,
+  });
+}
