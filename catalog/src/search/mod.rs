@@ -334,7 +334,8 @@ impl SearchIndex {
         Ok(Arc::new(index))
     }
 
-    fn open_blocking(
+    /// Like [`SearchIndex::open`], with the schemes and synonyms already loaded (blocking).
+    pub fn open_blocking(
         dir: &Path,
         schemes: Vec<Scheme>,
         groups: &[synonym::Group],
