@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod actor;
+pub mod alert;
 pub mod change;
 pub mod db;
 pub mod email;

@@ -21,7 +21,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::Settings;
 use crate::graphql::{self, GuichetSchema};
 use crate::rate_limit::RateLimiter;
-use crate::{auth, mail, web};
+use crate::{alerts, auth, mail, web};
 
 /// Largest accepted request body on `/graphql`.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -135,6 +135,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/login", get(auth::login))
         .route("/logout", post(auth::logout))
+        .route("/alertes/desinscription", get(alerts::unsubscribe))
         .route("/assets/{*path}", get(web::serve_asset))
         .fallback(get(web::index))
         .layer(CompressionLayer::new())
@@ -195,6 +196,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         .with_context(|| format!("impossible d'écouter sur {}", state.settings.listen))?;
     let worker = start_mail_worker(&state)?;
     let sync = start_search_sync(&state);
+    let digests = alerts::start_scheduler(&state);
     let address = listener.local_addr()?;
     tracing::info!(%address, "Guichet est prêt");
     println!("Guichet est prêt sur http://{address}");
@@ -206,6 +208,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     .await?;
     worker.abort();
     sync.abort();
+    digests.abort();
     Ok(())
 }
 

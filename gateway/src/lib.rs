@@ -2,6 +2,7 @@
 //! worker and the web assets. Domain rules live in the `catalog` crate; this crate wires
 //! them to the outside world.
 
+pub mod alerts;
 pub mod app;
 pub mod auth;
 pub mod cli;

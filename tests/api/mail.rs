@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::helpers::{TestApp, require_all};
 
 /// Waits until `check` holds, for at most `limit`.
-async fn eventually(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
+pub async fn eventually(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
     let start = Instant::now();
     while start.elapsed() < limit {
         if check().await {
@@ -21,7 +21,7 @@ async fn eventually(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> bo
     false
 }
 
-fn files_in(dir: &Path) -> Vec<PathBuf> {
+pub fn files_in(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .map(|entries| {
             entries
@@ -66,7 +66,7 @@ async fn without_smtp_mail_is_written_as_eml_files_and_marked_sent() {
 }
 
 /// The Python interpreter with aiosmtpd, if available.
-fn python_with_aiosmtpd() -> Option<String> {
+pub fn python_with_aiosmtpd() -> Option<String> {
     let python = std::env::var("GUICHET_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let ok = Command::new(&python)
         .args(["-c", "import aiosmtpd"])
@@ -76,7 +76,7 @@ fn python_with_aiosmtpd() -> Option<String> {
     ok.then_some(python)
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -85,10 +85,10 @@ fn free_port() -> u16 {
 }
 
 /// An aiosmtpd server writing every message into a Maildir.
-struct SmtpServer(Child);
+pub struct SmtpServer(Child);
 
 impl SmtpServer {
-    fn start(python: &str, port: u16, maildir: &Path) -> SmtpServer {
+    pub fn start(python: &str, port: u16, maildir: &Path) -> SmtpServer {
         let child = Command::new(python)
             .args([
                 "-m",

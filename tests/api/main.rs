@@ -3,6 +3,7 @@
 //! talks to it over HTTP, or runs the real `guichet` binary.
 
 mod accounts;
+mod alerts;
 mod catalog;
 mod cli;
 mod gateway;

@@ -7,6 +7,7 @@ pub mod funder;
 pub mod login_link;
 pub mod meta;
 pub mod outbox;
+pub mod saved_search;
 pub mod scheme;
 pub mod scheme_document;
 pub mod scheme_funder;

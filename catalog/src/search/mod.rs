@@ -172,7 +172,8 @@ pub struct SearchRequest {
 }
 
 /// DESIGN §6 `SchemeFilter`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Filter {
     pub territory: Option<String>,
     pub beneficiary_types: Vec<BeneficiaryType>,

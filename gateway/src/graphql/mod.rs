@@ -1,6 +1,7 @@
 //! The GraphQL schema: roots merged by concept, limits, the HTTP handler, and SDL export.
 
 pub mod account;
+pub mod alert;
 pub mod catalog;
 pub mod error;
 pub mod scalars;
@@ -24,6 +25,7 @@ use crate::auth::{self, ClientAddress};
 pub struct Query(
     catalog::CatalogQuery,
     search::SearchQuery,
+    alert::AlertQuery,
     territory::TerritoryQuery,
     account::AccountQuery,
 );
@@ -32,6 +34,7 @@ pub struct Query(
 pub struct Mutation(
     catalog::CatalogMutation,
     search::SearchMutation,
+    alert::AlertMutation,
     account::AccountMutation,
 );
 

@@ -30,6 +30,36 @@ pub struct SchemeFilter {
     pub status: Option<Vec<SchemeStatus>>,
 }
 
+impl SchemeFilter {
+    pub fn into_domain(self) -> Filter {
+        Filter {
+            territory: self.territory,
+            beneficiary_types: self
+                .beneficiary_types
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            themes: self.themes.unwrap_or_default(),
+            aid_types: self
+                .aid_types
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            funders: self.funders.unwrap_or_default(),
+            open_on: self.open_on.map(|d| d.0),
+            closes_before: self.closes_before.map(|d| d.0),
+            status: self
+                .status
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        }
+    }
+}
+
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SchemeSort {
     #[default]

@@ -30,7 +30,12 @@ macro_rules! template {
 /// The login link message; variable `link`.
 pub const LOGIN_LINK: Template = template!("login_link");
 
-fn escape_html(value: &str) -> String {
+/// The alert digest; variables `count`, `frequency`, `search`, `items_text`, `items_html`,
+/// `search_link`, `unsubscribe_link`.
+pub const ALERT_DIGEST: Template = template!("alert_digest");
+
+/// Escapes text for HTML.
+pub fn escape_html(value: &str) -> String {
     value
         .replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -40,12 +45,13 @@ fn escape_html(value: &str) -> String {
 }
 
 impl Template {
-    /// Fills `{{name}}` placeholders; values are HTML-escaped in the HTML part.
+    /// Fills `{{name}}` placeholders; values are HTML-escaped in the HTML part, except
+    /// those whose name ends in `_html`, which the caller has built safely.
     pub fn render(&self, recipient: Email, vars: &[(&str, &str)]) -> Mail {
         let fill = |source: &str, escape: bool| {
             let mut out = source.to_owned();
             for (name, value) in vars {
-                let value = if escape {
+                let value = if escape && !name.ends_with("_html") {
                     escape_html(value)
                 } else {
                     (*value).to_owned()
