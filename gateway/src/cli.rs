@@ -66,6 +66,23 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Gère les synonymes de la recherche.
+    Synonyms {
+        #[command(subcommand)]
+        command: SynonymsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SynonymsCommand {
+    /// Importe des groupes de synonymes (lignes « terme;synonyme, synonyme… ») ; chaque
+    /// groupe remplace celui du même terme.
+    Import {
+        /// Fichier à importer (ou /dev/stdin).
+        file: PathBuf,
+    },
+    /// Écrit les synonymes sur la sortie standard, dans le même format.
+    Export,
 }
 
 #[derive(Subcommand, Debug)]
@@ -273,6 +290,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             println!("Conservez-le : il ne sera plus affiché.");
             println!("{secret}");
+            Ok(())
+        }
+        Command::Synonyms {
+            command: SynonymsCommand::Import { file },
+        } => {
+            let input = std::fs::read_to_string(&file)
+                .with_context(|| format!("lecture de {} impossible", file.display()))?;
+            let groups = catalog::synonym::parse_csv(&input).map_err(|e| anyhow::anyhow!(e))?;
+            let (db, _) = app::open(&settings(&cli.data_dir)).await?;
+            let count = catalog::synonym::import(&db, &Actor::Operator, &groups).await?;
+            println!("Groupes de synonymes importés : {count}");
+            Ok(())
+        }
+        Command::Synonyms {
+            command: SynonymsCommand::Export,
+        } => {
+            let (db, _) = app::open(&settings(&cli.data_dir)).await?;
+            let mut out = String::from("terme;synonymes\n");
+            for group in catalog::synonym::all(&db).await? {
+                out.push_str(&format!("{};{}\n", group.term, group.synonyms.join(",")));
+            }
+            std::io::stdout().lock().write_all(out.as_bytes())?;
             Ok(())
         }
         Command::Token {

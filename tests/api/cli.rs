@@ -28,6 +28,7 @@ fn every_command_has_help_in_french() {
         vec!["user", "add", "--help"],
         vec!["token", "issue", "--help"],
         vec!["token", "revoke", "--help"],
+        vec!["synonyms", "import", "--help"],
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_guichet"))
             .args(&args)
@@ -337,4 +338,19 @@ async fn the_real_aides_territoires_export_imports_and_reimports_idempotently() 
     let exported: Vec<Value> =
         serde_json::from_str(&guichet_ok(dir.path(), &url, &["export"])).unwrap();
     assert!(exported.iter().all(|r| r["status"] == "DRAFT"));
+}
+
+#[tokio::test]
+async fn synonyms_import_and_export_at_the_command_line() {
+    let (dir, url) = empty_instance().await;
+    let file = dir.path().join("synonymes.csv");
+    std::fs::write(&file, "terme;synonymes\nguinguette;café, buvette\n").unwrap();
+    let out = guichet_ok(dir.path(), &url, &["synonyms", "import", file.to_str().unwrap()]);
+    assert!(out.contains("importés : 1"), "{out}");
+    let exported = guichet_ok(dir.path(), &url, &["synonyms", "export"]);
+    assert!(exported.contains("guinguette;café,buvette"), "{exported}");
+    std::fs::write(&file, "pas de point-virgule\n").unwrap();
+    let out = guichet(dir.path(), &url, &["synonyms", "import", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ligne 1"));
 }
