@@ -136,34 +136,9 @@ impl SearchQuery {
     ) -> async_graphql::Result<SchemeSearch> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
-        let f = filter.unwrap_or_default();
         let request = SearchRequest {
             text,
-            filter: Filter {
-                territory: f.territory,
-                beneficiary_types: f
-                    .beneficiary_types
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(Into::into)
-                    .collect(),
-                themes: f.themes.unwrap_or_default(),
-                aid_types: f
-                    .aid_types
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(Into::into)
-                    .collect(),
-                funders: f.funders.unwrap_or_default(),
-                open_on: f.open_on.map(|d| d.0),
-                closes_before: f.closes_before.map(|d| d.0),
-                status: f
-                    .status
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(Into::into)
-                    .collect(),
-            },
+            filter: filter.unwrap_or_default().into_domain(),
             sort: match sort.unwrap_or_default() {
                 SchemeSort::Relevance => Sort::Relevance,
                 SchemeSort::ClosingSoon => Sort::ClosingSoon,
