@@ -345,12 +345,20 @@ async fn synonyms_import_and_export_at_the_command_line() {
     let (dir, url) = empty_instance().await;
     let file = dir.path().join("synonymes.csv");
     std::fs::write(&file, "terme;synonymes\nguinguette;café, buvette\n").unwrap();
-    let out = guichet_ok(dir.path(), &url, &["synonyms", "import", file.to_str().unwrap()]);
+    let out = guichet_ok(
+        dir.path(),
+        &url,
+        &["synonyms", "import", file.to_str().unwrap()],
+    );
     assert!(out.contains("importés : 1"), "{out}");
     let exported = guichet_ok(dir.path(), &url, &["synonyms", "export"]);
     assert!(exported.contains("guinguette;café,buvette"), "{exported}");
     std::fs::write(&file, "pas de point-virgule\n").unwrap();
-    let out = guichet(dir.path(), &url, &["synonyms", "import", file.to_str().unwrap()]);
+    let out = guichet(
+        dir.path(),
+        &url,
+        &["synonyms", "import", file.to_str().unwrap()],
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("ligne 1"));
 }
