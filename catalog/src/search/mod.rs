@@ -666,16 +666,21 @@ impl SearchIndex {
             .collect();
         let facet_checks = FacetChecks::new(filter);
         let mut results: Vec<(i64, f32, Position)> = Vec::new();
-        let mut counts: [HashMap<String, usize>; 4] = Default::default();
+        let mut counts: [HashMap<&str, usize>; 4] = Default::default();
+        let mut funder_names: HashMap<&str, &str> = HashMap::new();
         for (d, score) in &candidates {
-            let passes = facet_checks.passes(d);
+            let values = facet_values(d);
+            let passes = facet_checks.passes(&values);
             // Each facet counts the documents passing every other facet filter.
-            for (i, values) in facet_values(d).into_iter().enumerate() {
+            for (i, values) in values.into_iter().enumerate() {
                 if passes.iter().enumerate().all(|(j, ok)| j == i || *ok) {
                     for value in values {
                         *counts[i].entry(value).or_insert(0) += 1;
                     }
                 }
+            }
+            for (slug, name) in &d.funders {
+                funder_names.entry(slug).or_insert(name);
             }
             if passes.iter().all(|ok| *ok) {
                 let mut score = *score;
@@ -713,39 +718,33 @@ impl SearchIndex {
         let end = (start + request.first).min(total);
         let has_next = end < total;
         let page = results[start..end].to_vec();
-        let labels = FunderLabels(
-            docs.values()
-                .flat_map(|d| d.funders.iter().cloned())
-                .collect(),
-        );
         let facets = ["themes", "beneficiaryTypes", "aidTypes", "funders"]
             .into_iter()
             .zip(counts)
-            .map(|(field, counts)| (field.to_owned(), facet_list(field, counts, &labels)))
+            .map(|(field, counts)| (field.to_owned(), facet_list(field, counts, &funder_names)))
             .collect();
         Ok((total, page, facets, has_next, query))
     }
 }
 
-struct FunderLabels(HashMap<String, String>);
-
 fn facet_list(
     field: &str,
-    counts: HashMap<String, usize>,
-    funders: &FunderLabels,
+    counts: HashMap<&str, usize>,
+    funders: &HashMap<&str, &str>,
 ) -> Vec<FacetValue> {
     let mut values: Vec<FacetValue> = counts
         .into_iter()
         .map(|(value, count)| {
             let label = match field {
-                "themes" => theme_label(&value).map(str::to_owned),
-                "beneficiaryTypes" => BeneficiaryType::parse(&value).map(|v| v.label().to_owned()),
-                "aidTypes" => AidType::parse(&value).map(|v| v.label().to_owned()),
-                _ => funders.0.get(&value).cloned(),
+                "themes" => theme_label(value),
+                "beneficiaryTypes" => BeneficiaryType::parse(value).map(|v| v.label()),
+                "aidTypes" => AidType::parse(value).map(|v| v.label()),
+                _ => funders.get(value).copied(),
             }
-            .unwrap_or_else(|| value.clone());
+            .unwrap_or(value)
+            .to_owned();
             FacetValue {
-                value,
+                value: value.to_owned(),
                 label,
                 count,
             }
@@ -760,15 +759,12 @@ fn facet_list(
 }
 
 /// The facet values of a document, in facet order.
-fn facet_values(d: &Doc) -> [Vec<String>; 4] {
+fn facet_values(d: &Doc) -> [Vec<&str>; 4] {
     [
-        d.themes.clone(),
-        d.beneficiaries
-            .iter()
-            .map(|v| v.as_str().to_owned())
-            .collect(),
-        d.aid_types.iter().map(|v| v.as_str().to_owned()).collect(),
-        d.funders.iter().map(|(slug, _)| slug.clone()).collect(),
+        d.themes.iter().map(String::as_str).collect(),
+        d.beneficiaries.iter().map(|v| v.as_str()).collect(),
+        d.aid_types.iter().map(|v| v.as_str()).collect(),
+        d.funders.iter().map(|(slug, _)| slug.as_str()).collect(),
     ]
 }
 
@@ -797,10 +793,9 @@ impl FacetChecks {
         }
     }
 
-    fn passes(&self, d: &Doc) -> [bool; 4] {
-        let values = facet_values(d);
+    fn passes(&self, values: &[Vec<&str>; 4]) -> [bool; 4] {
         std::array::from_fn(|i| {
-            self.sets[i].is_empty() || values[i].iter().any(|v| self.sets[i].contains(v))
+            self.sets[i].is_empty() || values[i].iter().any(|v| self.sets[i].contains(*v))
         })
     }
 }
