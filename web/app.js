@@ -6,6 +6,7 @@ import * as L from './labels.js';
 import * as F from './format.js';
 import { h, joinNodes, announce, errorBlock, communeCombobox } from './dom.js';
 import { searchPage, searchForm } from './search.js';
+import { loadSavedSearches, savedSearchList } from './alerts.js';
 
 const SITE_TITLE = 'Guichet — financements publics des projets ruraux';
 const PAGE_SIZE = 20;
@@ -621,6 +622,12 @@ async function accountPage({ signal }) {
       ],
     };
   }
+  const alertsHeading = h('h2', { id: 'alertes-titre', tabindex: '-1' }, 'Mes alertes');
+  const alertsSection = h('section', { class: 'section', 'aria-labelledby': 'alertes-titre' },
+    alertsHeading,
+    h('p', null, 'Une alerte vous envoie par courriel les dispositifs nouveaux ou modifiés qui correspondent à une recherche.'),
+    asyncBlock(signal, loadSavedSearches, (list) => savedSearchList(list, alertsHeading), 'Chargement de vos alertes…'));
+
   return {
     title: 'Mon compte',
     content: [
@@ -631,6 +638,7 @@ async function accountPage({ signal }) {
         fact('Financeur', me.funder ? h('a', { href: `/financeurs/${encodeURIComponent(me.funder.slug)}` }, me.funder.name) : null)),
       h('form', { method: 'post', action: '/logout', class: 'form' },
         h('button', { type: 'submit', class: 'button button-secondary' }, 'Se déconnecter')),
+      alertsSection,
     ],
   };
 }
@@ -686,7 +694,7 @@ async function render({ moveFocus, scrollY = 0 }) {
 
   let result;
   try {
-    result = await route.page({ params: route.params, query: url.searchParams, signal, setUrl });
+    result = await route.page({ params: route.params, query: url.searchParams, signal, setUrl, loadMe });
   } catch (err) {
     if (signal.aborted) return;
     if (err instanceof NotFound) {

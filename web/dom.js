@@ -1,6 +1,6 @@
 // Small DOM helpers shared by the pages. Text is always inserted as text, never as HTML.
 
-import { graphql, UNAVAILABLE } from './api.js';
+import { graphql, ApiError, UNAVAILABLE } from './api.js';
 import * as F from './format.js';
 import { createCombobox } from './combobox.js';
 
@@ -47,6 +47,18 @@ export function errorBlock(err, retry) {
   return h('div', { class: 'alert alert-error', role: 'alert' },
     h('p', null, errorMessage(err)),
     retry ? h('button', { type: 'button', class: 'button button-secondary', onclick: retry }, 'Réessayer') : null);
+}
+
+/**
+ * What a refused or failed action (a form sent by a logged-in user) shows, to be placed in a
+ * role="alert" slot: the server's French message, or an invitation to log in again.
+ */
+export function actionError(err) {
+  if (err && err.code === 'UNAUTHENTICATED') {
+    return h('div', { class: 'alert alert-error' },
+      h('p', null, 'Votre session a expiré. ', h('a', { href: '/connexion' }, 'Connectez-vous de nouveau'), '.'));
+  }
+  return h('div', { class: 'alert alert-error' }, h('p', null, err instanceof ApiError && err.message ? err.message : UNAVAILABLE));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -83,6 +83,15 @@ export function formatDate(value) {
   return LONG_DATE.format(d).replace(/^1 /, '1er ');
 }
 
+const LOCAL_DATE = new Intl.DateTimeFormat('fr-FR', { day: 'numeric', month: 'long', year: 'numeric' });
+
+/** An instant (ISO date-time) → its day where the reader is: « 28 novembre 2026 », « 1er mars 2026 ». */
+export function formatLocalDate(value) {
+  const d = typeof value === 'string' ? new Date(value) : null;
+  if (!d || Number.isNaN(d.getTime())) return String(value ?? '');
+  return LOCAL_DATE.format(d).replace(/^1 /, '1er ');
+}
+
 /** Today as "YYYY-MM-DD" in local time. */
 export function today() {
   const d = new Date();

@@ -113,6 +113,23 @@ export const THEMES = {
   ingenierie: 'Ingénierie',
 };
 
+// Search alerts (saved searches): the choice offered on the search page, the alert's
+// frequency (« une alerte quotidienne ») and its digest's (« un récapitulatif quotidien »).
+export const ALERT_FREQUENCY_CHOICES = {
+  DAILY: 'Chaque jour',
+  WEEKLY: 'Chaque semaine',
+};
+
+export const ALERT_FREQUENCIES = {
+  DAILY: 'quotidienne',
+  WEEKLY: 'hebdomadaire',
+};
+
+export const DIGEST_FREQUENCIES = {
+  DAILY: 'quotidien',
+  WEEKLY: 'hebdomadaire',
+};
+
 /** The French label of `value` in `map`, or the value itself when it has none. */
 export function label(map, value) {
   return Object.hasOwn(map, value) ? map[value] : String(value);

@@ -1,12 +1,13 @@
 // The catalogue search page (`/recherche`): words, commune, facets and sort. The whole state
 // is in the address (`?q=cafe&commune=52121&theme=commerce&tri=CLOSING_SOON`), so a search can
 // be shared and the back button works; typing replaces the history entry, every other change
-// adds one.
+// adds one. Under the filters, a logged-in account can save the words and filters as a search
+// alert (a digest of new or changed schemes by mail).
 
 import { graphql, isAbort } from './api.js';
 import * as L from './labels.js';
 import * as F from './format.js';
-import { h, announce, errorBlock, communeCombobox } from './dom.js';
+import { h, announce, errorBlock, actionError, communeCombobox } from './dom.js';
 
 const PAGE_SIZE = 20;
 const TYPING_DELAY = 250; // ms of quiet typing before searching
@@ -30,6 +31,10 @@ const SEARCH_QUERY = `query SearchSchemes($text: String, $filter: SchemeFilter, 
     facets @include(if: $withFacets) { field values { value label count } }
     pageInfo { endCursor hasNextPage }
   }
+}`;
+
+const SAVE_SEARCH = `mutation SaveSearch($text: String, $filter: SchemeFilter, $frequency: AlertFrequency!) {
+  saveSearch(text: $text, filter: $filter, frequency: $frequency) { id frequency }
 }`;
 
 const TERRITORY_QUERY = `query SearchCommune($code: String!) {
@@ -188,7 +193,7 @@ export function searchForm({ id, label, value = '' }) {
   return { form, input };
 }
 
-export async function searchPage({ query, signal, setUrl }) {
+export async function searchPage({ query, signal, setUrl, loadMe = async () => null }) {
   let state = readState(query);
   let commune = null; // the Territory of state.commune, once known
   let lastPage = null; // pageInfo of the last page shown
@@ -392,6 +397,103 @@ export async function searchPage({ query, signal, setUrl }) {
   const clearSlot = h('p', { class: 'facet-clear', hidden: true },
     h('button', { type: 'button', class: 'button button-secondary', onclick: clearFilters }, 'Effacer les filtres'));
 
+  // Alert: the words and filters (not the sort) saved as a search alert, for a logged-in account
+  const alertBox = h('div', { class: 'save-search-body', tabindex: '-1' });
+  let alertStatus = null; // the form's live regions, once shown
+  let alertFailure = null;
+  let savedKey = null; // the last search saved from this page, to not save it twice
+
+  /** Forgets the last confirmation or error: they were about another search. */
+  function resetAlert() {
+    if (alertStatus) alertStatus.replaceChildren();
+    if (alertFailure) alertFailure.replaceChildren();
+  }
+
+  function alertForm() {
+    const choices = Object.entries(L.ALERT_FREQUENCY_CHOICES).map(([value, text]) => {
+      const id = `alerte-frequence-${value.toLowerCase()}`;
+      return h('div', { class: 'choice' },
+        h('input', { type: 'radio', id, name: 'frequence', value, checked: value === 'WEEKLY' }),
+        h('label', { for: id }, text));
+    });
+    const button = h('button', { type: 'submit', class: 'button' }, 'Créer l’alerte');
+    alertStatus = h('div', { class: 'status-slot', role: 'status' });
+    alertFailure = h('div', { class: 'status-slot', role: 'alert' });
+    const form = h('form', { class: 'save-search-form', novalidate: true, 'aria-labelledby': 'alerte-titre' },
+      h('p', { class: 'hint' }, 'Recevez par courriel les dispositifs nouveaux ou modifiés qui correspondent à cette recherche (mots et filtres).'),
+      h('fieldset', { class: 'choices' }, h('legend', null, 'Fréquence'), choices),
+      h('p', { class: 'save-search-action' }, button),
+      alertFailure,
+      alertStatus);
+
+    const confirmation = (frequency, again) => h('p', { class: 'alert alert-success' },
+      again ? 'Cette alerte est déjà créée : ' : 'Alerte créée : ',
+      `vous recevrez un récapitulatif ${L.label(L.DIGEST_FREQUENCIES, frequency)} des dispositifs nouveaux ou modifiés. Gérez vos alertes dans `,
+      h('a', { href: '/compte' }, 'Mon compte'), '.');
+
+    let busy = false;
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      if (busy) return;
+      // Words still being typed go with the alert (and with the results shown).
+      if (input.value.trim() !== state.q.trim()) change({ q: input.value }, { push: false });
+      resetAlert();
+      const checked = form.querySelector('input[name="frequence"]:checked');
+      const frequency = checked ? checked.value : 'WEEKLY';
+      const { text, filter } = variables(state);
+      const key = JSON.stringify([text, filter, frequency]);
+      if (key === savedKey) {
+        alertStatus.replaceChildren(confirmation(frequency, true));
+        return;
+      }
+      busy = true;
+      button.setAttribute('aria-disabled', 'true');
+      button.textContent = 'Création en cours…';
+      try {
+        const data = await graphql(SAVE_SEARCH, { text, filter, frequency }, { signal });
+        savedKey = key;
+        alertStatus.replaceChildren(confirmation(data.saveSearch.frequency));
+      } catch (err) {
+        if (isAbort(err)) return;
+        const block = actionError(err);
+        if (err.code === 'CONFLICT') block.append(h('p', null, h('a', { href: '/compte' }, 'Gérer mes alertes')));
+        alertFailure.replaceChildren(block);
+      } finally {
+        busy = false;
+        button.removeAttribute('aria-disabled');
+        button.textContent = 'Créer l’alerte';
+      }
+    });
+    return form;
+  }
+
+  function renderAlert(me) {
+    alertStatus = null;
+    alertFailure = null;
+    if (me) {
+      alertBox.replaceChildren(alertForm());
+    } else {
+      alertBox.replaceChildren(
+        h('p', null, 'Recevez par courriel les dispositifs nouveaux ou modifiés qui correspondent à cette recherche.'),
+        h('p', null, h('a', { href: '/connexion' }, 'Connectez-vous pour recevoir une alerte')));
+    }
+  }
+
+  /** Asks who is logged in, then shows the form or the invitation to log in. */
+  async function loadAlert(retrying) {
+    alertBox.setAttribute('aria-busy', 'true');
+    if (retrying) alertBox.replaceChildren(h('p', { class: 'loading' }, 'Chargement…'));
+    try {
+      renderAlert(await loadMe());
+    } catch (err) {
+      if (isAbort(err) || signal.aborted) return;
+      alertBox.replaceChildren(errorBlock(err, () => loadAlert(true)));
+    } finally {
+      alertBox.removeAttribute('aria-busy');
+      if (retrying && !signal.aborted) alertBox.focus();
+    }
+  }
+
   // Sort
   const sortSelect = h('select', { id: 'recherche-tri', name: 'tri' },
     Object.entries(SORTS).map(([value, text]) => h('option', { value }, text)));
@@ -532,6 +634,7 @@ export async function searchPage({ query, signal, setUrl }) {
     document.title = `${pageTitle()} — Guichet`;
     if ('commune' in patch) renderCommune();
     syncCheckboxes();
+    resetAlert();
     search();
   }
 
@@ -547,6 +650,7 @@ export async function searchPage({ query, signal, setUrl }) {
     }
     renderCommune();
     syncCheckboxes();
+    resetAlert();
     document.title = `${pageTitle()} — Guichet`;
     search();
   }
@@ -558,7 +662,7 @@ export async function searchPage({ query, signal, setUrl }) {
   });
 
   renderCommune();
-  await Promise.all([search(), state.commune ? resolveCommune() : null]);
+  await Promise.all([search(), state.commune ? resolveCommune() : null, loadAlert(false)]);
   initial = false;
 
   return {
@@ -570,10 +674,14 @@ export async function searchPage({ query, signal, setUrl }) {
         form,
         h('div', { class: 'commune-filter' }, combobox, communeSlot)),
       h('div', { class: 'search-layout' },
-        h('section', { class: 'search-filters', 'aria-labelledby': 'filtres-titre' },
-          h('h2', { id: 'filtres-titre' }, 'Filtrer'),
-          [...groups.values()].map((g) => g.details),
-          clearSlot),
+        h('div', { class: 'search-side' },
+          h('section', { class: 'search-filters', 'aria-labelledby': 'filtres-titre' },
+            h('h2', { id: 'filtres-titre' }, 'Filtrer'),
+            [...groups.values()].map((g) => g.details),
+            clearSlot),
+          h('section', { class: 'save-search', 'aria-labelledby': 'alerte-titre' },
+            h('h2', { id: 'alerte-titre' }, 'Recevoir une alerte'),
+            alertBox)),
         h('section', { class: 'search-results', 'aria-labelledby': 'resultats-titre' },
           h('div', { class: 'results-bar' },
             heading,

@@ -47,11 +47,12 @@ async function waitForServer() {
 }
 
 /**
- * Opens `path` in a fresh browser context (no cookies, no cache) and waits until the page is
- * rendered and settled. Calls `fn({page, problems})` and always closes the context.
+ * Opens `path` in a fresh browser context (no cookies, no cache; or the cookies of
+ * `storageState`, e.g. a session) and waits until the page is rendered and settled. Calls
+ * `fn({page, problems})` and always closes the context.
  */
-export async function withPage(path, fn, { width = 1280, height = 800, bypassCSP = false } = {}) {
-  const context = await browser.newContext({ viewport: { width, height }, locale: 'fr-FR', bypassCSP });
+export async function withPage(path, fn, { width = 1280, height = 800, bypassCSP = false, storageState } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, locale: 'fr-FR', bypassCSP, storageState });
   context.setDefaultTimeout(TIMEOUT);
   const page = await context.newPage();
   const problems = { errors: [], foreign: [], console: [] };
