@@ -718,8 +718,24 @@ async fn insert_children(
     Ok(())
 }
 
-/// Loads the full schemes for these rows, with their child rows, in four queries.
+/// Rows hydrated per batch: keeps every `IN (…)` below SQLite's 32,766 bound variables.
+const HYDRATE_BATCH: usize = 5_000;
+
+/// Loads the full schemes for these rows, with their child rows, in five queries per batch.
 pub(crate) async fn hydrate(
+    db: &impl ConnectionTrait,
+    mut rows: Vec<scheme_row::Model>,
+) -> Result<Vec<Scheme>> {
+    let mut schemes = Vec::with_capacity(rows.len());
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(HYDRATE_BATCH));
+        schemes.extend(hydrate_batch(db, rows).await?);
+        rows = rest;
+    }
+    Ok(schemes)
+}
+
+async fn hydrate_batch(
     db: &impl ConnectionTrait,
     rows: Vec<scheme_row::Model>,
 ) -> Result<Vec<Scheme>> {
@@ -732,7 +748,9 @@ pub(crate) async fn hydrate(
         .filter(scheme_funder::Column::SchemeId.is_in(ids.clone()))
         .all(db)
         .await?;
-    let funder_ids: Vec<i64> = links.iter().map(|l| l.funder_id).collect();
+    let mut funder_ids: Vec<i64> = links.iter().map(|l| l.funder_id).collect();
+    funder_ids.sort_unstable();
+    funder_ids.dedup();
     let funders: HashMap<i64, funder_row::Model> = funder_row::Entity::find()
         .filter(funder_row::Column::Id.is_in(funder_ids))
         .all(db)

@@ -301,7 +301,7 @@ pub struct SearchIndex {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     docs: RwLock<HashMap<i64, Doc>>,
-    thesaurus: RwLock<Thesaurus>,
+    thesaurus: RwLock<Arc<Thesaurus>>,
     synonyms_version: Mutex<Option<String>>,
     watermark: Mutex<Option<DateTime<Utc>>>,
     dir: PathBuf,
@@ -390,7 +390,7 @@ impl SearchIndex {
             writer: Mutex::new(writer),
             fields,
             docs: RwLock::new(schemes.iter().map(|s| (s.id, Doc::of(s))).collect()),
-            thesaurus: RwLock::new(Thesaurus::new(groups)),
+            thesaurus: RwLock::new(Arc::new(Thesaurus::new(groups))),
             synonyms_version: Mutex::new(synonyms_version),
             watermark: Mutex::new(expected.watermark),
             dir: dir.to_owned(),
@@ -521,7 +521,8 @@ impl SearchIndex {
     pub async fn reload_synonyms(&self, db: &impl ConnectionTrait) -> Result<()> {
         let version = synonym::version(db).await?;
         let groups = synonym::all(db).await?;
-        *self.thesaurus.write().unwrap_or_else(|e| e.into_inner()) = Thesaurus::new(&groups);
+        *self.thesaurus.write().unwrap_or_else(|e| e.into_inner()) =
+            Arc::new(Thesaurus::new(&groups));
         *self
             .synonyms_version
             .lock()
