@@ -577,7 +577,8 @@ fn changed_fields(before: &SchemeRecord, after: &SchemeRecord) -> Vec<String> {
         .collect()
 }
 
-fn to_active(r: &SchemeRecord, now: DateTime<Utc>) -> scheme_row::ActiveModel {
+/// The `scheme` row of a record (without its id), created and updated at `now`.
+pub fn to_active(r: &SchemeRecord, now: DateTime<Utc>) -> scheme_row::ActiveModel {
     let perimeter = r.perimeter.clone().unwrap_or_else(Perimeter::national);
     scheme_row::ActiveModel {
         id: sea_orm::ActiveValue::NotSet,

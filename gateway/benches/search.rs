@@ -693,36 +693,10 @@ async fn load_sqlite(settings: &Settings, records: &[SchemeRecord]) -> anyhow::R
             let id = index as i64 + 1;
             let perimeter = r.perimeter.clone().unwrap_or_default();
             let created = timestamp(index);
-            schemes.push(scheme::ActiveModel {
-                id: Set(id),
-                slug: Set(r.slug.clone()),
-                title: Set(r.title.clone()),
-                summary: Set(r.summary.clone()),
-                description: Set(r.description.clone()),
-                status: Set(r.status.unwrap_or(SchemeStatus::Draft).as_str().to_owned()),
-                perimeter_national: Set(perimeter.is_national()),
-                max_commune_population: Set(r.rules.max_commune_population),
-                max_epci_population: Set(r.rules.max_epci_population),
-                min_project_cost: Set(r.rules.min_project_cost),
-                max_project_cost: Set(r.rules.max_project_cost),
-                no_start_before_filing: Set(r.rules.no_start_before_filing),
-                requires_national_public_cofunding: Set(r.rules.requires_national_public_cofunding),
-                economic_activity: Set(r.rules.economic_activity),
-                rate_min: Set(r.funding.rate_min),
-                rate_max: Set(r.funding.rate_max),
-                amount_min: Set(r.funding.amount_min),
-                amount_max: Set(r.funding.amount_max),
-                max_public_aid_rate: Set(r.funding.max_public_aid_rate),
-                regime: Set(r.funding.regime.map(|v| v.as_str().to_owned())),
-                recurrence: Set(r.calendar.recurrence.map(|v| v.as_str().to_owned())),
-                opens_on: Set(r.calendar.opens_on),
-                closes_on: Set(r.calendar.closes_on),
-                application_url: Set(r.application_url.clone()),
-                source_url: Set(r.source_url.clone()),
-                verified_on: Set(r.verified_on),
-                created_at: Set(created),
-                updated_at: Set(created + chrono::Duration::days((index % 30) as i64)),
-            });
+            let mut row = catalog::scheme::to_active(r, created);
+            row.id = Set(id);
+            row.updated_at = Set(created + chrono::Duration::days((index % 30) as i64));
+            schemes.push(row);
             for (position, f) in r.funders.iter().enumerate() {
                 links.push(scheme_funder::ActiveModel {
                     scheme_id: Set(id),

@@ -454,6 +454,21 @@ impl SchemeInput {
     }
 }
 
+/// Changes a scheme's status and makes the change searchable before returning.
+async fn set_status(
+    ctx: &Context<'_>,
+    slug: &str,
+    status: catalog::vocab::SchemeStatus,
+) -> async_graphql::Result<Scheme> {
+    let state = ctx.data::<AppState>()?;
+    let actor = ctx.data::<Actor>()?;
+    let saved = scheme::set_status(&state.db, actor, slug.trim(), status)
+        .await
+        .gql()?;
+    state.search.upsert(vec![saved.clone()]).await.gql()?;
+    Ok(Scheme(saved))
+}
+
 #[derive(Default)]
 pub struct CatalogMutation;
 
@@ -523,19 +538,7 @@ impl CatalogMutation {
         ctx: &Context<'_>,
         slug: String,
     ) -> async_graphql::Result<Scheme> {
-        let state = ctx.data::<AppState>()?;
-        let actor = ctx.data::<Actor>()?;
-        let saved = scheme::set_status(
-            &state.db,
-            actor,
-            slug.trim(),
-            catalog::vocab::SchemeStatus::Published,
-        )
-        .await
-        .gql()?;
-        // Searchable before the mutation returns.
-        state.search.upsert(vec![saved.clone()]).await.gql()?;
-        Ok(Scheme(saved))
+        set_status(ctx, &slug, catalog::vocab::SchemeStatus::Published).await
     }
 
     /// Archives a scheme (staff): it leaves the public catalogue.
@@ -544,19 +547,7 @@ impl CatalogMutation {
         ctx: &Context<'_>,
         slug: String,
     ) -> async_graphql::Result<Scheme> {
-        let state = ctx.data::<AppState>()?;
-        let actor = ctx.data::<Actor>()?;
-        let saved = scheme::set_status(
-            &state.db,
-            actor,
-            slug.trim(),
-            catalog::vocab::SchemeStatus::Archived,
-        )
-        .await
-        .gql()?;
-        // Searchable before the mutation returns.
-        state.search.upsert(vec![saved.clone()]).await.gql()?;
-        Ok(Scheme(saved))
+        set_status(ctx, &slug, catalog::vocab::SchemeStatus::Archived).await
     }
 
     /// Creates or updates a funder (staff).
