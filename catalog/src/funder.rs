@@ -3,7 +3,11 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, SelectStatement};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::actor::Actor;
@@ -108,6 +112,13 @@ pub(crate) async fn save_record(
             active.contact_email = Set(record.contact_email.clone());
             active.updated_at = Set(now);
             funder_row::Entity::update(active).exec(db).await?;
+            // Its schemes show its name, kind and address: they changed too (and the search
+            // index of every process picks them up by this date).
+            scheme_row::Entity::update_many()
+                .col_expr(scheme_row::Column::UpdatedAt, Expr::value(now))
+                .filter(scheme_row::Column::Id.in_subquery(schemes_of(id)))
+                .exec(db)
+                .await?;
             change::record(
                 db,
                 actor,
@@ -199,18 +210,25 @@ pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<Funder>> {
     Ok(funders)
 }
 
+/// The ids of a funder's schemes, as a subquery.
+pub(crate) fn schemes_of(funder: i64) -> SelectStatement {
+    scheme_funder::Entity::find()
+        .select_only()
+        .column(scheme_funder::Column::SchemeId)
+        .filter(scheme_funder::Column::FunderId.eq(funder))
+        .into_query()
+}
+
 /// Number of published schemes per funder id.
 pub async fn published_scheme_counts(db: &impl ConnectionTrait) -> Result<HashMap<i64, u64>> {
-    let published: Vec<i64> = scheme_row::Entity::find()
+    let published = scheme_row::Entity::find()
+        .select_only()
+        .column(scheme_row::Column::Id)
         .filter(scheme_row::Column::Status.eq(SchemeStatus::Published.as_str()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| s.id)
-        .collect();
+        .into_query();
     let mut counts = HashMap::new();
     for link in scheme_funder::Entity::find()
-        .filter(scheme_funder::Column::SchemeId.is_in(published))
+        .filter(scheme_funder::Column::SchemeId.in_subquery(published))
         .all(db)
         .await?
     {

@@ -433,7 +433,7 @@ fn french_serde_message(message: &str) -> String {
 }
 
 /// A stored scheme: the record plus its identity and timestamps.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Scheme {
     pub id: i64,
     pub record: SchemeRecord,
@@ -900,23 +900,30 @@ pub async fn get_visible(
 
 /// The schemes with these ids, in no particular order.
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<Scheme>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let mut schemes = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(HYDRATE_BATCH) {
+        let rows = scheme_row::Entity::find()
+            .filter(scheme_row::Column::Id.is_in(chunk.to_vec()))
+            .all(db)
+            .await?;
+        schemes.extend(hydrate(db, rows).await?);
     }
-    let rows = scheme_row::Entity::find()
-        .filter(scheme_row::Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?;
-    hydrate(db, rows).await
+    Ok(schemes)
 }
 
-/// The schemes changed at or after `since`.
-pub async fn changed_since(db: &impl ConnectionTrait, since: DateTime<Utc>) -> Result<Vec<Scheme>> {
-    let rows = scheme_row::Entity::find()
+/// The ids and dates of the schemes changed at or after `since` (cheap: nothing is hydrated).
+pub async fn changes_since(
+    db: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+) -> Result<Vec<(i64, DateTime<Utc>)>> {
+    Ok(scheme_row::Entity::find()
+        .select_only()
+        .column(scheme_row::Column::Id)
+        .column(scheme_row::Column::UpdatedAt)
         .filter(scheme_row::Column::UpdatedAt.gte(since))
+        .into_tuple()
         .all(db)
-        .await?;
-    hydrate(db, rows).await
+        .await?)
 }
 
 /// The scheme whose source address is this one, if any.
@@ -969,14 +976,7 @@ pub async fn list(
                 offset,
             });
         };
-        let ids: Vec<i64> = scheme_funder::Entity::find()
-            .filter(scheme_funder::Column::FunderId.eq(funder.id))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|l| l.scheme_id)
-            .collect();
-        query = query.filter(scheme_row::Column::Id.is_in(ids));
+        query = query.filter(scheme_row::Column::Id.in_subquery(funder::schemes_of(funder.id)));
     }
     let total = query.clone().count(db).await?;
     let rows = query
@@ -1000,6 +1000,28 @@ pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<Scheme>> {
         .all(db)
         .await?;
     hydrate(db, rows).await
+}
+
+/// Up to `limit` schemes whose id is above `after`, by id: the catalogue in batches.
+pub async fn batch_after(db: &impl ConnectionTrait, after: i64, limit: u64) -> Result<Vec<Scheme>> {
+    let rows = scheme_row::Entity::find()
+        .filter(scheme_row::Column::Id.gt(after))
+        .order_by_asc(scheme_row::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    hydrate(db, rows).await
+}
+
+/// The number of schemes and the time of the latest change.
+pub async fn extent(db: &impl ConnectionTrait) -> Result<(usize, Option<DateTime<Utc>>)> {
+    let count = scheme_row::Entity::find().count(db).await?;
+    let latest = scheme_row::Entity::find()
+        .order_by_desc(scheme_row::Column::UpdatedAt)
+        .one(db)
+        .await?
+        .map(|row| row.updated_at);
+    Ok((count as usize, latest))
 }
 
 /// Number of schemes per status.

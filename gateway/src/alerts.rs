@@ -130,15 +130,7 @@ pub async fn send_due_digests(state: &AppState) -> anyhow::Result<usize> {
             after: None,
             today: catalog::search::today(),
         };
-        let result = state
-            .search
-            .search(
-                &state.db,
-                state.territories.clone(),
-                &Actor::Anonymous,
-                request,
-            )
-            .await?;
+        let result = state.search.search(&Actor::Anonymous, request).await?;
         let news: Vec<_> = result
             .hits
             .iter()

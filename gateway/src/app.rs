@@ -19,6 +19,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Settings;
+use crate::graphql::cache::SearchCache;
 use crate::graphql::{self, GuichetSchema};
 use crate::rate_limit::RateLimiter;
 use crate::{alerts, auth, mail, web};
@@ -41,6 +42,10 @@ impl Default for Limits {
     }
 }
 
+/// The glibc allocator settings `guichet` runs with (see `main.rs`): two arenas, and memory
+/// above 8 MiB free at the top of the heap given back.
+pub const ALLOCATOR_TUNABLES: &str = "glibc.malloc.arena_max=2:glibc.malloc.trim_threshold=8388608";
+
 /// What every request handler shares.
 #[derive(Clone)]
 pub struct AppState {
@@ -50,6 +55,8 @@ pub struct AppState {
     pub schema: GuichetSchema,
     pub limits: Arc<Limits>,
     pub search: Arc<SearchIndex>,
+    /// Answers to public searches, while the index does not change.
+    pub search_cache: Arc<SearchCache>,
     /// Wakes the mail worker when a message is queued.
     pub mail_wakeup: Arc<Notify>,
 }
@@ -96,9 +103,10 @@ pub async fn prepare(settings: Settings, no_seed: bool) -> anyhow::Result<AppSta
         }
     }
     catalog::synonym::seed_if_empty(&db).await?;
-    let search = SearchIndex::open(&settings.index_dir(), &db)
+    let search = SearchIndex::open(&settings.index_dir(), &db, territories.clone())
         .await
         .context("ouverture de l'index de recherche")?;
+    let search_cache = Arc::new(SearchCache::new(settings.search_cache_entries));
     Ok(AppState {
         db,
         territories,
@@ -106,6 +114,7 @@ pub async fn prepare(settings: Settings, no_seed: bool) -> anyhow::Result<AppSta
         schema: graphql::build_schema(),
         limits: Arc::new(Limits::default()),
         search,
+        search_cache,
         mail_wakeup: Arc::new(Notify::new()),
     })
 }

@@ -233,8 +233,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Reindex => {
             let settings = settings(&cli.data_dir);
-            let (db, _) = app::open(&settings).await?;
-            match catalog::search::SearchIndex::open(&settings.index_dir(), &db).await {
+            let (db, territories) = app::open(&settings).await?;
+            match catalog::search::SearchIndex::open(&settings.index_dir(), &db, territories).await
+            {
                 Ok(index) => {
                     let count = index.rebuild(&db).await?;
                     println!("Index de recherche reconstruit : {count} dispositifs.");

@@ -21,6 +21,8 @@ pub struct Settings {
     pub public_url: String,
     /// Where outgoing mail says it comes from.
     pub mail_from: String,
+    /// Answers to public searches kept in memory (`GUICHET_SEARCH_CACHE`; 0 disables).
+    pub search_cache_entries: usize,
 }
 
 impl Settings {
@@ -45,6 +47,9 @@ impl Settings {
             public_url,
             mail_from: env("GUICHET_MAIL_FROM")
                 .unwrap_or_else(|| "Guichet <ne-pas-repondre@guichet.localhost>".into()),
+            search_cache_entries: env("GUICHET_SEARCH_CACHE")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(crate::graphql::cache::DEFAULT_ENTRIES),
         }
     }
 

@@ -440,6 +440,94 @@ async fn a_change_through_a_mutation_is_searchable_when_it_returns() {
     );
 }
 
+/// A public search is answered from memory while the index does not change, with the same
+/// answer; a staff request, another query or a change of the index is computed afresh.
+#[tokio::test]
+async fn public_searches_are_answered_from_memory_until_the_index_changes() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff_token().await;
+    let cache = &app.state.search_cache;
+    let variables = json!({ "text": "lavoirs" });
+    let first = search(&app, None, variables.clone()).await;
+    assert_eq!(cache.len(), 1);
+    assert_eq!(search(&app, None, variables.clone()).await, first);
+    assert_eq!(cache.len(), 1, "the second answer came from memory");
+    search(&app, Some(&staff), variables.clone()).await;
+    let mixed = app
+        .graphql(
+            "{ searchSchemes { total } territory(code: \"52\") { name } }",
+            json!({}),
+        )
+        .await;
+    assert!(mixed["errors"].is_null(), "{mixed}");
+    assert_eq!(cache.len(), 1, "staff and mixed queries are not kept");
+    let mut input = scheme_input("aide-lavoirs");
+    input["title"] = json!("Restauration des lavoirs communaux");
+    for (mutation, variables) in [
+        (
+            "mutation($input: SchemeInput!) { createScheme(input: $input) { slug } }",
+            json!({ "input": input }),
+        ),
+        (
+            "mutation { publishScheme(slug: \"aide-lavoirs\") { status } }",
+            json!({}),
+        ),
+    ] {
+        let body = app.graphql_as(Some(&staff), mutation, variables).await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    assert_eq!(first["total"], 0, "{first}");
+    let after = search(&app, None, variables).await;
+    assert_eq!(slugs(&after), ["aide-lavoirs"], "{after}");
+}
+
+/// Hits show the funder as it is now: renaming a funder changes its schemes' results (and
+/// their date, so that other processes' indexes pick them up).
+#[tokio::test]
+async fn a_renamed_funder_shows_in_the_results_when_the_mutation_returns() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff_token().await;
+    let query = "query($text: String) { searchSchemes(text: $text, first: 1) {
+        hits { scheme { slug updatedAt funders { id slug name schemeCount } } } } }";
+    let before = app
+        .graphql(query, json!({ "text": "FACE électrification rurale" }))
+        .await;
+    let hit = before["data"]["searchSchemes"]["hits"][0]["scheme"].clone();
+    assert_eq!(hit["slug"], "face-electrification-rurale", "{before}");
+    let funder = hit["funders"][0].clone();
+    assert!(
+        funder["id"].as_str().is_some_and(|id| !id.is_empty()),
+        "{funder}"
+    );
+    assert!(funder["schemeCount"].as_u64().unwrap() >= 1, "{funder}");
+    let body = app
+        .graphql_as(
+            Some(&staff),
+            "query($slug: String!) { funder(slug: $slug) { kind } }",
+            json!({ "slug": funder["slug"] }),
+        )
+        .await;
+    let kind = body["data"]["funder"]["kind"].clone();
+    let body = app
+        .graphql_as(
+            Some(&staff),
+            "mutation($input: FunderInput!) { upsertFunder(input: $input) { name } }",
+            json!({ "input": { "slug": funder["slug"], "name": "Financeur renommé", "kind": kind } }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let after = app
+        .graphql(query, json!({ "text": "FACE électrification rurale" }))
+        .await;
+    let hit = &after["data"]["searchSchemes"]["hits"][0]["scheme"];
+    assert_eq!(hit["funders"][0]["name"], "Financeur renommé", "{after}");
+    assert_eq!(hit["funders"][0]["id"], funder["id"]);
+    assert_ne!(
+        hit["updatedAt"],
+        before["data"]["searchSchemes"]["hits"][0]["scheme"]["updatedAt"]
+    );
+}
+
 #[tokio::test]
 async fn an_import_from_another_process_is_searchable_within_seconds() {
     let app = TestApp::spawn().await;
@@ -542,8 +630,6 @@ async fn a_crash_during_an_import_leaves_database_and_index_consistent() {
     let result = state
         .search
         .search(
-            &state.db,
-            state.territories.clone(),
             &catalog::Actor::Anonymous,
             catalog::search::SearchRequest {
                 first: 1,
@@ -625,12 +711,7 @@ async fn the_relevance_set_finds_the_expected_schemes() {
         };
         let result = state
             .search
-            .search(
-                &state.db,
-                state.territories.clone(),
-                &catalog::Actor::Anonymous,
-                request,
-            )
+            .search(&catalog::Actor::Anonymous, request)
             .await
             .unwrap();
         let found: Vec<&str> = result

@@ -2,41 +2,51 @@
 //! corrupt, of an older layout or out of step), French analysis, synonyms, filters, facets,
 //! highlights and stable cursors.
 //!
-//! tantivy finds and scores the text; everything a filter, facet or sort needs is kept in
-//! memory per scheme ([`Doc`]), so filters and facet counts are exact and cheap.
+//! tantivy finds and scores the text and stores each scheme as the search shows it; what a
+//! filter, facet or sort needs is kept in memory per scheme ([`facts`]), so filters and facet
+//! counts are exact and cheap, and a page of results needs no database query.
 
 mod analysis;
+mod facts;
+mod highlight;
 pub mod query;
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::query::Query;
+use tantivy::directory::{Advice, MmapDirectory};
+use tantivy::schema::document::Value;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::snippet::SnippetGenerator;
 use tantivy::{
-    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, TantivyDocument,
-    Term, doc,
+    DocAddress, DocId, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Score, Searcher,
+    SegmentReader, TERMINATED, TantivyDocument, Term, doc,
 };
 
 use crate::actor::Actor;
 use crate::error::{Error, Result};
 use crate::scheme::{self, Scheme};
 use crate::synonym::{self, Thesaurus};
-use crate::territory::{Territories, TerritoryKind};
+use crate::territory::Territories;
 use crate::vocab::{AidType, BeneficiaryType, SchemeStatus, theme_label};
+pub use facts::FacetValue;
+use facts::{FacetCounts, Facts, Scope};
+use highlight::Highlighter;
 use query::{Builder, ParsedQuery, TextFields};
 
 /// Bumped whenever the index layout or analysis changes: older indexes are rebuilt.
-const LAYOUT: u32 = 1;
+const LAYOUT: u32 = 2;
+/// Schemes read from the database at a time when (re)building.
+const BATCH: u64 = 2_000;
+/// Decompressed blocks of stored schemes kept per segment.
+const DOC_STORE_CACHE_BLOCKS: usize = 16;
 /// Writer memory budget.
 const WRITER_BYTES: usize = 50_000_000;
 /// Score factor of a scheme whose closing date has passed.
@@ -52,71 +62,18 @@ struct Payload {
     watermark: Option<DateTime<Utc>>,
 }
 
-/// The facts of a scheme that filters, facets and sorts need.
-#[derive(Clone, Debug)]
-struct Doc {
-    id: i64,
-    title_key: String,
-    status: SchemeStatus,
-    themes: Vec<String>,
-    beneficiaries: Vec<BeneficiaryType>,
-    aid_types: Vec<AidType>,
-    /// (slug, name)
-    funders: Vec<(String, String)>,
-    national: bool,
-    places: Vec<(TerritoryKind, String)>,
-    opens_on: Option<NaiveDate>,
-    closes_on: Option<NaiveDate>,
-    updated_at: DateTime<Utc>,
-}
-
-impl Doc {
-    fn of(s: &Scheme) -> Doc {
-        let r = &s.record;
-        let perimeter = r.perimeter.clone().unwrap_or_default();
-        let mut places = Vec::new();
-        for (kind, codes) in [
-            (TerritoryKind::Region, &perimeter.regions),
-            (TerritoryKind::Department, &perimeter.departments),
-            (TerritoryKind::Epci, &perimeter.epcis),
-            (TerritoryKind::Commune, &perimeter.communes),
-        ] {
-            places.extend(codes.iter().map(|c| (kind, c.clone())));
-        }
-        Doc {
-            id: s.id,
-            title_key: crate::synonym::key(&r.title),
-            status: s.status(),
-            themes: r.themes.clone(),
-            beneficiaries: r.beneficiary_types.clone(),
-            aid_types: r.aid_types.clone(),
-            funders: r
-                .funders
-                .iter()
-                .map(|f| (f.slug.clone(), f.name.clone()))
-                .collect(),
-            national: perimeter.is_national(),
-            places,
-            opens_on: r.calendar.opens_on,
-            closes_on: r.calendar.closes_on,
-            updated_at: s.updated_at,
-        }
-    }
-
-    fn expired(&self, today: NaiveDate) -> bool {
-        self.closes_on.is_some_and(|d| d < today)
-    }
-}
-
 #[derive(Clone, Copy)]
 struct Fields {
     id: Field,
+    /// The scheme as JSON, to show a hit without the database.
+    scheme: Field,
     text: TextFields,
 }
 
 fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
-    let id = builder.add_i64_field("id", INDEXED | FAST | STORED);
+    let id = builder.add_i64_field("id", INDEXED | FAST);
+    let scheme = builder.add_bytes_field("scheme", STORED);
     let text = |analyzer: &str, positions: bool| {
         TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
@@ -147,6 +104,7 @@ fn schema() -> (Schema, Fields) {
     }
     let fields = Fields {
         id,
+        scheme,
         text: TextFields {
             stemmed: stemmed.try_into().expect("four fields"),
             plain: plain.try_into().expect("four fields"),
@@ -200,14 +158,6 @@ pub struct Hit {
     pub score: f32,
     /// A snippet with matched terms in `<mark>`, the rest HTML-escaped.
     pub highlight: Option<String>,
-}
-
-/// One facet value with its count and French label.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FacetValue {
-    pub value: String,
-    pub label: String,
-    pub count: usize,
 }
 
 /// A page of results with the exact total and the facets.
@@ -299,19 +249,30 @@ fn days(date: Option<NaiveDate>, missing: i64) -> i64 {
 pub struct SearchIndex {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
+    /// Held by whoever writes to the index, for the whole of a rebuild.
+    write_gate: tokio::sync::Mutex<()>,
     fields: Fields,
-    docs: RwLock<HashMap<i64, Doc>>,
+    facts: RwLock<Facts>,
+    territories: Arc<Territories>,
     thesaurus: RwLock<Arc<Thesaurus>>,
     synonyms_version: Mutex<Option<String>>,
     watermark: Mutex<Option<DateTime<Utc>>>,
+    /// Moves on each time what a search finds may have changed.
+    generation: AtomicU64,
     dir: PathBuf,
 }
 
 /// How far back each sync looks again, for transactions that committed late.
 const SYNC_OVERLAP: chrono::Duration = chrono::Duration::seconds(10);
 
+/// The index's files, read at random (a page of results reads a few stored documents here
+/// and there: reading ahead would only fill memory).
+fn directory(dir: &Path) -> tantivy::Result<MmapDirectory> {
+    Ok(MmapDirectory::open_with_madvice(dir, Advice::Random)?)
+}
+
 fn open_existing(dir: &Path) -> tantivy::Result<(Index, Option<Payload>)> {
-    let index = Index::open_in_dir(dir)?;
+    let index = Index::open(directory(dir)?)?;
     let payload = index
         .load_metas()?
         .payload
@@ -319,26 +280,48 @@ fn open_existing(dir: &Path) -> tantivy::Result<(Index, Option<Payload>)> {
     Ok((index, payload))
 }
 
+/// A page of results as the ranking leaves it: (slot, score, position).
+type Ranked = Vec<(u32, f32, Position)>;
+
 impl SearchIndex {
     /// Opens the index under `dir`, or rebuilds it from the database when it is missing,
-    /// unreadable, of an older layout or not in step with the database.
-    pub async fn open(dir: &Path, db: &impl ConnectionTrait) -> Result<Arc<SearchIndex>> {
-        let schemes = scheme::all(db).await?;
+    /// unreadable, of an older layout or not in step with the database. The catalogue is read
+    /// in batches, so memory does not grow with its size while starting.
+    pub async fn open(
+        dir: &Path,
+        db: &impl ConnectionTrait,
+        territories: Arc<Territories>,
+    ) -> Result<Arc<SearchIndex>> {
+        let (count, watermark) = scheme::extent(db).await?;
+        let expected = Payload {
+            layout: LAYOUT,
+            count,
+            watermark,
+        };
         let groups = synonym::all(db).await?;
         let synonyms_version = synonym::version(db).await?;
         let dir = dir.to_owned();
-        let index = tokio::task::spawn_blocking(move || {
-            Self::open_blocking(&dir, schemes, &groups, synonyms_version)
+        let (index, rebuild) = tokio::task::spawn_blocking(move || {
+            Self::create(&dir, &expected, territories, &groups, synonyms_version)
         })
         .await
         .map_err(internal)??;
-        Ok(Arc::new(index))
+        let index = Arc::new(index);
+        let mut fresh = Facts::default();
+        index.load(db, &mut fresh, rebuild).await?;
+        *index.facts.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        if rebuild {
+            index.commit()?;
+            tracing::info!(count = index.len(), "search index rebuilt");
+        }
+        Ok(index)
     }
 
     /// Like [`SearchIndex::open`], with the schemes and synonyms already loaded (blocking).
     pub fn open_blocking(
         dir: &Path,
         schemes: Vec<Scheme>,
+        territories: Arc<Territories>,
         groups: &[synonym::Group],
         synonyms_version: Option<String>,
     ) -> Result<SearchIndex> {
@@ -347,9 +330,28 @@ impl SearchIndex {
             count: schemes.len(),
             watermark: schemes.iter().map(|s| s.updated_at).max(),
         };
+        let (index, rebuild) = Self::create(dir, &expected, territories, groups, synonyms_version)?;
+        let mut fresh = Facts::default();
+        index.add(&schemes, &mut fresh, rebuild)?;
+        *index.facts.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        if rebuild {
+            index.commit()?;
+        }
+        Ok(index)
+    }
+
+    /// Opens the index when it matches `expected`, else creates an empty one; true when it
+    /// must be filled.
+    fn create(
+        dir: &Path,
+        expected: &Payload,
+        territories: Arc<Territories>,
+        groups: &[synonym::Group],
+        synonyms_version: Option<String>,
+    ) -> Result<(SearchIndex, bool)> {
         let (schema, fields) = schema();
         let reusable = match open_existing(dir) {
-            Ok((index, Some(payload))) if payload == expected && index.schema() == schema => {
+            Ok((index, Some(payload))) if payload == *expected && index.schema() == schema => {
                 Some(index)
             }
             Ok(_) => None,
@@ -367,7 +369,13 @@ impl SearchIndex {
                     std::fs::remove_dir_all(dir).map_err(internal)?;
                 }
                 std::fs::create_dir_all(dir).map_err(internal)?;
-                (Index::create_in_dir(dir, schema).map_err(internal)?, true)
+                let index = Index::create(
+                    directory(dir).map_err(internal)?,
+                    schema,
+                    tantivy::IndexSettings::default(),
+                )
+                .map_err(internal)?;
+                (index, true)
             }
         };
         analysis::register(&index);
@@ -383,23 +391,23 @@ impl SearchIndex {
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
+            .doc_store_cache_num_blocks(DOC_STORE_CACHE_BLOCKS)
             .try_into()
             .map_err(internal)?;
         let search = SearchIndex {
             reader,
             writer: Mutex::new(writer),
+            write_gate: tokio::sync::Mutex::new(()),
             fields,
-            docs: RwLock::new(schemes.iter().map(|s| (s.id, Doc::of(s))).collect()),
+            facts: RwLock::new(Facts::default()),
+            territories,
             thesaurus: RwLock::new(Arc::new(Thesaurus::new(groups))),
             synonyms_version: Mutex::new(synonyms_version),
             watermark: Mutex::new(expected.watermark),
+            generation: AtomicU64::new(0),
             dir: dir.to_owned(),
         };
-        if rebuild {
-            search.write(&schemes, true)?;
-            tracing::info!(count = schemes.len(), "search index rebuilt");
-        }
-        Ok(search)
+        Ok((search, rebuild))
     }
 
     fn document(&self, s: &Scheme) -> TantivyDocument {
@@ -419,6 +427,7 @@ impl SearchIndex {
         let description_text = r.description.clone().unwrap_or_default();
         doc!(
             self.fields.id => s.id,
+            self.fields.scheme => serde_json::to_vec(s).unwrap_or_default(),
             title => r.title.clone(),
             title_plain => r.title.clone(),
             summary => summary_text.clone(),
@@ -430,56 +439,119 @@ impl SearchIndex {
         )
     }
 
-    /// Writes schemes into the index (all of them when `replace_all`), commits with the
-    /// payload, and reloads the reader so the next search sees them.
-    fn write(&self, schemes: &[Scheme], replace_all: bool) -> Result<()> {
-        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        if replace_all {
-            writer.delete_all_documents().map_err(internal)?;
+    /// Reads the whole catalogue in batches into `facts`, and into the index when `write`.
+    async fn load(
+        self: &Arc<Self>,
+        db: &impl ConnectionTrait,
+        facts: &mut Facts,
+        write: bool,
+    ) -> Result<()> {
+        let mut after = i64::MIN;
+        loop {
+            let batch = scheme::batch_after(db, after, BATCH).await?;
+            let Some(last) = batch.last() else {
+                return Ok(());
+            };
+            after = last.id;
+            let this = self.clone();
+            let mut taken = std::mem::take(facts);
+            *facts = tokio::task::spawn_blocking(move || {
+                this.add(&batch, &mut taken, write).map(|()| taken)
+            })
+            .await
+            .map_err(internal)??;
+        }
+    }
+
+    /// Adds schemes to `facts` and, when `write`, to the index (uncommitted); advances the
+    /// watermark.
+    fn add(&self, schemes: &[Scheme], facts: &mut Facts, write: bool) -> Result<()> {
+        if write {
+            let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            for s in schemes {
+                writer.add_document(self.document(s)).map_err(internal)?;
+            }
         }
         for s in schemes {
-            if !replace_all {
-                writer.delete_term(Term::from_field_i64(self.fields.id, s.id));
-            }
-            writer.add_document(self.document(s)).map_err(internal)?;
+            facts.insert(s, &self.territories);
         }
-        let payload = {
-            let mut docs = self.docs.write().unwrap_or_else(|e| e.into_inner());
-            if replace_all {
-                docs.clear();
-            }
-            for s in schemes {
-                docs.insert(s.id, Doc::of(s));
-            }
-            let mut watermark = self.watermark.lock().unwrap_or_else(|e| e.into_inner());
-            *watermark = (*watermark).max(schemes.iter().map(|s| s.updated_at).max());
-            Payload {
-                layout: LAYOUT,
-                count: docs.len(),
-                watermark: *watermark,
-            }
+        let mut watermark = self.watermark.lock().unwrap_or_else(|e| e.into_inner());
+        *watermark = (*watermark).max(schemes.iter().map(|s| s.updated_at).max());
+        Ok(())
+    }
+
+    /// Commits the index with its payload and reloads the reader, so the next search sees it.
+    fn commit(&self) -> Result<()> {
+        let payload = Payload {
+            layout: LAYOUT,
+            count: self.len(),
+            watermark: *self.watermark.lock().unwrap_or_else(|e| e.into_inner()),
         };
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut commit = writer.prepare_commit().map_err(internal)?;
         commit.set_payload(&serde_json::to_string(&payload).unwrap_or_default());
         commit.commit().map_err(internal)?;
         self.reader.reload().map_err(internal)?;
+        self.generation.fetch_add(1, AtomicOrdering::SeqCst);
         Ok(())
+    }
+
+    /// A number that moves on each time what a search finds may have changed (schemes or
+    /// synonyms), to know when a kept answer is out of date.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(AtomicOrdering::SeqCst)
     }
 
     /// Makes these schemes searchable now (after a change in this process).
     pub async fn upsert(self: &Arc<Self>, schemes: Vec<Scheme>) -> Result<()> {
+        let _gate = self.write_gate.lock().await;
         let this = self.clone();
-        tokio::task::spawn_blocking(move || this.write(&schemes, false))
-            .await
-            .map_err(internal)?
+        tokio::task::spawn_blocking(move || {
+            {
+                let writer = this.writer.lock().unwrap_or_else(|e| e.into_inner());
+                for s in &schemes {
+                    writer.delete_term(Term::from_field_i64(this.fields.id, s.id));
+                    writer.add_document(this.document(s)).map_err(internal)?;
+                }
+            }
+            {
+                let mut facts = this.facts.write().unwrap_or_else(|e| e.into_inner());
+                for s in &schemes {
+                    facts.insert(s, &this.territories);
+                }
+            }
+            let mut watermark = this.watermark.lock().unwrap_or_else(|e| e.into_inner());
+            *watermark = (*watermark).max(schemes.iter().map(|s| s.updated_at).max());
+            drop(watermark);
+            this.commit()
+        })
+        .await
+        .map_err(internal)?
     }
 
-    /// Rebuilds the whole index from the database.
+    /// Rebuilds the whole index from the database, in batches; searches see the old index
+    /// until the new one is complete.
     pub async fn rebuild(self: &Arc<Self>, db: &impl ConnectionTrait) -> Result<usize> {
-        let schemes = scheme::all(db).await?;
-        let count = schemes.len();
+        let _gate = self.write_gate.lock().await;
+        self.writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .delete_all_documents()
+            .map_err(internal)?;
+        let mut fresh = Facts::default();
+        if let Err(e) = self.load(db, &mut fresh, true).await {
+            let _ = self
+                .writer
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .rollback();
+            return Err(e);
+        }
+        let count = fresh.len();
+        *self.facts.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        self.generation.fetch_add(1, AtomicOrdering::SeqCst);
         let this = self.clone();
-        tokio::task::spawn_blocking(move || this.write(&schemes, true))
+        tokio::task::spawn_blocking(move || this.commit())
             .await
             .map_err(internal)??;
         self.reload_synonyms(db).await?;
@@ -490,20 +562,19 @@ impl SearchIndex {
     /// since the last sync, and the synonyms. Returns how many schemes it re-indexed.
     pub async fn sync(self: &Arc<Self>, db: &impl ConnectionTrait) -> Result<usize> {
         let since = *self.watermark.lock().unwrap_or_else(|e| e.into_inner());
-        let changed = match since {
-            Some(t) => scheme::changed_since(db, t - SYNC_OVERLAP).await?,
-            None => scheme::all(db).await?,
-        };
-        let stale: Vec<Scheme> = {
-            let docs = self.docs.read().unwrap_or_else(|e| e.into_inner());
-            changed
+        let since = since.map_or(DateTime::<Utc>::MIN_UTC, |t| t - SYNC_OVERLAP);
+        let stale: Vec<i64> = {
+            let changes = scheme::changes_since(db, since).await?;
+            let facts = self.facts.read().unwrap_or_else(|e| e.into_inner());
+            changes
                 .into_iter()
-                .filter(|s| docs.get(&s.id).is_none_or(|d| d.updated_at != s.updated_at))
+                .filter(|(id, at)| facts.get(*id).is_none_or(|d| d.updated_at != *at))
+                .map(|(id, _)| id)
                 .collect()
         };
         let count = stale.len();
         if count > 0 {
-            self.upsert(stale).await?;
+            self.upsert(scheme::by_ids(db, &stale).await?).await?;
         }
         let version = synonym::version(db).await?;
         let known = self
@@ -527,6 +598,7 @@ impl SearchIndex {
             .synonyms_version
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = version;
+        self.generation.fetch_add(1, AtomicOrdering::SeqCst);
         Ok(())
     }
 
@@ -537,43 +609,19 @@ impl SearchIndex {
 
     /// Number of indexed schemes.
     pub fn len(&self) -> usize {
-        self.docs.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.facts.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Scores of every scheme matching `text` (AND, falling back to OR), by scheme id.
-    fn text_scores(&self, parsed: &ParsedQuery) -> Result<(HashMap<i64, f32>, Box<dyn Query>)> {
-        let thesaurus = self
-            .thesaurus
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let mut builder = Builder::new(self.fields.text, &thesaurus);
-        let searcher = self.reader.searcher();
-        let query = builder.build(parsed, true);
-        let mut found = searcher.search(&*query, &AllMatches).map_err(internal)?;
-        let query = if found.is_empty() && parsed.words.len() > 1 {
-            let any = builder.build(parsed, false);
-            found = searcher.search(&*any, &AllMatches).map_err(internal)?;
-            any
-        } else {
-            query
-        };
-        Ok((found.into_iter().collect(), query))
-    }
-
     /// Runs a search as `actor` may see it.
     pub async fn search(
         self: &Arc<Self>,
-        db: &impl ConnectionTrait,
-        territories: Arc<Territories>,
         actor: &Actor,
         request: SearchRequest,
     ) -> Result<SearchResult> {
-        let scope = Scope::new(territories, &request.filter, actor)?;
         let after = match &request.after {
             Some(cursor) => Some(
                 Position::from_cursor(cursor)
@@ -582,39 +630,109 @@ impl SearchIndex {
             None => None,
         };
         let this = self.clone();
-        let request_for_index = request.clone();
-        let (total, page, facets, has_next, query) =
-            tokio::task::spawn_blocking(move || this.rank(&request_for_index, &scope, after))
-                .await
-                .map_err(internal)??;
-        let ids: Vec<i64> = page.iter().map(|(id, _, _)| *id).collect();
-        let mut schemes: HashMap<i64, Scheme> = scheme::by_ids(db, &ids)
-            .await?
-            .into_iter()
-            .map(|s| (s.id, s))
-            .collect();
+        let actor = actor.clone();
+        tokio::task::spawn_blocking(move || this.search_blocking(&actor, &request, after))
+            .await
+            .map_err(internal)?
+    }
+
+    fn search_blocking(
+        &self,
+        actor: &Actor,
+        request: &SearchRequest,
+        after: Option<Position>,
+    ) -> Result<SearchResult> {
+        let parsed = ParsedQuery::parse(request.text.as_deref().unwrap_or(""));
         let searcher = self.reader.searcher();
-        let generators = query.as_ref().map(|q| {
-            [
-                self.fields.text.stemmed[3].0,
-                self.fields.text.stemmed[1].0,
-                self.fields.text.stemmed[0].0,
-            ]
-            .map(|field| {
-                SnippetGenerator::create(&searcher, &**q, field)
-                    .ok()
-                    .map(|mut g| {
-                        g.set_max_num_chars(220);
-                        g
-                    })
-            })
-        });
-        let end_cursor = page.last().map(|(_, _, position)| position.cursor());
-        let hits = page
+        let thesaurus = self
+            .thesaurus
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut builder = Builder::new(self.fields.text, &thesaurus);
+        // Every scheme matching the text (AND, falling back to OR), with its score.
+        let matches = if parsed.is_empty() && parsed.excluded.is_empty() {
+            None
+        } else {
+            let query = builder.build(&parsed, true);
+            let mut found = searcher.search(&*query, &AllMatches).map_err(internal)?;
+            if found.is_empty() && parsed.words.len() > 1 {
+                let any = builder.build(&parsed, false);
+                found = searcher.search(&*any, &AllMatches).map_err(internal)?;
+            }
+            Some(found)
+        };
+        let facts = self.facts.read().unwrap_or_else(|e| e.into_inner());
+        let scope = Scope::new(&facts, &self.territories, &request.filter, actor)?;
+        let query_key = parsed.words.join(" ");
+        let mut counts = FacetCounts::new(&facts);
+        let mut results: Ranked = Vec::new();
+        let mut consider = |slot: u32, score: f32| {
+            let d = facts.doc(slot);
+            if !scope.admits(d) || !counts.add(&scope, d) {
+                return;
+            }
+            let mut score = score;
+            if d.expired(request.today) {
+                score *= EXPIRED_FACTOR;
+            }
+            if !query_key.is_empty() && *d.title_key == *query_key {
+                score *= EXACT_TITLE_FACTOR;
+            }
+            let position = match request.sort {
+                Sort::Relevance => Position(-f64::from(score), days(d.closes_on, i64::MAX), d.id),
+                Sort::ClosingSoon => {
+                    let bucket = if d.expired(request.today) {
+                        2.0
+                    } else if d.closes_on.is_some() {
+                        0.0
+                    } else {
+                        1.0
+                    };
+                    Position(bucket, days(d.closes_on, i64::MAX), d.id)
+                }
+                Sort::Recent => Position(-(d.updated_at.timestamp_micros() as f64), 0, d.id),
+            };
+            results.push((slot, score, position));
+        };
+        match &matches {
+            Some(found) => {
+                for (id, score) in found {
+                    if let Some(slot) = facts.slot(*id) {
+                        consider(slot, *score);
+                    }
+                }
+            }
+            None => {
+                for (slot, _) in facts.docs() {
+                    consider(slot, 1.0);
+                }
+            }
+        }
+        let total = results.len();
+        let (page, has_next_page) = page(results, after, request.first);
+        let facets = counts.into_lists(&facts);
+        let ids: Vec<(i64, f32, Position)> = page
+            .into_iter()
+            .map(|(slot, score, position)| (facts.doc(slot).id, score, position))
+            .collect();
+        drop(facts);
+        let end_cursor = ids.last().map(|(_, _, position)| position.cursor());
+        let mut highlighter = Highlighter::new(builder.into_stems());
+        let hits = ids
             .into_iter()
             .filter_map(|(id, score, _)| {
-                let scheme = schemes.remove(&id)?;
-                let highlight = generators.as_ref().and_then(|g| highlight(g, &scheme));
+                let scheme = self.stored(&searcher, id)?;
+                let r = &scheme.record;
+                let highlight = highlighter.snippet(
+                    [
+                        r.description.as_deref(),
+                        r.summary.as_deref(),
+                        Some(&r.title),
+                    ]
+                    .into_iter()
+                    .flatten(),
+                );
                 Some(Hit {
                     scheme,
                     score,
@@ -627,274 +745,48 @@ impl SearchIndex {
             hits,
             facets,
             end_cursor,
-            has_next_page: has_next,
+            has_next_page,
         })
     }
 
-    #[allow(clippy::type_complexity)]
-    fn rank(
-        &self,
-        request: &SearchRequest,
-        scope: &Scope,
-        after: Option<Position>,
-    ) -> Result<(
-        usize,
-        Vec<(i64, f32, Position)>,
-        Vec<(String, Vec<FacetValue>)>,
-        bool,
-        Option<Box<dyn Query>>,
-    )> {
-        let parsed = ParsedQuery::parse(request.text.as_deref().unwrap_or(""));
-        let (scores, query) = if parsed.is_empty() && parsed.excluded.is_empty() {
-            (None, None)
-        } else {
-            let (scores, query) = self.text_scores(&parsed)?;
-            (Some(scores), Some(query))
-        };
-        let query_key = parsed.words.join(" ");
-        let docs = self.docs.read().unwrap_or_else(|e| e.into_inner());
-        let filter = &request.filter;
-        // Candidates: matching the text and every filter but the facet ones.
-        let candidates: Vec<(&Doc, f32)> = docs
-            .values()
-            .filter_map(|d| {
-                let score = match &scores {
-                    Some(scores) => *scores.get(&d.id)?,
-                    None => 1.0,
-                };
-                scope.admits(d).then_some((d, score))
-            })
-            .collect();
-        let facet_checks = FacetChecks::new(filter);
-        let mut results: Vec<(i64, f32, Position)> = Vec::new();
-        let mut counts: [HashMap<&str, usize>; 4] = Default::default();
-        let mut funder_names: HashMap<&str, &str> = HashMap::new();
-        for (d, score) in &candidates {
-            let values = facet_values(d);
-            let passes = facet_checks.passes(&values);
-            // Each facet counts the documents passing every other facet filter.
-            for (i, values) in values.into_iter().enumerate() {
-                if passes.iter().enumerate().all(|(j, ok)| j == i || *ok) {
-                    for value in values {
-                        *counts[i].entry(value).or_insert(0) += 1;
-                    }
+    /// The scheme as stored in the index.
+    fn stored(&self, searcher: &Searcher, id: i64) -> Option<Scheme> {
+        let term = Term::from_field_i64(self.fields.id, id);
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let Ok(Some(mut postings)) = segment
+                .inverted_index(self.fields.id)
+                .and_then(|i| Ok(i.read_postings(&term, IndexRecordOption::Basic)?))
+            else {
+                continue;
+            };
+            let mut doc = postings.doc();
+            while doc != TERMINATED {
+                if segment.alive_bitset().is_none_or(|b| b.is_alive(doc)) {
+                    let stored: TantivyDocument =
+                        searcher.doc(DocAddress::new(ord as u32, doc)).ok()?;
+                    let bytes = stored.get_first(self.fields.scheme)?.as_bytes()?;
+                    return serde_json::from_slice(bytes).ok();
                 }
-            }
-            for (slug, name) in &d.funders {
-                funder_names.entry(slug).or_insert(name);
-            }
-            if passes.iter().all(|ok| *ok) {
-                let mut score = *score;
-                if d.expired(request.today) {
-                    score *= EXPIRED_FACTOR;
-                }
-                if !query_key.is_empty() && d.title_key == query_key {
-                    score *= EXACT_TITLE_FACTOR;
-                }
-                let position = match request.sort {
-                    Sort::Relevance => {
-                        Position(-f64::from(score), days(d.closes_on, i64::MAX), d.id)
-                    }
-                    Sort::ClosingSoon => {
-                        let bucket = if d.expired(request.today) {
-                            2.0
-                        } else if d.closes_on.is_some() {
-                            0.0
-                        } else {
-                            1.0
-                        };
-                        Position(bucket, days(d.closes_on, i64::MAX), d.id)
-                    }
-                    Sort::Recent => Position(-(d.updated_at.timestamp_micros() as f64), 0, d.id),
-                };
-                results.push((d.id, score, position));
+                doc = postings.advance();
             }
         }
-        results.sort_by(|a, b| a.2.cmp(&b.2));
-        let total = results.len();
-        let start = match after {
-            Some(after) => results.partition_point(|r| r.2.cmp(&after) != Ordering::Greater),
-            None => 0,
-        };
-        let end = (start + request.first).min(total);
-        let has_next = end < total;
-        let page = results[start..end].to_vec();
-        let facets = ["themes", "beneficiaryTypes", "aidTypes", "funders"]
-            .into_iter()
-            .zip(counts)
-            .map(|(field, counts)| (field.to_owned(), facet_list(field, counts, &funder_names)))
-            .collect();
-        Ok((total, page, facets, has_next, query))
+        None
     }
 }
 
-fn facet_list(
-    field: &str,
-    counts: HashMap<&str, usize>,
-    funders: &HashMap<&str, &str>,
-) -> Vec<FacetValue> {
-    let mut values: Vec<FacetValue> = counts
-        .into_iter()
-        .map(|(value, count)| {
-            let label = match field {
-                "themes" => theme_label(value),
-                "beneficiaryTypes" => BeneficiaryType::parse(value).map(|v| v.label()),
-                "aidTypes" => AidType::parse(value).map(|v| v.label()),
-                _ => funders.get(value).copied(),
-            }
-            .unwrap_or(value)
-            .to_owned();
-            FacetValue {
-                value: value.to_owned(),
-                label,
-                count,
-            }
-        })
-        .collect();
-    values.sort_by(|a, b| {
-        b.count
-            .cmp(&a.count)
-            .then_with(|| crate::text::fold(&a.label).cmp(&crate::text::fold(&b.label)))
-    });
-    values
-}
-
-/// The facet values of a document, in facet order.
-fn facet_values(d: &Doc) -> [Vec<&str>; 4] {
-    [
-        d.themes.iter().map(String::as_str).collect(),
-        d.beneficiaries.iter().map(|v| v.as_str()).collect(),
-        d.aid_types.iter().map(|v| v.as_str()).collect(),
-        d.funders.iter().map(|(slug, _)| slug.as_str()).collect(),
-    ]
-}
-
-/// The facet filters: a document passes one when it shares a value with it (or it is empty).
-struct FacetChecks {
-    sets: [HashSet<String>; 4],
-}
-
-impl FacetChecks {
-    fn new(filter: &Filter) -> Self {
-        FacetChecks {
-            sets: [
-                filter.themes.iter().cloned().collect(),
-                filter
-                    .beneficiary_types
-                    .iter()
-                    .map(|v| v.as_str().to_owned())
-                    .collect(),
-                filter
-                    .aid_types
-                    .iter()
-                    .map(|v| v.as_str().to_owned())
-                    .collect(),
-                filter.funders.iter().cloned().collect(),
-            ],
-        }
+/// The page after `after` (the start when none), of at most `first` results, in order; and
+/// whether more follow. Only the page is sorted.
+fn page(mut results: Ranked, after: Option<Position>, first: usize) -> (Ranked, bool) {
+    if let Some(after) = after {
+        results.retain(|r| r.2.cmp(&after) == Ordering::Greater);
     }
-
-    fn passes(&self, values: &[Vec<&str>; 4]) -> [bool; 4] {
-        std::array::from_fn(|i| {
-            self.sets[i].is_empty() || values[i].iter().any(|v| self.sets[i].contains(*v))
-        })
+    let has_next = results.len() > first;
+    if has_next && first > 0 {
+        results.select_nth_unstable_by(first - 1, |a, b| a.2.cmp(&b.2));
     }
-}
-
-/// A territory as (kind, code).
-type Place = (TerritoryKind, String);
-
-/// The non-facet filters, resolved once: visible statuses, territory and dates.
-struct Scope {
-    statuses: Vec<SchemeStatus>,
-    /// The filtered territory, and it with its ancestors.
-    territory: Option<(Place, HashSet<Place>)>,
-    territories: Arc<Territories>,
-    open_on: Option<NaiveDate>,
-    closes_before: Option<NaiveDate>,
-}
-
-impl Scope {
-    fn new(territories: Arc<Territories>, filter: &Filter, actor: &Actor) -> Result<Scope> {
-        let statuses = if actor.is_staff() && !filter.status.is_empty() {
-            filter.status.clone()
-        } else {
-            vec![SchemeStatus::Published]
-        };
-        let territory = match &filter.territory {
-            Some(code) if !code.trim().is_empty() => {
-                let t = territories.resolve(code).ok_or_else(|| {
-                    Error::validation(
-                        "filter.territory",
-                        format!("Territoire inconnu : « {} ».", code.trim()),
-                    )
-                })?;
-                let mut around: HashSet<(TerritoryKind, String)> =
-                    t.parents.iter().cloned().collect();
-                around.insert((t.kind, t.code.clone()));
-                Some(((t.kind, t.code.clone()), around))
-            }
-            _ => None,
-        };
-        Ok(Scope {
-            statuses,
-            territory,
-            territories,
-            open_on: filter.open_on,
-            closes_before: filter.closes_before,
-        })
-    }
-
-    fn admits(&self, d: &Doc) -> bool {
-        if !self.statuses.contains(&d.status) {
-            return false;
-        }
-        if let Some(day) = self.open_on
-            && (d.opens_on.is_some_and(|o| o > day) || d.closes_on.is_some_and(|c| c < day))
-        {
-            return false;
-        }
-        if let Some(day) = self.closes_before
-            && d.closes_on.is_none_or(|c| c >= day)
-        {
-            return false;
-        }
-        match &self.territory {
-            None => true,
-            Some((target, around)) => {
-                d.national
-                    || d.places.iter().any(|place| {
-                        around.contains(place)
-                            || self
-                                .territories
-                                .get_kind(&place.1, place.0)
-                                .is_some_and(|t| t.parents.contains(target))
-                    })
-            }
-        }
-    }
-}
-
-/// A snippet from the description, else the summary, else the title.
-fn highlight(generators: &[Option<SnippetGenerator>; 3], s: &Scheme) -> Option<String> {
-    let r = &s.record;
-    let texts = [
-        r.description.as_deref(),
-        r.summary.as_deref(),
-        Some(r.title.as_str()),
-    ];
-    for (generator, text) in generators.iter().zip(texts) {
-        let (Some(generator), Some(text)) = (generator, text) else {
-            continue;
-        };
-        let mut snippet = generator.snippet(text);
-        if snippet.highlighted().is_empty() {
-            continue;
-        }
-        snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
-        return Some(snippet.to_html());
-    }
-    None
+    results.truncate(first);
+    results.sort_unstable_by(|a, b| a.2.cmp(&b.2));
+    (results, has_next)
 }
 
 const REINDEX_KEY: &str = "reindex_requested";

@@ -4,6 +4,8 @@
 //! and description (in decreasing weight), its literal form a little more, its synonyms less,
 //! and, from five letters on, one wrong, missing or swapped letter least.
 
+use std::collections::HashSet;
+
 use tantivy::Term;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
@@ -89,6 +91,8 @@ pub struct Builder<'a> {
     stemmed: TextAnalyzer,
     plain: TextAnalyzer,
     thesaurus: &'a Thesaurus,
+    /// The stems the query looks for (not those it excludes), to highlight them.
+    stems: HashSet<String>,
 }
 
 impl<'a> Builder<'a> {
@@ -98,7 +102,13 @@ impl<'a> Builder<'a> {
             stemmed: analysis::stemmed(),
             plain: analysis::plain(),
             thesaurus,
+            stems: HashSet::new(),
         }
+    }
+
+    /// The stems of the queries built so far, exclusions aside.
+    pub fn into_stems(self) -> HashSet<String> {
+        self.stems
     }
 
     /// Matches `text` (a word or an expression) in the stemmed fields, as a phrase when it
@@ -108,6 +118,7 @@ impl<'a> Builder<'a> {
         if stems.is_empty() {
             return None;
         }
+        self.stems.extend(stems.iter().map(|(_, s)| s.clone()));
         let per_field = self
             .fields
             .stemmed
@@ -185,11 +196,13 @@ impl<'a> Builder<'a> {
         if required == 0 {
             clauses.push((Occur::Must, Box::new(AllQuery)));
         }
+        let sought = self.stems.clone();
         for word in &parsed.excluded {
             if let Some(query) = self.stemmed_match(word, 0) {
                 clauses.push((Occur::MustNot, query));
             }
         }
+        self.stems = sought;
         Box::new(BooleanQuery::new(clauses))
     }
 }

@@ -34,7 +34,7 @@ impl Account {
             Some(id) => Ok(catalog::funder::get_by_id(&state.db, id)
                 .await
                 .gql()?
-                .map(Funder)),
+                .map(Funder::from)),
             None => Ok(None),
         }
     }

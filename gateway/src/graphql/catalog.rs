@@ -53,34 +53,62 @@ impl Loader<i64> for SchemeCountLoader {
     }
 }
 
-/// A body that funds schemes.
-pub struct Funder(pub catalog::funder::Funder);
+/// A body that funds schemes: a stored funder, or one as a scheme names it (its id is then
+/// looked up only when asked for).
+pub struct Funder {
+    id: Option<i64>,
+    record: FunderRecord,
+}
+
+impl From<catalog::funder::Funder> for Funder {
+    fn from(f: catalog::funder::Funder) -> Self {
+        Funder {
+            id: Some(f.id),
+            record: f.record,
+        }
+    }
+}
+
+impl Funder {
+    async fn stored_id(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        if let Some(id) = self.id {
+            return Ok(id);
+        }
+        let loader = ctx.data::<DataLoader<FunderLoader>>()?;
+        Ok(loader
+            .load_one(self.record.slug.clone())
+            .await?
+            .ok_or_else(|| internal(format!("financeur {} introuvable", self.record.slug)))?
+            .id)
+    }
+}
 
 #[Object]
 impl Funder {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    async fn id(&self, ctx: &Context<'_>) -> async_graphql::Result<ID> {
+        Ok(ID(self.stored_id(ctx).await?.to_string()))
     }
     async fn slug(&self) -> &str {
-        &self.0.record.slug
+        &self.record.slug
     }
     async fn name(&self) -> &str {
-        &self.0.record.name
+        &self.record.name
     }
     async fn kind(&self) -> FunderKind {
-        self.0.record.kind.into()
+        self.record.kind.into()
     }
     /// The kind in French.
     async fn kind_label(&self) -> &'static str {
-        self.0.record.kind.label()
+        self.record.kind.label()
     }
     async fn contact_email(&self) -> Option<&str> {
-        self.0.record.contact_email.as_deref()
+        self.record.contact_email.as_deref()
     }
     /// Number of published schemes.
     async fn scheme_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        let id = self.stored_id(ctx).await?;
         let loader = ctx.data::<DataLoader<SchemeCountLoader>>()?;
-        Ok(loader.load_one(self.0.id).await?.unwrap_or(0))
+        Ok(loader.load_one(id).await?.unwrap_or(0))
     }
     /// Its schemes, by title (published ones, or all for staff).
     async fn schemes(
@@ -90,7 +118,7 @@ impl Funder {
         after: Option<String>,
     ) -> async_graphql::Result<SchemeConnection> {
         let filter = ListFilter {
-            funder: Some(self.0.record.slug.clone()),
+            funder: Some(self.record.slug.clone()),
             ..ListFilter::default()
         };
         list_schemes(ctx, filter, first, after).await
@@ -168,21 +196,16 @@ impl Scheme {
     async fn description(&self) -> Option<&str> {
         self.0.record.description.as_deref()
     }
-    async fn funders(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Funder>> {
-        let loader = ctx.data::<DataLoader<FunderLoader>>()?;
-        let slugs: Vec<String> = self
-            .0
+    async fn funders(&self) -> Vec<Funder> {
+        self.0
             .record
             .funders
             .iter()
-            .map(|f| f.slug.clone())
-            .collect();
-        let mut found = loader.load_many(slugs.clone()).await?;
-        Ok(slugs
-            .iter()
-            .filter_map(|s| found.remove(s))
-            .map(Funder)
-            .collect())
+            .map(|record| Funder {
+                id: None,
+                record: record.clone(),
+            })
+            .collect()
     }
     async fn beneficiary_types(&self) -> Vec<BeneficiaryType> {
         self.0
@@ -354,7 +377,7 @@ impl CatalogQuery {
             .await
             .gql()?
             .into_iter()
-            .map(Funder)
+            .map(Funder::from)
             .collect())
     }
 
@@ -368,7 +391,7 @@ impl CatalogQuery {
         Ok(catalog::funder::get(&state.db, &slug)
             .await
             .gql()?
-            .map(Funder))
+            .map(Funder::from))
     }
 }
 
@@ -567,6 +590,8 @@ impl CatalogMutation {
         let saved = catalog::funder::upsert(&state.db, actor, record)
             .await
             .gql()?;
-        Ok(Funder(saved))
+        // Its schemes changed with it: searchable as they are now before this returns.
+        state.search.sync(&state.db).await.gql()?;
+        Ok(saved.into())
     }
 }

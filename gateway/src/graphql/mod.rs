@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod alert;
+pub mod cache;
 pub mod catalog;
 pub mod error;
 pub mod scalars;
@@ -148,28 +149,32 @@ fn respond(
     new_media_type: bool,
 ) -> Response {
     let headers = response.http_headers.clone();
-    let mut body = serde_json::to_value(&response).unwrap_or_default();
-    let (status, content_type) = if new_media_type {
-        if request_error && let Some(object) = body.as_object_mut() {
+    let (status, body) = if new_media_type && request_error {
+        // A request error has no `data` at all in the new media type.
+        let mut body = serde_json::to_value(&response).unwrap_or_default();
+        if let Some(object) = body.as_object_mut() {
             object.remove("data");
         }
-        let status = if request_error {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::OK
-        };
-        (status, "application/graphql-response+json; charset=utf-8")
+        (StatusCode::BAD_REQUEST, body.to_string().into_bytes())
     } else {
-        (StatusCode::OK, "application/json; charset=utf-8")
+        (
+            StatusCode::OK,
+            serde_json::to_vec(&response).unwrap_or_default(),
+        )
     };
-    let mut http = (
-        status,
-        [(header::CONTENT_TYPE, content_type)],
-        body.to_string(),
-    )
-        .into_response();
+    let mut http = json_response(status, new_media_type, body.into());
     http.headers_mut().extend(headers);
     http
+}
+
+/// A JSON answer in the media type the client asked for.
+fn json_response(status: StatusCode, new_media_type: bool, body: axum::body::Bytes) -> Response {
+    let content_type = if new_media_type {
+        "application/graphql-response+json; charset=utf-8"
+    } else {
+        "application/json; charset=utf-8"
+    };
+    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 fn accepted_content_type(headers: &HeaderMap) -> bool {
@@ -233,6 +238,21 @@ pub async fn handler(
         Ok(actor) => actor,
         Err(response) => return response,
     };
+    let new_media_type = graphql_response_json(&headers);
+    // Public searches: the kept answer while the index and the day are the same.
+    let cached = (state.search_cache.enabled() && !actor.is_staff()).then(|| {
+        let stamp = (state.search.generation(), ::catalog::search::today());
+        (
+            cache::key(&request, new_media_type),
+            stamp,
+            request.query.clone(),
+        )
+    });
+    if let Some((key, stamp, _)) = &cached
+        && let Some(body) = state.search_cache.get(key, *stamp)
+    {
+        return json_response(StatusCode::OK, new_media_type, body);
+    }
     let client = ClientAddress(
         connect
             .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
@@ -274,5 +294,14 @@ pub async fn handler(
             }
         }
     }
-    respond(response, request_error, graphql_response_json(&headers))
+    if let Some((key, stamp, query)) = cached
+        && response.errors.is_empty()
+        && response.http_headers.is_empty()
+        && cache::is_public_search(&query)
+    {
+        let body = axum::body::Bytes::from(serde_json::to_vec(&response).unwrap_or_default());
+        state.search_cache.put(key, stamp, body.clone());
+        return json_response(StatusCode::OK, new_media_type, body);
+    }
+    respond(response, request_error, new_media_type)
 }

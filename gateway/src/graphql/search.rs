@@ -148,11 +148,7 @@ impl SearchQuery {
             after,
             today: catalog::search::today(),
         };
-        let result = state
-            .search
-            .search(&state.db, state.territories.clone(), actor, request)
-            .await
-            .gql()?;
+        let result = state.search.search(actor, request).await.gql()?;
         Ok(SchemeSearch {
             total: result.total as u64,
             hits: result

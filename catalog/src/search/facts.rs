@@ -1,0 +1,372 @@
+//! The facts of every indexed scheme that filters, facets and sorts need, kept in memory in a
+//! compact form: facet values and places are interned as numbers, and each scheme's perimeter
+//! is stored with the territories that contain it, so that a territory filter is a few integer
+//! comparisons per scheme.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::Filter;
+use crate::actor::Actor;
+use crate::error::{Error, Result};
+use crate::scheme::Scheme;
+use crate::territory::{Territories, TerritoryKind};
+use crate::vocab::{AidType, BeneficiaryType, SchemeStatus, theme_label};
+
+/// The facets, in the order of [`FACETS`].
+pub const FACETS: [&str; 4] = ["themes", "beneficiaryTypes", "aidTypes", "funders"];
+const FUNDERS: usize = 3;
+
+/// Gives each distinct value a small number.
+struct Interner<K> {
+    values: Vec<K>,
+    ids: HashMap<K, u32>,
+}
+
+impl<K> Default for Interner<K> {
+    fn default() -> Self {
+        Interner {
+            values: Vec::new(),
+            ids: HashMap::new(),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone> Interner<K> {
+    fn intern(&mut self, value: K) -> u32 {
+        if let Some(id) = self.ids.get(&value) {
+            return *id;
+        }
+        let id = self.values.len() as u32;
+        self.values.push(value.clone());
+        self.ids.insert(value, id);
+        id
+    }
+
+    fn get<Q>(&self, value: &Q) -> Option<u32>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.ids.get(value).copied()
+    }
+
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+}
+
+/// A territory as (kind, code).
+type Place = (TerritoryKind, Box<str>);
+
+/// What a filter, a facet or a sort needs of one scheme.
+pub struct Doc {
+    pub id: i64,
+    /// The title as a synonym key (folded words), to recognise a query that is the title.
+    pub title_key: Box<str>,
+    pub status: SchemeStatus,
+    /// Interned facet values, per facet.
+    facets: [Box<[u32]>; 4],
+    national: bool,
+    /// The places of the perimeter.
+    places: Box<[u32]>,
+    /// Every territory containing one of `places` (sorted).
+    within: Box<[u32]>,
+    pub opens_on: Option<NaiveDate>,
+    pub closes_on: Option<NaiveDate>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Doc {
+    pub fn expired(&self, today: NaiveDate) -> bool {
+        self.closes_on.is_some_and(|d| d < today)
+    }
+}
+
+/// The facts of every indexed scheme.
+#[derive(Default)]
+pub struct Facts {
+    docs: Vec<Doc>,
+    slots: HashMap<i64, u32>,
+    values: [Interner<Box<str>>; 4],
+    /// The name of each interned funder slug.
+    funder_names: Vec<Box<str>>,
+    places: Interner<Place>,
+}
+
+impl Facts {
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    pub fn slot(&self, id: i64) -> Option<u32> {
+        self.slots.get(&id).copied()
+    }
+
+    pub fn doc(&self, slot: u32) -> &Doc {
+        &self.docs[slot as usize]
+    }
+
+    pub fn get(&self, id: i64) -> Option<&Doc> {
+        self.slot(id).map(|slot| self.doc(slot))
+    }
+
+    pub fn docs(&self) -> impl Iterator<Item = (u32, &Doc)> {
+        self.docs.iter().enumerate().map(|(i, d)| (i as u32, d))
+    }
+
+    /// Adds or replaces the facts of a scheme.
+    pub fn insert(&mut self, s: &Scheme, territories: &Territories) {
+        let r = &s.record;
+        let values = [
+            r.themes.iter().map(String::as_str).collect::<Vec<_>>(),
+            r.beneficiary_types.iter().map(|v| v.as_str()).collect(),
+            r.aid_types.iter().map(|v| v.as_str()).collect(),
+            r.funders.iter().map(|f| f.slug.as_str()).collect(),
+        ];
+        let facets = std::array::from_fn(|i| {
+            values[i]
+                .iter()
+                .map(|v| self.values[i].intern((*v).into()))
+                .collect()
+        });
+        for f in &r.funders {
+            let id = self.values[FUNDERS].intern(f.slug.as_str().into()) as usize;
+            if id == self.funder_names.len() {
+                self.funder_names.push(f.name.as_str().into());
+            } else if *self.funder_names[id] != *f.name {
+                self.funder_names[id] = f.name.as_str().into();
+            }
+        }
+        let perimeter = r.perimeter.clone().unwrap_or_default();
+        let mut places = Vec::new();
+        let mut within = Vec::new();
+        for (kind, codes) in [
+            (TerritoryKind::Region, &perimeter.regions),
+            (TerritoryKind::Department, &perimeter.departments),
+            (TerritoryKind::Epci, &perimeter.epcis),
+            (TerritoryKind::Commune, &perimeter.communes),
+        ] {
+            for code in codes {
+                places.push(self.places.intern((kind, code.as_str().into())));
+                if let Some(t) = territories.get_kind(code, kind) {
+                    for (kind, code) in &t.parents {
+                        within.push(self.places.intern((*kind, code.as_str().into())));
+                    }
+                }
+            }
+        }
+        within.sort_unstable();
+        within.dedup();
+        let doc = Doc {
+            id: s.id,
+            title_key: crate::synonym::key(&r.title).into(),
+            status: s.status(),
+            facets,
+            national: perimeter.is_national(),
+            places: places.into(),
+            within: within.into(),
+            opens_on: r.calendar.opens_on,
+            closes_on: r.calendar.closes_on,
+            updated_at: s.updated_at,
+        };
+        match self.slots.get(&s.id) {
+            Some(slot) => self.docs[*slot as usize] = doc,
+            None => {
+                self.slots.insert(s.id, self.docs.len() as u32);
+                self.docs.push(doc);
+            }
+        }
+    }
+
+    /// The label of a facet value, in French.
+    fn label(&self, facet: usize, id: u32) -> &str {
+        let value = &*self.values[facet].values[id as usize];
+        match facet {
+            0 => theme_label(value),
+            1 => BeneficiaryType::parse(value).map(|v| v.label()),
+            2 => AidType::parse(value).map(|v| v.label()),
+            _ => Some(&*self.funder_names[id as usize]),
+        }
+        .unwrap_or(value)
+    }
+}
+
+/// One value of a facet with the number of results having it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FacetValue {
+    pub value: String,
+    pub label: String,
+    pub count: usize,
+}
+
+/// The filters of a search, resolved once against the interned values: visible statuses,
+/// territory, dates and facet filters.
+pub struct Scope {
+    statuses: Vec<SchemeStatus>,
+    territory: Option<TerritoryScope>,
+    open_on: Option<NaiveDate>,
+    closes_before: Option<NaiveDate>,
+    /// Per facet: `None` when not filtered, else the accepted values (possibly none known).
+    facets: [Option<Vec<u32>>; 4],
+}
+
+struct TerritoryScope {
+    /// The filtered territory, when some scheme's perimeter lies inside it.
+    target: Option<u32>,
+    /// It and its ancestors, as far as some perimeter names them.
+    around: Vec<u32>,
+}
+
+impl Scope {
+    /// Resolves `filter` as `actor` may use it; an unknown territory is a validation error.
+    pub fn new(
+        facts: &Facts,
+        territories: &Territories,
+        filter: &Filter,
+        actor: &Actor,
+    ) -> Result<Scope> {
+        let statuses = if actor.is_staff() && !filter.status.is_empty() {
+            filter.status.clone()
+        } else {
+            vec![SchemeStatus::Published]
+        };
+        let territory = match &filter.territory {
+            Some(code) if !code.trim().is_empty() => {
+                let t = territories.resolve(code).ok_or_else(|| {
+                    Error::validation(
+                        "filter.territory",
+                        format!("Territoire inconnu : « {} ».", code.trim()),
+                    )
+                })?;
+                let place =
+                    |kind: TerritoryKind, code: &str| facts.places.get(&(kind, code.into()));
+                let target = place(t.kind, &t.code);
+                let around = target
+                    .into_iter()
+                    .chain(t.parents.iter().filter_map(|(k, c)| place(*k, c)))
+                    .collect();
+                Some(TerritoryScope { target, around })
+            }
+            _ => None,
+        };
+        let wanted: [Vec<&str>; 4] = [
+            filter.themes.iter().map(String::as_str).collect(),
+            filter
+                .beneficiary_types
+                .iter()
+                .map(|v| v.as_str())
+                .collect(),
+            filter.aid_types.iter().map(|v| v.as_str()).collect(),
+            filter.funders.iter().map(String::as_str).collect(),
+        ];
+        let facets = std::array::from_fn(|i| {
+            (!wanted[i].is_empty()).then(|| {
+                wanted[i]
+                    .iter()
+                    .filter_map(|v| facts.values[i].get(*v))
+                    .collect()
+            })
+        });
+        Ok(Scope {
+            statuses,
+            territory,
+            open_on: filter.open_on,
+            closes_before: filter.closes_before,
+            facets,
+        })
+    }
+
+    /// Whether `d` passes the filters that are not facets.
+    pub fn admits(&self, d: &Doc) -> bool {
+        if !self.statuses.contains(&d.status) {
+            return false;
+        }
+        if let Some(day) = self.open_on
+            && (d.opens_on.is_some_and(|o| o > day) || d.closes_on.is_some_and(|c| c < day))
+        {
+            return false;
+        }
+        if let Some(day) = self.closes_before
+            && d.closes_on.is_none_or(|c| c >= day)
+        {
+            return false;
+        }
+        match &self.territory {
+            None => true,
+            Some(t) => {
+                d.national
+                    || d.places.iter().any(|p| t.around.contains(p))
+                    || t.target
+                        .is_some_and(|target| d.within.binary_search(&target).is_ok())
+            }
+        }
+    }
+
+    /// Which facet filters `d` passes: one it shares a value with, or one not filtered.
+    fn passes(&self, d: &Doc) -> [bool; 4] {
+        std::array::from_fn(|i| match &self.facets[i] {
+            None => true,
+            Some(wanted) => d.facets[i].iter().any(|v| wanted.contains(v)),
+        })
+    }
+}
+
+/// Facet counts of a search: each facet counts the results passing every other filter.
+pub struct FacetCounts {
+    counts: [Vec<u32>; 4],
+}
+
+impl FacetCounts {
+    pub fn new(facts: &Facts) -> Self {
+        FacetCounts {
+            counts: std::array::from_fn(|i| vec![0; facts.values[i].len()]),
+        }
+    }
+
+    /// Counts `d` (admitted by the scope) and says whether it passes every facet filter.
+    pub fn add(&mut self, scope: &Scope, d: &Doc) -> bool {
+        let passes = scope.passes(d);
+        let failing = passes.iter().filter(|ok| !**ok).count();
+        for (i, counts) in self.counts.iter_mut().enumerate() {
+            if failing == 0 || (failing == 1 && !passes[i]) {
+                for v in &d.facets[i] {
+                    counts[*v as usize] += 1;
+                }
+            }
+        }
+        failing == 0
+    }
+
+    /// The facets by name, values by decreasing count then label.
+    pub fn into_lists(self, facts: &Facts) -> Vec<(String, Vec<FacetValue>)> {
+        FACETS
+            .into_iter()
+            .zip(self.counts)
+            .enumerate()
+            .map(|(i, (field, counts))| {
+                let mut values: Vec<(FacetValue, String)> = counts
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, count)| *count > 0)
+                    .map(|(id, count)| {
+                        let label = facts.label(i, id as u32);
+                        let value = FacetValue {
+                            value: facts.values[i].values[id].to_string(),
+                            label: label.to_owned(),
+                            count: count as usize,
+                        };
+                        (value, crate::text::fold(label))
+                    })
+                    .collect();
+                values.sort_by(|a, b| b.0.count.cmp(&a.0.count).then_with(|| a.1.cmp(&b.1)));
+                (
+                    field.to_owned(),
+                    values.into_iter().map(|(v, _)| v).collect(),
+                )
+            })
+            .collect()
+    }
+}
