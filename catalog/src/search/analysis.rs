@@ -3,6 +3,8 @@
 //! as « l' » fall away as stop words), lowercased, French stop words removed, accents folded,
 //! and stemmed (`fr`), or kept whole for literal and typo-tolerant matching (`fr_plain`).
 
+use std::sync::OnceLock;
+
 use tantivy::Index;
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
@@ -18,23 +20,35 @@ fn stop_words() -> StopWordFilter {
     StopWordFilter::new(Language::French).expect("French stop words are built in")
 }
 
+/// The stemmed analyzer (built once: building one makes its stop word set).
 pub fn stemmed() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .filter(stop_words())
-        .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::French))
-        .build()
+    static STEMMED: OnceLock<TextAnalyzer> = OnceLock::new();
+    STEMMED
+        .get_or_init(|| {
+            TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(RemoveLongFilter::limit(40))
+                .filter(LowerCaser)
+                .filter(stop_words())
+                .filter(AsciiFoldingFilter)
+                .filter(Stemmer::new(Language::French))
+                .build()
+        })
+        .clone()
 }
 
+/// The unstemmed analyzer (built once).
 pub fn plain() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .filter(stop_words())
-        .filter(AsciiFoldingFilter)
-        .build()
+    static PLAIN: OnceLock<TextAnalyzer> = OnceLock::new();
+    PLAIN
+        .get_or_init(|| {
+            TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(RemoveLongFilter::limit(40))
+                .filter(LowerCaser)
+                .filter(stop_words())
+                .filter(AsciiFoldingFilter)
+                .build()
+        })
+        .clone()
 }
 
 /// Registers both analyzers by name; needed on every open of the index.

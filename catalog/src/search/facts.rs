@@ -67,19 +67,36 @@ pub struct Doc {
     /// The title as a synonym key (folded words), to recognise a query that is the title.
     pub title_key: Box<str>,
     pub status: SchemeStatus,
-    /// Interned facet values, per facet.
-    facets: [Box<[u32]>; 4],
     national: bool,
-    /// The places of the perimeter.
-    places: Box<[u32]>,
-    /// Every territory containing one of `places` (sorted).
-    within: Box<[u32]>,
+    /// In one allocation, so that a search reads each scheme's facts from one place: the
+    /// interned values of the four facets, the places of the perimeter, then every territory
+    /// containing one of those places (sorted).
+    values: Box<[u32]>,
+    /// Where each of those six parts ends in `values`.
+    ends: [u32; 6],
     pub opens_on: Option<NaiveDate>,
     pub closes_on: Option<NaiveDate>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl Doc {
+    fn part(&self, i: usize) -> &[u32] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.values[start as usize..self.ends[i] as usize]
+    }
+
+    fn facet(&self, i: usize) -> &[u32] {
+        self.part(i)
+    }
+
+    fn places(&self) -> &[u32] {
+        self.part(4)
+    }
+
+    fn within(&self) -> &[u32] {
+        self.part(5)
+    }
+
     pub fn expired(&self, today: NaiveDate) -> bool {
         self.closes_on.is_some_and(|d| d < today)
     }
@@ -126,12 +143,12 @@ impl Facts {
             r.aid_types.iter().map(|v| v.as_str()).collect(),
             r.funders.iter().map(|f| f.slug.as_str()).collect(),
         ];
-        let facets = std::array::from_fn(|i| {
-            values[i]
-                .iter()
-                .map(|v| self.values[i].intern((*v).into()))
-                .collect()
-        });
+        let mut parts: Vec<u32> = Vec::new();
+        let mut ends = [0u32; 6];
+        for (i, facet) in values.iter().enumerate() {
+            parts.extend(facet.iter().map(|v| self.values[i].intern((*v).into())));
+            ends[i] = parts.len() as u32;
+        }
         for f in &r.funders {
             let id = self.values[FUNDERS].intern(f.slug.as_str().into()) as usize;
             if id == self.funder_names.len() {
@@ -160,14 +177,17 @@ impl Facts {
         }
         within.sort_unstable();
         within.dedup();
+        parts.extend(places);
+        ends[4] = parts.len() as u32;
+        parts.extend(within);
+        ends[5] = parts.len() as u32;
         let doc = Doc {
             id: s.id,
             title_key: crate::synonym::key(&r.title).into(),
             status: s.status(),
-            facets,
             national: perimeter.is_national(),
-            places: places.into(),
-            within: within.into(),
+            values: parts.into(),
+            ends,
             opens_on: r.calendar.opens_on,
             closes_on: r.calendar.closes_on,
             updated_at: s.updated_at,
@@ -298,9 +318,9 @@ impl Scope {
             None => true,
             Some(t) => {
                 d.national
-                    || d.places.iter().any(|p| t.around.contains(p))
+                    || d.places().iter().any(|p| t.around.contains(p))
                     || t.target
-                        .is_some_and(|target| d.within.binary_search(&target).is_ok())
+                        .is_some_and(|target| d.within().binary_search(&target).is_ok())
             }
         }
     }
@@ -309,7 +329,7 @@ impl Scope {
     fn passes(&self, d: &Doc) -> [bool; 4] {
         std::array::from_fn(|i| match &self.facets[i] {
             None => true,
-            Some(wanted) => d.facets[i].iter().any(|v| wanted.contains(v)),
+            Some(wanted) => d.facet(i).iter().any(|v| wanted.contains(v)),
         })
     }
 }
@@ -332,7 +352,7 @@ impl FacetCounts {
         let failing = passes.iter().filter(|ok| !**ok).count();
         for (i, counts) in self.counts.iter_mut().enumerate() {
             if failing == 0 || (failing == 1 && !passes[i]) {
-                for v in &d.facets[i] {
+                for v in d.facet(i) {
                     counts[*v as usize] += 1;
                 }
             }

@@ -666,7 +666,8 @@ impl SearchIndex {
         let scope = Scope::new(&facts, &self.territories, &request.filter, actor)?;
         let query_key = parsed.words.join(" ");
         let mut counts = FacetCounts::new(&facts);
-        let mut results: Ranked = Vec::new();
+        let mut results: Ranked =
+            Vec::with_capacity(matches.as_ref().map_or(facts.len(), Vec::len));
         let mut consider = |slot: u32, score: f32| {
             let d = facts.doc(slot);
             if !scope.admits(d) || !counts.add(&scope, d) {
