@@ -6,6 +6,7 @@ mod accounts;
 mod alerts;
 mod catalog;
 mod cli;
+mod eligibility;
 mod gateway;
 mod helpers;
 mod mail;

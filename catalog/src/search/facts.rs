@@ -325,6 +325,11 @@ impl Scope {
         }
     }
 
+    /// Whether `d` passes every filter, facets included.
+    pub fn admits_all(&self, d: &Doc) -> bool {
+        self.admits(d) && self.passes(d).iter().all(|ok| *ok)
+    }
+
     /// Which facet filters `d` passes: one it shares a value with, or one not filtered.
     fn passes(&self, d: &Doc) -> [bool; 4] {
         std::array::from_fn(|i| match &self.facets[i] {

@@ -12,6 +12,7 @@ mod highlight;
 pub mod query;
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -748,6 +749,72 @@ impl SearchIndex {
             end_cursor,
             has_next_page,
         })
+    }
+
+    /// Every published scheme passing `filter` as the index stores it, with its text score
+    /// for `text` (its words matched with OR; 0 for a scheme matching none, or without text):
+    /// what eligibility matching evaluates and ranks. The filter is applied on the in-memory
+    /// facts before any scheme is read.
+    pub async fn published(
+        self: &Arc<Self>,
+        text: Option<String>,
+        filter: Filter,
+    ) -> Result<Vec<(Scheme, f32)>> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.published_blocking(text.as_deref(), &filter))
+            .await
+            .map_err(internal)?
+    }
+
+    fn published_blocking(
+        &self,
+        text: Option<&str>,
+        filter: &Filter,
+    ) -> Result<Vec<(Scheme, f32)>> {
+        let searcher = self.reader.searcher();
+        let parsed = ParsedQuery::parse(text.unwrap_or(""));
+        let scores: HashMap<i64, f32> = if parsed.is_empty() {
+            HashMap::new()
+        } else {
+            let thesaurus = self
+                .thesaurus
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            let query = Builder::new(self.fields.text, &thesaurus).build(&parsed, false);
+            searcher
+                .search(&*query, &AllMatches)
+                .map_err(internal)?
+                .into_iter()
+                .collect()
+        };
+        let facts = self.facts.read().unwrap_or_else(|e| e.into_inner());
+        let scope = Scope::new(&facts, &self.territories, filter, &Actor::Anonymous)?;
+        let mut published = Vec::new();
+        for segment in searcher.segment_readers() {
+            let ids = segment.fast_fields().i64("id").map_err(internal)?;
+            let store = segment.get_store_reader(1).map_err(internal)?;
+            for doc in 0..segment.max_doc() {
+                if segment.alive_bitset().is_some_and(|b| !b.is_alive(doc)) {
+                    continue;
+                }
+                let Some(id) = ids.first(doc) else {
+                    continue;
+                };
+                if facts.get(id).is_none_or(|d| !scope.admits_all(d)) {
+                    continue;
+                }
+                let stored: TantivyDocument = store.get(doc).map_err(internal)?;
+                if let Some(scheme) = stored
+                    .get_first(self.fields.scheme)
+                    .and_then(|v| v.as_bytes())
+                    .and_then(|b| serde_json::from_slice::<Scheme>(b).ok())
+                {
+                    published.push((scheme, scores.get(&id).copied().unwrap_or(0.0)));
+                }
+            }
+        }
+        Ok(published)
     }
 
     /// The scheme as stored in the index.

@@ -4,6 +4,7 @@ pub mod account;
 pub mod alert;
 pub mod cache;
 pub mod catalog;
+pub mod eligibility;
 pub mod error;
 pub mod scalars;
 pub mod search;
@@ -26,6 +27,7 @@ use crate::auth::{self, ClientAddress};
 pub struct Query(
     catalog::CatalogQuery,
     search::SearchQuery,
+    eligibility::EligibilityQuery,
     alert::AlertQuery,
     territory::TerritoryQuery,
     account::AccountQuery,

@@ -1,0 +1,394 @@
+//! `matchProject`: which published schemes a project can get, and why.
+
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
+use std::collections::HashMap;
+
+use catalog::eligibility::{self, Evaluation, ValidProject};
+use catalog::plan;
+use catalog::search::Filter;
+
+use super::catalog::Scheme;
+use super::error::{ResultExt, internal};
+use super::scalars::Date;
+use super::vocab::{AidType, BeneficiaryType};
+use crate::app::AppState;
+
+/// A project as its holder describes it.
+#[derive(InputObject, Clone)]
+pub struct ProjectInput {
+    pub holder_type: BeneficiaryType,
+    /// Where the project happens (INSEE code).
+    pub commune_code: String,
+    pub themes: Option<Vec<String>>,
+    /// Free description; ranks the schemes.
+    pub text: Option<String>,
+    /// Euros excluding VAT.
+    pub total_cost: Option<i64>,
+    /// First legal act (signed quote, order, start of works).
+    pub starts_on: Option<Date>,
+    /// Default: today.
+    pub filing_on: Option<Date>,
+    pub aid_types: Option<Vec<AidType>>,
+    pub economic_activity: Option<bool>,
+}
+
+impl ProjectInput {
+    pub fn into_domain(self) -> eligibility::Project {
+        eligibility::Project {
+            holder_type: self.holder_type.into(),
+            commune_code: self.commune_code,
+            themes: self.themes.unwrap_or_default(),
+            text: self.text,
+            total_cost: self.total_cost,
+            starts_on: self.starts_on.map(|d| d.0),
+            filing_on: self.filing_on.map(|d| d.0),
+            aid_types: self
+                .aid_types
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            economic_activity: self.economic_activity,
+        }
+    }
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Eligible,
+    /// Nothing fails, something is unknown.
+    ToCheck,
+    Ineligible,
+}
+
+impl From<eligibility::Verdict> for Verdict {
+    fn from(v: eligibility::Verdict) -> Self {
+        match v {
+            eligibility::Verdict::Eligible => Verdict::Eligible,
+            eligibility::Verdict::ToCheck => Verdict::ToCheck,
+            eligibility::Verdict::Ineligible => Verdict::Ineligible,
+        }
+    }
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum CriterionStatus {
+    Pass,
+    Fail,
+    Unknown,
+}
+
+impl From<eligibility::CriterionStatus> for CriterionStatus {
+    fn from(s: eligibility::CriterionStatus) -> Self {
+        match s {
+            eligibility::CriterionStatus::Pass => CriterionStatus::Pass,
+            eligibility::CriterionStatus::Fail => CriterionStatus::Fail,
+            eligibility::CriterionStatus::Unknown => CriterionStatus::Unknown,
+        }
+    }
+}
+
+/// One checked condition; the message, in French, names the values compared.
+#[derive(SimpleObject)]
+pub struct Criterion {
+    /// `BENEFICIARY_TYPE`, `TERRITORY`, `POPULATION`, `PROJECT_COST`, `CALENDAR`,
+    /// `START_BEFORE_FILING`, `THEME` or `AID_TYPE`.
+    pub code: String,
+    pub status: CriterionStatus,
+    pub message: String,
+}
+
+/// Euros; a bound is null when it cannot be known.
+#[derive(SimpleObject)]
+pub struct AmountRange {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+impl From<eligibility::AmountRange> for AmountRange {
+    fn from(r: eligibility::AmountRange) -> Self {
+        AmountRange {
+            min: r.min,
+            max: r.max,
+        }
+    }
+}
+
+/// A scheme evaluated for the project.
+#[derive(SimpleObject)]
+pub struct SchemeMatch {
+    pub scheme: Scheme,
+    pub verdict: Verdict,
+    pub score: f64,
+    pub criteria: Vec<Criterion>,
+    pub estimated_amount: Option<AmountRange>,
+}
+
+impl SchemeMatch {
+    fn new(scheme: catalog::scheme::Scheme, score: f64, evaluation: Evaluation) -> Self {
+        SchemeMatch {
+            scheme: Scheme(scheme),
+            verdict: evaluation.verdict.into(),
+            score,
+            criteria: evaluation
+                .criteria
+                .into_iter()
+                .map(|c| Criterion {
+                    code: c.code.as_str().to_owned(),
+                    status: c.status.into(),
+                    message: c.message,
+                })
+                .collect(),
+            estimated_amount: evaluation.estimated_amount.map(Into::into),
+        }
+    }
+}
+
+/// Eligible schemes first, then those to check, then (when asked) the others; by score
+/// within each.
+#[derive(SimpleObject)]
+pub struct MatchResult {
+    pub matches: Vec<SchemeMatch>,
+    pub eligible_count: u64,
+    pub to_check_count: u64,
+}
+
+/// A financing plan to check: own funds plus one line per expected aid.
+#[derive(InputObject)]
+pub struct FinancingPlanInput {
+    pub holder_type: BeneficiaryType,
+    /// Euros excluding VAT.
+    pub total_cost: i64,
+    pub own_funds: i64,
+    pub lines: Vec<FundingLineInput>,
+    /// De minimis aid received over the last three years.
+    #[graphql(default)]
+    pub previous_de_minimis: i64,
+}
+
+/// One expected aid: a scheme of the catalogue, or a funder named freely.
+#[derive(InputObject)]
+pub struct FundingLineInput {
+    pub scheme_slug: Option<String>,
+    pub funder_name: Option<String>,
+    pub amount: i64,
+    /// False for private money (patronage, a foundation), which is outside the public base.
+    #[graphql(default = true)]
+    pub public: bool,
+}
+
+impl FinancingPlanInput {
+    fn into_domain(self) -> plan::FinancingPlan {
+        plan::FinancingPlan {
+            holder_type: self.holder_type.into(),
+            total_cost: self.total_cost,
+            own_funds: self.own_funds,
+            lines: self
+                .lines
+                .into_iter()
+                .map(|l| plan::PlanLine {
+                    scheme_slug: l.scheme_slug.map(|s| s.trim().to_owned()),
+                    funder_name: l.funder_name,
+                    amount: l.amount,
+                    public: l.public,
+                })
+                .collect(),
+            previous_de_minimis: self.previous_de_minimis,
+        }
+    }
+}
+
+/// A rule the plan breaks; `line` is the index of the line concerned, if one is.
+#[derive(SimpleObject)]
+pub struct PlanViolation {
+    /// `UNBALANCED`, `SELF_FUNDING_BELOW_MINIMUM`, `RATE_ABOVE_MAX`, `AMOUNT_ABOVE_MAX`,
+    /// `AMOUNT_BELOW_MIN`, `PUBLIC_AID_CAP`, `DE_MINIMIS_EXCEEDED` or
+    /// `MISSING_NATIONAL_COFUNDING`.
+    pub code: String,
+    pub message: String,
+    pub line: Option<u64>,
+}
+
+#[derive(SimpleObject)]
+pub struct FinancingPlanCheck {
+    pub balanced: bool,
+    /// Public lines over the total cost.
+    pub public_share: f64,
+    /// Own funds over the total cost.
+    pub own_share: f64,
+    pub violations: Vec<PlanViolation>,
+}
+
+#[derive(SimpleObject)]
+pub struct SuggestedLine {
+    pub scheme_slug: String,
+    pub funder_name: String,
+    pub amount: i64,
+    /// False when the scheme's funders are all private (foundation, bank, network).
+    pub public: bool,
+}
+
+/// A plan that passes `checkFinancingPlan`, with what the holder must confirm.
+#[derive(SimpleObject)]
+pub struct SuggestedPlan {
+    pub own_funds: i64,
+    pub total_aid: i64,
+    pub lines: Vec<SuggestedLine>,
+    pub warnings: Vec<String>,
+}
+
+/// Every published scheme evaluated for `project`, best first (the ineligible only when
+/// asked for).
+async fn evaluate_all(
+    state: &AppState,
+    project: ProjectInput,
+    include_ineligible: bool,
+) -> async_graphql::Result<(
+    ValidProject,
+    Vec<(catalog::scheme::Scheme, f64, Evaluation)>,
+)> {
+    let project = eligibility::validate(
+        project.into_domain(),
+        &state.territories,
+        catalog::search::today(),
+    )
+    .gql()?;
+    // Without the ineligible, what the holder type or the place rules out is not even read.
+    let filter = if include_ineligible {
+        Filter::default()
+    } else {
+        Filter {
+            territory: Some(project.commune().code.clone()),
+            beneficiary_types: vec![project.holder_type()],
+            ..Filter::default()
+        }
+    };
+    let published = state
+        .search
+        .published(project.text().map(str::to_owned), filter)
+        .await
+        .gql()?;
+    let territories = state.territories.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut matches: Vec<_> = published
+            .into_iter()
+            .filter_map(|(scheme, text_score)| {
+                let evaluation = eligibility::evaluate(&project, &scheme.record, &territories);
+                if evaluation.verdict == eligibility::Verdict::Ineligible && !include_ineligible {
+                    return None;
+                }
+                let score =
+                    eligibility::rank_key(&project, &scheme.record, Some(f64::from(text_score)))
+                        .score();
+                Some((scheme, score, evaluation))
+            })
+            .collect();
+        matches.sort_by(|a, b| {
+            a.2.verdict
+                .cmp(&b.2.verdict)
+                .then(b.1.total_cmp(&a.1))
+                .then_with(|| a.0.record.slug.cmp(&b.0.record.slug))
+        });
+        (project, matches)
+    })
+    .await
+    .map_err(internal)
+}
+
+#[derive(Default)]
+pub struct EligibilityQuery;
+
+#[Object]
+impl EligibilityQuery {
+    /// Evaluates every published scheme for a project: eligible, to check (nothing fails,
+    /// something is unknown) or, with `includeIneligible`, ineligible, each with its criteria.
+    async fn match_project(
+        &self,
+        ctx: &Context<'_>,
+        project: ProjectInput,
+        #[graphql(default_with = "Some(false)")] include_ineligible: Option<bool>,
+    ) -> async_graphql::Result<MatchResult> {
+        let state = ctx.data::<AppState>()?;
+        let (_, matches) =
+            evaluate_all(state, project, include_ineligible.unwrap_or(false)).await?;
+        let count = |verdict| matches.iter().filter(|m| m.2.verdict == verdict).count() as u64;
+        Ok(MatchResult {
+            eligible_count: count(eligibility::Verdict::Eligible),
+            to_check_count: count(eligibility::Verdict::ToCheck),
+            matches: matches
+                .into_iter()
+                .map(|(scheme, score, evaluation)| SchemeMatch::new(scheme, score, evaluation))
+                .collect(),
+        })
+    }
+
+    /// Checks a financing plan against the co-financing rules: balance, the owner's 20 %
+    /// (CGCT L1111-10), each scheme's rates, amounts and public aid cap, de minimis
+    /// ceilings, national co-funding for LEADER-type schemes.
+    async fn check_financing_plan(
+        &self,
+        ctx: &Context<'_>,
+        plan: FinancingPlanInput,
+    ) -> async_graphql::Result<FinancingPlanCheck> {
+        let state = ctx.data::<AppState>()?;
+        let plan = plan.into_domain();
+        let mut schemes = HashMap::new();
+        for slug in plan.lines.iter().filter_map(|l| l.scheme_slug.as_deref()) {
+            if schemes.contains_key(slug) {
+                continue;
+            }
+            if let Some(scheme) = catalog::scheme::get(&state.db, slug).await.gql()?
+                && scheme.status() == catalog::vocab::SchemeStatus::Published
+            {
+                schemes.insert(slug.to_owned(), scheme.record);
+            }
+        }
+        let check = plan::check(&plan, &schemes).gql()?;
+        Ok(FinancingPlanCheck {
+            balanced: check.balanced,
+            public_share: check.public_share,
+            own_share: check.own_share,
+            violations: check
+                .violations
+                .into_iter()
+                .map(|v| PlanViolation {
+                    code: v.code.as_str().to_owned(),
+                    message: v.message,
+                    line: v.line.map(|l| l as u64),
+                })
+                .collect(),
+        })
+    }
+
+    /// A financing plan for the project from the schemes it is eligible for (and those to
+    /// check, with warnings), maximising aid, grants first, that passes
+    /// `checkFinancingPlan`.
+    async fn suggest_financing_plan(
+        &self,
+        ctx: &Context<'_>,
+        project: ProjectInput,
+    ) -> async_graphql::Result<SuggestedPlan> {
+        let state = ctx.data::<AppState>()?;
+        let (project, matches) = evaluate_all(state, project, false).await?;
+        let candidates: Vec<_> = matches
+            .iter()
+            .map(|(scheme, _, evaluation)| (&scheme.record, evaluation))
+            .collect();
+        let suggested = plan::suggest(&project, &candidates);
+        Ok(SuggestedPlan {
+            own_funds: suggested.own_funds,
+            total_aid: suggested.total_aid,
+            lines: suggested
+                .lines
+                .into_iter()
+                .map(|l| SuggestedLine {
+                    scheme_slug: l.scheme_slug,
+                    funder_name: l.funder_name,
+                    amount: l.amount,
+                    public: l.public,
+                })
+                .collect(),
+            warnings: suggested.warnings,
+        })
+    }
+}

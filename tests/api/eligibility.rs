@@ -1,0 +1,252 @@
+//! `matchProject` end to end: verdicts, criteria in French, ranking and validation errors.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_code, error_field, scheme_input};
+
+const MATCH: &str = "query($project: ProjectInput!, $all: Boolean) {
+  matchProject(project: $project, includeIneligible: $all) {
+    eligibleCount toCheckCount
+    matches { verdict score scheme { slug } criteria { code status message }
+              estimatedAmount { min max } }
+  } }";
+
+/// Publishes the test scheme of `scheme_input` (Haute-Marne, communes under 3,500 inhabitants,
+/// projects from 10,000 €, 20 to 50 % up to 80,000 €, commerce and revitalisation).
+async fn publish_test_scheme(app: &TestApp, slug: &str) {
+    let staff = app.staff_token().await;
+    for (mutation, variables) in [
+        (
+            "mutation($input: SchemeInput!) { createScheme(input: $input) { slug } }",
+            json!({ "input": scheme_input(slug) }),
+        ),
+        (
+            "mutation($slug: String!) { publishScheme(slug: $slug) { status } }",
+            json!({ "slug": slug }),
+        ),
+    ] {
+        let body = app.graphql_as(Some(&staff), mutation, variables).await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+}
+
+fn find<'a>(result: &'a Value, slug: &str) -> Option<&'a Value> {
+    result["data"]["matchProject"]["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["scheme"]["slug"] == slug)
+}
+
+fn criterion<'a>(found: &'a Value, code: &str) -> &'a Value {
+    found["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == code)
+        .unwrap_or_else(|| panic!("no {code} in {found}"))
+}
+
+#[tokio::test]
+async fn a_small_commune_is_eligible_with_an_estimate_and_a_town_is_told_why_not() {
+    let app = TestApp::spawn().await;
+    publish_test_scheme(&app, "aide-commerce-52").await;
+    // Ageville (52001, 290 inhabitants), a 40,000 € shop.
+    let village = json!({ "holderType": "COMMUNE", "communeCode": "52001", "themes": ["commerce"],
+        "text": "rouvrir le dernier commerce du village", "totalCost": 40000,
+        "startsOn": "2027-03-01", "filingOn": "2026-12-01" });
+    let body = app.graphql(MATCH, json!({ "project": village })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let found = find(&body, "aide-commerce-52").expect("the scheme matches");
+    assert_eq!(found["verdict"], "ELIGIBLE", "{found}");
+    assert_eq!(
+        found["estimatedAmount"],
+        json!({ "min": 8000, "max": 20000 })
+    );
+    for code in [
+        "BENEFICIARY_TYPE",
+        "TERRITORY",
+        "POPULATION",
+        "PROJECT_COST",
+        "CALENDAR",
+        "START_BEFORE_FILING",
+        "THEME",
+        "AID_TYPE",
+    ] {
+        assert_eq!(criterion(found, code)["status"], "PASS", "{code}: {found}");
+    }
+    assert!(
+        body["data"]["matchProject"]["eligibleCount"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    // Ranked first among the eligible: it shares the theme and names the département.
+    let first = &body["data"]["matchProject"]["matches"][0];
+    assert_eq!(first["scheme"]["slug"], "aide-commerce-52", "{body}");
+
+    // Saint-Dizier (52448, 22,858 inhabitants): ineligible, hidden unless asked for.
+    let town = json!({ "holderType": "COMMUNE", "communeCode": "52448", "themes": ["commerce"],
+        "totalCost": 40000 });
+    let body = app.graphql(MATCH, json!({ "project": town.clone() })).await;
+    assert!(find(&body, "aide-commerce-52").is_none(), "{body}");
+    let body = app
+        .graphql(MATCH, json!({ "project": town, "all": true }))
+        .await;
+    let found = find(&body, "aide-commerce-52").expect("listed with includeIneligible");
+    assert_eq!(found["verdict"], "INELIGIBLE");
+    let population = criterion(found, "POPULATION");
+    assert_eq!(population["status"], "FAIL");
+    let message = population["message"].as_str().unwrap();
+    assert!(
+        message.contains("22") && message.contains("858") && message.contains("3"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn unknowns_make_a_scheme_to_check_and_starting_early_is_named() {
+    let app = TestApp::spawn().await;
+    publish_test_scheme(&app, "aide-commerce-52").await;
+    // No cost given: the scheme's 10,000 € floor cannot be checked.
+    let body = app
+        .graphql(
+            MATCH,
+            json!({ "project": { "holderType": "COMMUNE", "communeCode": "52001" } }),
+        )
+        .await;
+    let found = find(&body, "aide-commerce-52").expect("to check");
+    assert_eq!(found["verdict"], "TO_CHECK", "{found}");
+    assert_eq!(criterion(found, "PROJECT_COST")["status"], "UNKNOWN");
+    assert!(found["estimatedAmount"].is_null());
+    // Outside the perimeter: a commune of the Alpes-de-Haute-Provence.
+    let body = app
+        .graphql(
+            MATCH,
+            json!({ "project": { "holderType": "COMMUNE", "communeCode": "04001", "totalCost": 50000 }, "all": true }),
+        )
+        .await;
+    let found = find(&body, "aide-commerce-52").unwrap();
+    assert_eq!(criterion(found, "TERRITORY")["status"], "FAIL", "{found}");
+    // An association is not among the beneficiaries.
+    let body = app
+        .graphql(
+            MATCH,
+            json!({ "project": { "holderType": "ASSOCIATION", "communeCode": "52001", "totalCost": 50000 }, "all": true }),
+        )
+        .await;
+    let found = find(&body, "aide-commerce-52").unwrap();
+    assert_eq!(
+        criterion(found, "BENEFICIARY_TYPE")["status"],
+        "FAIL",
+        "{found}"
+    );
+}
+
+#[tokio::test]
+async fn bad_projects_are_validation_errors_naming_the_field() {
+    let app = TestApp::spawn().await;
+    for (project, field) in [
+        (
+            json!({ "holderType": "COMMUNE", "communeCode": "99999" }),
+            "communeCode",
+        ),
+        (
+            json!({ "holderType": "COMMUNE", "communeCode": "52001", "totalCost": -5 }),
+            "totalCost",
+        ),
+        (
+            json!({ "holderType": "COMMUNE", "communeCode": "52001", "startsOn": "1850-01-01" }),
+            "startsOn",
+        ),
+    ] {
+        let body = app.graphql(MATCH, json!({ "project": project })).await;
+        assert_eq!(error_code(&body), "VALIDATION", "{body}");
+        assert_eq!(error_field(&body), field, "{body}");
+    }
+}
+
+const CHECK: &str = "query($plan: FinancingPlanInput!) { checkFinancingPlan(plan: $plan) {
+  balanced publicShare ownShare violations { code message line } } }";
+
+fn codes(body: &Value) -> Vec<String> {
+    body["data"]["checkFinancingPlan"]["violations"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|v| v["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_plan_is_checked_line_by_line_against_the_rules() {
+    let app = TestApp::spawn().await;
+    publish_test_scheme(&app, "aide-commerce-52").await;
+    // 50 % of 40,000 € is the scheme's maximum: 25,000 € is above it; the commune puts in
+    // 15,000 €, which is 20 % or more of the public money.
+    let plan = json!({ "holderType": "COMMUNE", "totalCost": 40000, "ownFunds": 15000,
+        "lines": [{ "schemeSlug": "aide-commerce-52", "amount": 25000 }] });
+    let body = app.graphql(CHECK, json!({ "plan": plan })).await;
+    assert_eq!(codes(&body), ["RATE_ABOVE_MAX"], "{body}");
+    let check = &body["data"]["checkFinancingPlan"];
+    assert_eq!(check["balanced"], true);
+    assert_eq!(check["violations"][0]["line"], 0);
+    assert!((check["publicShare"].as_f64().unwrap() - 0.625).abs() < 1e-9);
+    assert!((check["ownShare"].as_f64().unwrap() - 0.375).abs() < 1e-9);
+
+    // Unbalanced, and a commune funding less than 20 % of the public money.
+    let plan = json!({ "holderType": "COMMUNE", "totalCost": 100000, "ownFunds": 1000,
+        "lines": [{ "funderName": "Département", "amount": 90000 }] });
+    let body = app.graphql(CHECK, json!({ "plan": plan })).await;
+    let found = codes(&body);
+    assert!(found.contains(&"UNBALANCED".to_owned()), "{body}");
+    assert!(
+        found.contains(&"SELF_FUNDING_BELOW_MINIMUM".to_owned()),
+        "{body}"
+    );
+    assert_eq!(body["data"]["checkFinancingPlan"]["balanced"], false);
+
+    // Patronage is outside the 20 % base: the same commune with private money passes.
+    let plan = json!({ "holderType": "COMMUNE", "totalCost": 100000, "ownFunds": 10000,
+        "lines": [{ "funderName": "Département", "amount": 40000 },
+                  { "funderName": "Fondation du patrimoine", "amount": 50000, "public": false }] });
+    assert!(codes(&app.graphql(CHECK, json!({ "plan": plan })).await).is_empty());
+
+    // An unknown scheme is an error naming its line.
+    let plan = json!({ "holderType": "COMMUNE", "totalCost": 1000, "ownFunds": 500,
+        "lines": [{ "schemeSlug": "aide-inconnue", "amount": 500 }] });
+    let body = app.graphql(CHECK, json!({ "plan": plan })).await;
+    assert_eq!(error_code(&body), "VALIDATION", "{body}");
+    assert_eq!(error_field(&body), "lines[0].schemeSlug");
+}
+
+#[tokio::test]
+async fn the_suggested_plan_passes_the_checker() {
+    let app = TestApp::spawn().await;
+    publish_test_scheme(&app, "aide-commerce-52").await;
+    let project = json!({ "holderType": "COMMUNE", "communeCode": "52001", "themes": ["commerce"],
+        "totalCost": 40000, "startsOn": "2027-03-01", "filingOn": "2026-12-01" });
+    let body = app
+        .graphql(
+            "query($project: ProjectInput!) { suggestFinancingPlan(project: $project) {
+               ownFunds totalAid lines { schemeSlug funderName amount public } warnings } }",
+            json!({ "project": project }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let plan = &body["data"]["suggestFinancingPlan"];
+    let lines = plan["lines"].as_array().unwrap();
+    let ours = lines
+        .iter()
+        .find(|l| l["schemeSlug"] == "aide-commerce-52")
+        .unwrap_or_else(|| panic!("{plan}"));
+    assert!(ours["amount"].as_i64().unwrap() <= 20000, "{plan}");
+    let total: i64 = lines.iter().map(|l| l["amount"].as_i64().unwrap()).sum();
+    assert_eq!(total, plan["totalAid"].as_i64().unwrap());
+    assert_eq!(plan["ownFunds"].as_i64().unwrap() + total, 40000);
+    assert!(!plan["warnings"].as_array().unwrap().is_empty());
+    let check = json!({ "holderType": "COMMUNE", "totalCost": 40000, "ownFunds": plan["ownFunds"],
+        "lines": lines.iter().map(|l| json!({ "schemeSlug": l["schemeSlug"], "amount": l["amount"], "public": l["public"] })).collect::<Vec<_>>() });
+    let body = app.graphql(CHECK, json!({ "plan": check })).await;
+    assert!(codes(&body).is_empty(), "{body}");
+}
