@@ -1,9 +1,10 @@
-//! Search benchmark (issue 3): on synthetic catalogues of 10,000 and 100,000 schemes,
-//! (a) in-process latency of `SearchIndex::search`, (b) end-to-end HTTP `searchSchemes`
-//! throughput and latency with concurrent clients against the real router on 127.0.0.1,
-//! (c) the same queries on PostgreSQL full-text search (french + unaccent, weighted tsvector,
-//! GIN index, `ts_rank`, first 20 with the total count) at the same concurrency, and (d) index
-//! build time, index size and the memory of the server.
+//! Search and matching benchmark (issues 3 and 4): on synthetic catalogues of 10,000 and
+//! 100,000 schemes, (a) in-process latency of `SearchIndex::search`, (b) end-to-end HTTP
+//! `searchSchemes` throughput and latency with concurrent clients against the real router on
+//! 127.0.0.1, (c) the same queries on PostgreSQL full-text search (french + unaccent, weighted
+//! tsvector, GIN index, `ts_rank`, first 20 with the total count) at the same concurrency,
+//! (d) index build time, index size and the memory of the server, and (e) `matchProject` for
+//! 48 project descriptions, in process and over HTTP.
 //!
 //! Run it with `scripts/bench-search` (release build; `--postgres` starts a throwaway
 //! PostgreSQL for (c)), or `cargo bench --bench search`. Settings, from the environment:
@@ -11,7 +12,7 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `GUICHET_BENCH_SIZES` | `10000` | catalogue sizes, comma-separated |
-//! | `GUICHET_BENCH_PARTS` | `a,b,c,d` | which measures to take |
+//! | `GUICHET_BENCH_PARTS` | `a,b,c,d,e` | which measures to take |
 //! | `GUICHET_BENCH_SECONDS` | `20` | duration of each load test, (b) and (c) |
 //! | `GUICHET_BENCH_CLIENTS` | `16` | concurrent clients of (b) and (c) |
 //! | `GUICHET_BENCH_ROUNDS` | `10` | passes over the query list in (a) |
@@ -119,7 +120,7 @@ impl Config {
                 })
                 .collect(),
             parts: env("GUICHET_BENCH_PARTS")
-                .unwrap_or_else(|| "a,b,c,d".into())
+                .unwrap_or_else(|| "a,b,c,d,e".into())
                 .split(',')
                 .map(|s| s.trim().to_lowercase())
                 .collect(),
@@ -466,6 +467,31 @@ fn print_table(columns: &[(usize, BTreeMap<String, String>)]) {
             "inproc_zero",
             "pg_zero",
         ),
+        (
+            "(e) matchProject in process p50 / p99 (ms)",
+            "match_p50_ms",
+            "match_p99_ms",
+        ),
+        (
+            "(e) matchProject: matches per project (eligible or to check)",
+            "match_results",
+            "",
+        ),
+        (
+            "(e) matchProject over HTTP: throughput (req/s)",
+            "match_http_rps",
+            "",
+        ),
+        (
+            "(e) matchProject over HTTP: p50 / p99 (ms)",
+            "match_http_p50_ms",
+            "match_http_p99_ms",
+        ),
+        (
+            "(e) matchProject over HTTP: requests / errors",
+            "match_http_requests",
+            "match_http_errors",
+        ),
         ("(d) reindex (s)", "reindex_seconds", ""),
         (
             "(d) loading every scheme from SQLite (s)",
@@ -543,6 +569,12 @@ fn print_table(columns: &[(usize, BTreeMap<String, String>)]) {
                         verdict(x >= 10.0)
                     );
                 }
+            }
+            if let Some(p99) = num("match_p99_ms") {
+                println!(
+                    "target 10,000 (issue 4): matchProject p99 ≤ 20 ms in process: {p99:.1} ms, {}",
+                    verdict(p99 <= 20.0)
+                );
             }
         }
         if *count == 100_000 {
@@ -1021,6 +1053,9 @@ async fn measure_async(count: usize, dir: &Path, config: &Config) -> anyhow::Res
         )
         .await?;
     }
+    if config.part("e") {
+        matching(&state, config.clients, config.seconds, config.rounds.min(3)).await?;
+    }
     if config.part("d") {
         println!("load average before (d): {}", load_average());
         let started = Instant::now();
@@ -1279,15 +1314,10 @@ where
     result
 }
 
-/// (b) `searchSchemes` over HTTP against the real router on 127.0.0.1.
-async fn http(
+/// Serves the real router on a free loopback port; returns the `/graphql` address.
+async fn serve(
     state: &guichet::app::AppState,
-    queries: &[Query],
-    clients: usize,
-    seconds: u64,
-    prefix: &str,
-) -> anyhow::Result<()> {
-    let cached = state.search_cache.enabled();
+) -> anyhow::Result<(Arc<String>, tokio::task::JoinHandle<std::io::Result<()>>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let router = guichet::app::router(state.clone());
@@ -1298,7 +1328,181 @@ async fn http(
         )
         .await
     });
-    let url = Arc::new(format!("http://{address}/graphql"));
+    Ok((Arc::new(format!("http://{address}/graphql")), server))
+}
+
+fn http_client(clients: usize) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .pool_max_idle_per_host(clients * 2)
+        .build()?)
+}
+
+/// POSTs the bodies in turn from `clients` concurrent clients for `seconds`; an answer is an
+/// error unless it is a 2xx without GraphQL errors.
+async fn post_load(
+    client: reqwest::Client,
+    url: Arc<String>,
+    bodies: Arc<Vec<String>>,
+    clients: usize,
+    seconds: u64,
+) -> Load {
+    let count = bodies.len();
+    load(clients, seconds, count, move |i| {
+        let client = client.clone();
+        let url = url.clone();
+        let bodies = bodies.clone();
+        async move {
+            match client
+                .post(url.as_str())
+                .header("content-type", "application/json")
+                .body(bodies[i].clone())
+                .send()
+                .await
+            {
+                Ok(response) if response.status().is_success() => match response.bytes().await {
+                    Ok(bytes) => !bytes.windows(9).any(|w| w == b"\"errors\":"),
+                    Err(_) => false,
+                },
+                _ => false,
+            }
+        }
+    })
+    .await
+}
+
+/// The project descriptions of (e): holder types, communes across France, themes, words and
+/// costs in turn (every fifth without a cost).
+fn projects(territories: &Territories) -> Vec<serde_json::Value> {
+    let communes: Vec<&str> = territories
+        .all()
+        .iter()
+        .filter(|t| t.kind == TerritoryKind::Commune)
+        .step_by(2_300)
+        .map(|t| t.code.as_str())
+        .collect();
+    let holders = [
+        "COMMUNE",
+        "COMMUNE",
+        "EPCI",
+        "ASSOCIATION",
+        "COMPANY",
+        "COMMUNE",
+    ];
+    let needs = [
+        ("commerce", "rouvrir le café multiservice du village"),
+        ("sante", "maison de santé pluriprofessionnelle"),
+        ("enfance-jeunesse", "micro-crèche intercommunale"),
+        ("patrimoine-tourisme", "restauration de l'église"),
+        ("energie-climat", "chaufferie bois et réseau de chaleur"),
+        ("mobilite", "aire de covoiturage"),
+        ("tiers-lieux", "tiers-lieu numérique"),
+        ("revitalisation", "revitalisation du centre-bourg"),
+    ];
+    (0..48)
+        .map(|i| {
+            let (theme, text) = needs[i % needs.len()];
+            serde_json::json!({
+                "holderType": holders[i % holders.len()],
+                "communeCode": communes[i % communes.len()],
+                "themes": [theme],
+                "text": text,
+                "totalCost": (i % 5 != 0).then_some(20_000 + (i as i64 * 37_000) % 900_000),
+            })
+        })
+        .collect()
+}
+
+const MATCH_QUERY: &str = "query($project: ProjectInput!) { matchProject(project: $project) {
+  eligibleCount toCheckCount
+  matches { verdict score scheme { slug title funders { name } }
+            criteria { code status message } estimatedAmount { min max } } } }";
+
+/// (e) `matchProject` (issue 4): in process, one project at a time (`SearchIndex::match_project`
+/// after validation), then over HTTP with `clients` concurrent clients.
+async fn matching(
+    state: &guichet::app::AppState,
+    clients: usize,
+    seconds: u64,
+    rounds: usize,
+) -> anyhow::Result<()> {
+    let projects = projects(&state.territories);
+    let today = catalog::search::today();
+    let (mut samples, mut found) = (Vec::new(), 0);
+    for _ in 0..rounds {
+        for p in &projects {
+            let project: catalog::eligibility::Project = project_of(p);
+            let project = catalog::eligibility::validate(project, &state.territories, today)?;
+            let started = Instant::now();
+            let (_, matches) = state.search.match_project(project, false).await?;
+            samples.push(started.elapsed());
+            found += matches.len();
+        }
+    }
+    samples.sort();
+    println!(
+        "(e) matchProject in process, {} projects: p50 {:.2} ms, p99 {:.2} ms, {:.0} matches (eligible or to check) on average",
+        samples.len(),
+        ms(percentile(&samples, 0.5)),
+        ms(percentile(&samples, 0.99)),
+        found as f64 / samples.len().max(1) as f64
+    );
+    report(
+        "match_p50_ms",
+        format!("{:.1}", ms(percentile(&samples, 0.5))),
+    );
+    report(
+        "match_p99_ms",
+        format!("{:.1}", ms(percentile(&samples, 0.99))),
+    );
+    report(
+        "match_results",
+        format!("{:.0}", found as f64 / samples.len().max(1) as f64),
+    );
+    let (url, server) = serve(state).await?;
+    let bodies: Arc<Vec<String>> = Arc::new(
+        projects
+            .iter()
+            .map(|p| {
+                serde_json::json!({ "query": MATCH_QUERY, "variables": { "project": p } })
+                    .to_string()
+            })
+            .collect(),
+    );
+    let result = post_load(http_client(clients)?, url, bodies, clients, seconds).await;
+    result.print(
+        &format!("(e) matchProject over HTTP, {clients} clients (every match with its criteria)"),
+        "match_http",
+    );
+    server.abort();
+    Ok(())
+}
+
+/// The domain project of a `ProjectInput` as (e) sends it.
+fn project_of(p: &serde_json::Value) -> catalog::eligibility::Project {
+    catalog::eligibility::Project {
+        holder_type: catalog::vocab::BeneficiaryType::parse(p["holderType"].as_str().unwrap_or(""))
+            .expect("a holder type"),
+        commune_code: p["communeCode"].as_str().unwrap_or("").to_owned(),
+        themes: vec![p["themes"][0].as_str().unwrap_or("").to_owned()],
+        text: p["text"].as_str().map(str::to_owned),
+        total_cost: p["totalCost"].as_i64(),
+        starts_on: None,
+        filing_on: None,
+        aid_types: Vec::new(),
+        economic_activity: None,
+    }
+}
+
+/// (b) `searchSchemes` over HTTP against the real router on 127.0.0.1.
+async fn http(
+    state: &guichet::app::AppState,
+    queries: &[Query],
+    clients: usize,
+    seconds: u64,
+    prefix: &str,
+) -> anyhow::Result<()> {
+    let cached = state.search_cache.enabled();
+    let (url, server) = serve(state).await?;
     let bodies: Arc<Vec<String>> = Arc::new(
         queries
             .iter()
@@ -1318,9 +1522,7 @@ async fn http(
             })
             .collect(),
     );
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(clients * 2)
-        .build()?;
+    let client = http_client(clients)?;
     // One checked pass first: every answer must be a result.
     let mut bytes = 0;
     for (i, body) in bodies.iter().enumerate() {
@@ -1357,27 +1559,7 @@ async fn http(
     );
     println!("load average before (b): {}", load_average());
     let cpu = cpu_time();
-    let result = load(clients, seconds, bodies.len(), move |i| {
-        let client = client.clone();
-        let url = url.clone();
-        let bodies = bodies.clone();
-        async move {
-            match client
-                .post(url.as_str())
-                .header("content-type", "application/json")
-                .body(bodies[i].clone())
-                .send()
-                .await
-            {
-                Ok(response) if response.status().is_success() => match response.bytes().await {
-                    Ok(bytes) => !bytes.windows(9).any(|w| w == b"\"errors\":"),
-                    Err(_) => false,
-                },
-                _ => false,
-            }
-        }
-    })
-    .await;
+    let result = post_load(client, url, bodies, clients, seconds).await;
     result.print(
         &format!(
             "(b) HTTP searchSchemes, {clients} clients, answer cache {}",

@@ -250,3 +250,67 @@ async fn the_suggested_plan_passes_the_checker() {
     let body = app.graphql(CHECK, json!({ "plan": check })).await;
     assert!(codes(&body).is_empty(), "{body}");
 }
+
+/// Without `includeIneligible`, matching skips what the search index's facts rule out before
+/// evaluating: it must return exactly the schemes a full evaluation finds eligible or to
+/// check, whatever the holder, place, themes, aid types and filing date.
+#[tokio::test]
+async fn the_shortcut_without_the_ineligible_loses_nothing() {
+    let app = TestApp::spawn().await;
+    publish_test_scheme(&app, "aide-commerce-52").await;
+    let slugs = |body: &Value, all: bool| -> Vec<String> {
+        let mut found: Vec<String> = body["data"]["matchProject"]["matches"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .filter(|m| !all || m["verdict"] != "INELIGIBLE")
+            .map(|m| m["scheme"]["slug"].as_str().unwrap().to_owned())
+            .collect();
+        found.sort();
+        found
+    };
+    let holders = [
+        "COMMUNE",
+        "EPCI",
+        "ASSOCIATION",
+        "COMPANY",
+        "FARMER",
+        "DEPARTMENT",
+    ];
+    let communes = ["52001", "52448", "04001", "22016", "75056", "97411"];
+    let themes = [
+        json!([]),
+        json!(["commerce"]),
+        json!(["sante", "mobilite"]),
+        json!(["agriculture"]),
+    ];
+    let aid_types = [
+        json!([]),
+        json!(["GRANT"]),
+        json!(["LOAN", "TECHNICAL_ENGINEERING"]),
+    ];
+    let filings = ["2026-01-15", "2026-12-01", "2027-06-30"];
+    let mut compared = 0;
+    for i in 0..24 {
+        let project = json!({
+            "holderType": holders[i % holders.len()],
+            "communeCode": communes[(i / 2) % communes.len()],
+            "themes": themes[i % themes.len()],
+            "aidTypes": aid_types[(i / 3) % aid_types.len()],
+            "filingOn": filings[i % filings.len()],
+            "totalCost": (i % 4 != 0).then_some(15_000 * (i + 1)),
+        });
+        let quick = app
+            .graphql(MATCH, json!({ "project": project.clone() }))
+            .await;
+        let full = app
+            .graphql(MATCH, json!({ "project": project.clone(), "all": true }))
+            .await;
+        assert_eq!(slugs(&quick, false), slugs(&full, true), "{project}");
+        compared += slugs(&quick, false).len();
+    }
+    assert!(
+        compared > 24,
+        "the projects match some schemes ({compared})"
+    );
+}

@@ -17,6 +17,8 @@ use crate::vocab::{AidType, BeneficiaryType, SchemeStatus, theme_label};
 
 /// The facets, in the order of [`FACETS`].
 pub const FACETS: [&str; 4] = ["themes", "beneficiaryTypes", "aidTypes", "funders"];
+pub const THEMES: usize = 0;
+pub const AID_TYPES: usize = 2;
 const FUNDERS: usize = 3;
 
 /// Gives each distinct value a small number.
@@ -231,6 +233,8 @@ pub struct Scope {
     closes_before: Option<NaiveDate>,
     /// Per facet: `None` when not filtered, else the accepted values (possibly none known).
     facets: [Option<Vec<u32>>; 4],
+    /// Facets where a scheme must share a value or have none (see [`Scope::shared_or_none`]).
+    lenient: Vec<(usize, Vec<u32>)>,
 }
 
 struct TerritoryScope {
@@ -296,7 +300,22 @@ impl Scope {
             open_on: filter.open_on,
             closes_before: filter.closes_before,
             facets,
+            lenient: Vec::new(),
         })
+    }
+
+    /// Also requires a value of `facet` in common with `values`, or none at all (as
+    /// eligibility reads a scheme naming no theme: open to every theme). Nothing when
+    /// `values` is empty.
+    pub fn shared_or_none(mut self, facts: &Facts, facet: usize, values: &[&str]) -> Self {
+        if !values.is_empty() {
+            let ids = values
+                .iter()
+                .filter_map(|v| facts.values[facet].get(*v))
+                .collect();
+            self.lenient.push((facet, ids));
+        }
+        self
     }
 
     /// Whether `d` passes the filters that are not facets.
@@ -327,7 +346,12 @@ impl Scope {
 
     /// Whether `d` passes every filter, facets included.
     pub fn admits_all(&self, d: &Doc) -> bool {
-        self.admits(d) && self.passes(d).iter().all(|ok| *ok)
+        self.admits(d)
+            && self.passes(d).iter().all(|ok| *ok)
+            && self.lenient.iter().all(|(facet, ids)| {
+                let values = d.facet(*facet);
+                values.is_empty() || values.iter().any(|v| ids.contains(v))
+            })
     }
 
     /// Which facet filters `d` passes: one it shares a value with, or one not filtered.

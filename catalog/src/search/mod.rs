@@ -32,6 +32,7 @@ use tantivy::{
 };
 
 use crate::actor::Actor;
+use crate::eligibility::{self, Evaluation, ValidProject, Verdict};
 use crate::error::{Error, Result};
 use crate::scheme::{self, Scheme};
 use crate::synonym::{self, Thesaurus};
@@ -751,25 +752,89 @@ impl SearchIndex {
         })
     }
 
-    /// Every published scheme passing `filter` as the index stores it, with its text score
-    /// for `text` (its words matched with OR; 0 for a scheme matching none, or without text):
-    /// what eligibility matching evaluates and ranks. The filter is applied on the in-memory
-    /// facts before any scheme is read.
-    pub async fn published(
+    /// Every published scheme evaluated for `project` (DESIGN §6 `matchProject`): eligible
+    /// first, then to check, then, with `include_ineligible`, the others; by score within
+    /// each (shared themes, text relevance of the project's description, a narrower
+    /// perimeter, closing soon).
+    pub async fn match_project(
         self: &Arc<Self>,
-        text: Option<String>,
-        filter: Filter,
-    ) -> Result<Vec<(Scheme, f32)>> {
+        project: ValidProject,
+        include_ineligible: bool,
+    ) -> Result<(ValidProject, Vec<Match>)> {
         let this = self.clone();
-        tokio::task::spawn_blocking(move || this.published_blocking(text.as_deref(), &filter))
-            .await
-            .map_err(internal)?
+        tokio::task::spawn_blocking(move || {
+            let matches = this.match_blocking(&project, include_ineligible)?;
+            Ok((project, matches))
+        })
+        .await
+        .map_err(internal)?
     }
 
+    fn match_blocking(
+        &self,
+        project: &ValidProject,
+        include_ineligible: bool,
+    ) -> Result<Vec<Match>> {
+        // Without the ineligible, what the in-memory facts rule out is not read: another
+        // holder type, another place, a closed call, no theme or aid type in common.
+        let scope = |facts: &Facts| {
+            if include_ineligible {
+                return Scope::new(
+                    facts,
+                    &self.territories,
+                    &Filter::default(),
+                    &Actor::Anonymous,
+                );
+            }
+            let filter = Filter {
+                territory: Some(project.commune().code.clone()),
+                beneficiary_types: vec![project.holder_type()],
+                open_on: Some(project.filing_on()),
+                ..Filter::default()
+            };
+            let themes: Vec<&str> = project.themes().iter().map(String::as_str).collect();
+            let aid_types: Vec<&str> = project.aid_types().iter().map(|a| a.as_str()).collect();
+            Ok(
+                Scope::new(facts, &self.territories, &filter, &Actor::Anonymous)?
+                    .shared_or_none(facts, facts::THEMES, &themes)
+                    .shared_or_none(facts, facts::AID_TYPES, &aid_types),
+            )
+        };
+        let mut matches: Vec<Match> = self
+            .published_blocking(project.text(), scope)?
+            .into_iter()
+            .filter_map(|(scheme, text_score)| {
+                let evaluation = eligibility::evaluate(project, &scheme.record, &self.territories);
+                if evaluation.verdict == Verdict::Ineligible && !include_ineligible {
+                    return None;
+                }
+                let score =
+                    eligibility::rank_key(project, &scheme.record, Some(f64::from(text_score)))
+                        .score();
+                Some(Match {
+                    scheme,
+                    score,
+                    evaluation,
+                })
+            })
+            .collect();
+        matches.sort_by(|a, b| {
+            a.evaluation
+                .verdict
+                .cmp(&b.evaluation.verdict)
+                .then(b.score.total_cmp(&a.score))
+                .then_with(|| a.scheme.record.slug.cmp(&b.scheme.record.slug))
+        });
+        Ok(matches)
+    }
+
+    /// Every published scheme the scope admits as the index stores it, with its text score
+    /// for `text` (its words matched with OR; 0 for a scheme matching none, or without text).
+    /// The scope is applied on the in-memory facts before any scheme is read.
     fn published_blocking(
         &self,
         text: Option<&str>,
-        filter: &Filter,
+        scope: impl FnOnce(&Facts) -> Result<Scope>,
     ) -> Result<Vec<(Scheme, f32)>> {
         let searcher = self.reader.searcher();
         let parsed = ParsedQuery::parse(text.unwrap_or(""));
@@ -789,7 +854,7 @@ impl SearchIndex {
                 .collect()
         };
         let facts = self.facts.read().unwrap_or_else(|e| e.into_inner());
-        let scope = Scope::new(&facts, &self.territories, filter, &Actor::Anonymous)?;
+        let scope = scope(&facts)?;
         let mut published = Vec::new();
         for segment in searcher.segment_readers() {
             let ids = segment.fast_fields().i64("id").map_err(internal)?;
@@ -840,6 +905,14 @@ impl SearchIndex {
         }
         None
     }
+}
+
+/// A published scheme evaluated for a project.
+#[derive(Clone, Debug)]
+pub struct Match {
+    pub scheme: Scheme,
+    pub score: f64,
+    pub evaluation: Evaluation,
 }
 
 /// The page after `after` (the start when none), of at most `first` results, in order; and

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 use catalog::eligibility::{self, Evaluation, ValidProject};
 use catalog::plan;
-use catalog::search::Filter;
+use catalog::search::Match;
 
 use super::catalog::Scheme;
-use super::error::{ResultExt, internal};
+use super::error::ResultExt;
 use super::scalars::Date;
-use super::vocab::{AidType, BeneficiaryType};
+use super::vocab::{AidType, BeneficiaryType, domain_list};
 use crate::app::AppState;
 
 /// A project as its holder describes it.
@@ -42,12 +42,7 @@ impl ProjectInput {
             total_cost: self.total_cost,
             starts_on: self.starts_on.map(|d| d.0),
             filing_on: self.filing_on.map(|d| d.0),
-            aid_types: self
-                .aid_types
-                .unwrap_or_default()
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            aid_types: domain_list(self.aid_types),
             economic_activity: self.economic_activity,
         }
     }
@@ -237,62 +232,24 @@ pub struct SuggestedPlan {
     pub warnings: Vec<String>,
 }
 
-/// Every published scheme evaluated for `project`, best first (the ineligible only when
-/// asked for).
+/// Validates `project` and evaluates every published scheme for it, best first (the
+/// ineligible only when asked for).
 async fn evaluate_all(
     state: &AppState,
     project: ProjectInput,
     include_ineligible: bool,
-) -> async_graphql::Result<(
-    ValidProject,
-    Vec<(catalog::scheme::Scheme, f64, Evaluation)>,
-)> {
+) -> async_graphql::Result<(ValidProject, Vec<Match>)> {
     let project = eligibility::validate(
         project.into_domain(),
         &state.territories,
         catalog::search::today(),
     )
     .gql()?;
-    // Without the ineligible, what the holder type or the place rules out is not even read.
-    let filter = if include_ineligible {
-        Filter::default()
-    } else {
-        Filter {
-            territory: Some(project.commune().code.clone()),
-            beneficiary_types: vec![project.holder_type()],
-            ..Filter::default()
-        }
-    };
-    let published = state
+    state
         .search
-        .published(project.text().map(str::to_owned), filter)
+        .match_project(project, include_ineligible)
         .await
-        .gql()?;
-    let territories = state.territories.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut matches: Vec<_> = published
-            .into_iter()
-            .filter_map(|(scheme, text_score)| {
-                let evaluation = eligibility::evaluate(&project, &scheme.record, &territories);
-                if evaluation.verdict == eligibility::Verdict::Ineligible && !include_ineligible {
-                    return None;
-                }
-                let score =
-                    eligibility::rank_key(&project, &scheme.record, Some(f64::from(text_score)))
-                        .score();
-                Some((scheme, score, evaluation))
-            })
-            .collect();
-        matches.sort_by(|a, b| {
-            a.2.verdict
-                .cmp(&b.2.verdict)
-                .then(b.1.total_cmp(&a.1))
-                .then_with(|| a.0.record.slug.cmp(&b.0.record.slug))
-        });
-        (project, matches)
-    })
-    .await
-    .map_err(internal)
+        .gql()
 }
 
 #[derive(Default)]
@@ -311,13 +268,18 @@ impl EligibilityQuery {
         let state = ctx.data::<AppState>()?;
         let (_, matches) =
             evaluate_all(state, project, include_ineligible.unwrap_or(false)).await?;
-        let count = |verdict| matches.iter().filter(|m| m.2.verdict == verdict).count() as u64;
+        let count = |verdict| {
+            matches
+                .iter()
+                .filter(|m| m.evaluation.verdict == verdict)
+                .count() as u64
+        };
         Ok(MatchResult {
             eligible_count: count(eligibility::Verdict::Eligible),
             to_check_count: count(eligibility::Verdict::ToCheck),
             matches: matches
                 .into_iter()
-                .map(|(scheme, score, evaluation)| SchemeMatch::new(scheme, score, evaluation))
+                .map(|m| SchemeMatch::new(m.scheme, m.score, m.evaluation))
                 .collect(),
         })
     }
@@ -372,7 +334,7 @@ impl EligibilityQuery {
         let (project, matches) = evaluate_all(state, project, false).await?;
         let candidates: Vec<_> = matches
             .iter()
-            .map(|(scheme, _, evaluation)| (&scheme.record, evaluation))
+            .map(|m| (&m.scheme.record, &m.evaluation))
             .collect();
         let suggested = plan::suggest(&project, &candidates);
         Ok(SuggestedPlan {

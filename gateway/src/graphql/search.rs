@@ -9,7 +9,7 @@ use super::PageInfoCursor;
 use super::catalog::Scheme;
 use super::error::ResultExt;
 use super::scalars::Date;
-use super::vocab::{AidType, BeneficiaryType, SchemeStatus};
+use super::vocab::{AidType, BeneficiaryType, SchemeStatus, domain_list};
 use crate::app::AppState;
 
 /// DESIGN §6 `SchemeFilter`; every part optional, lists match on any shared value.
@@ -34,28 +34,13 @@ impl SchemeFilter {
     pub fn into_domain(self) -> Filter {
         Filter {
             territory: self.territory,
-            beneficiary_types: self
-                .beneficiary_types
-                .unwrap_or_default()
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            beneficiary_types: domain_list(self.beneficiary_types),
             themes: self.themes.unwrap_or_default(),
-            aid_types: self
-                .aid_types
-                .unwrap_or_default()
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            aid_types: domain_list(self.aid_types),
             funders: self.funders.unwrap_or_default(),
             open_on: self.open_on.map(|d| d.0),
             closes_before: self.closes_before.map(|d| d.0),
-            status: self
-                .status
-                .unwrap_or_default()
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            status: domain_list(self.status),
         }
     }
 }

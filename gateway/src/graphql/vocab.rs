@@ -54,3 +54,12 @@ mirror!(
     /// An account's role.
     Role = "catalog::Role" { Holder, Funder, Staff, Admin }
 );
+
+/// An optional list argument as the domain's values (absent is empty).
+pub fn domain_list<T, U: From<T>>(values: Option<Vec<T>>) -> Vec<U> {
+    values
+        .unwrap_or_default()
+        .into_iter()
+        .map(Into::into)
+        .collect()
+}
