@@ -7,6 +7,7 @@ import * as F from './format.js';
 import { h, joinNodes, announce, errorBlock, communeCombobox } from './dom.js';
 import { searchPage, searchForm } from './search.js';
 import { loadSavedSearches, savedSearchList } from './alerts.js';
+import { projectPage } from './projet.js';
 
 const SITE_TITLE = 'Guichet — financements publics des projets ruraux';
 const PAGE_SIZE = 20;
@@ -649,6 +650,7 @@ async function accountPage({ signal }) {
 const ROUTES = [
   [/^\/$/, homePage],
   [/^\/recherche\/?$/, searchPage],
+  [/^\/projet\/?$/, projectPage],
   [/^\/financeurs\/?$/, fundersPage],
   [/^\/financeurs\/([^/]+)\/?$/, funderPage],
   [/^\/dispositifs\/([^/]+)\/?$/, schemePage],

@@ -15,6 +15,20 @@ export const BENEFICIARY_TYPES = {
   INDIVIDUAL: 'Particuliers',
 };
 
+// The same types in the singular, for one holder (« Vous êtes : Commune »).
+export const HOLDER_TYPES = {
+  COMMUNE: 'Commune',
+  EPCI: 'Intercommunalité (EPCI)',
+  DEPARTMENT: 'Département',
+  REGION: 'Région',
+  PUBLIC_ESTABLISHMENT: 'Établissement public',
+  ASSOCIATION: 'Association',
+  COMPANY: 'Entreprise',
+  ESS_COMPANY: "Entreprise de l'économie sociale et solidaire",
+  FARMER: 'Agriculteur ou exploitation agricole',
+  INDIVIDUAL: 'Particulier',
+};
+
 export const AID_TYPES = {
   GRANT: 'Subvention',
   LOAN: 'Prêt',

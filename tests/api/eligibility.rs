@@ -314,3 +314,48 @@ async fn the_shortcut_without_the_ineligible_loses_nothing() {
         "the projects match some schemes ({compared})"
     );
 }
+
+#[tokio::test]
+async fn the_description_ranks_schemes_that_are_otherwise_alike() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff_token().await;
+    for (slug, title) in [
+        ("aide-lavoirs-52", "Restauration des lavoirs communaux"),
+        (
+            "aide-boulangeries-52",
+            "Reprise des boulangeries de village",
+        ),
+    ] {
+        let mut input = scheme_input(slug);
+        input["title"] = json!(title);
+        for (mutation, variables) in [
+            (
+                "mutation($input: SchemeInput!) { createScheme(input: $input) { slug } }",
+                json!({ "input": input }),
+            ),
+            (
+                "mutation($slug: String!) { publishScheme(slug: $slug) { status } }",
+                json!({ "slug": slug }),
+            ),
+        ] {
+            let body = app.graphql_as(Some(&staff), mutation, variables).await;
+            assert!(body["errors"].is_null(), "{body}");
+        }
+    }
+    for (text, first) in [
+        ("restaurer le vieux lavoir", "aide-lavoirs-52"),
+        ("reprendre la boulangerie du bourg", "aide-boulangeries-52"),
+    ] {
+        let project = json!({ "holderType": "COMMUNE", "communeCode": "52001",
+            "themes": ["commerce"], "text": text, "totalCost": 40000 });
+        let body = app.graphql(MATCH, json!({ "project": project })).await;
+        let ranked: Vec<&str> = body["data"]["matchProject"]["matches"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|m| m["scheme"]["slug"].as_str().unwrap())
+            .filter(|s| s.ends_with("-52"))
+            .collect();
+        assert_eq!(ranked.first(), Some(&first), "{text}: {ranked:?}");
+    }
+}

@@ -22,6 +22,7 @@ use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::directory::{Advice, MmapDirectory};
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, TermSetQuery};
 use tantivy::schema::document::Value;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions,
@@ -837,8 +838,29 @@ impl SearchIndex {
         scope: impl FnOnce(&Facts) -> Result<Scope>,
     ) -> Result<Vec<(Scheme, f32)>> {
         let searcher = self.reader.searcher();
+        // The documents the facts admit: (segment, document, scheme id).
+        let admitted: Vec<(usize, DocId, i64)> = {
+            let facts = self.facts.read().unwrap_or_else(|e| e.into_inner());
+            let scope = scope(&facts)?;
+            let mut admitted = Vec::new();
+            for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+                let ids = segment.fast_fields().i64("id").map_err(internal)?;
+                for doc in 0..segment.max_doc() {
+                    if segment.alive_bitset().is_some_and(|b| !b.is_alive(doc)) {
+                        continue;
+                    }
+                    if let Some(id) = ids.first(doc)
+                        && facts.get(id).is_some_and(|d| scope.admits_all(d))
+                    {
+                        admitted.push((ord, doc, id));
+                    }
+                }
+            }
+            admitted
+        };
+        // Their text scores: the words with OR, only among them.
         let parsed = ParsedQuery::parse(text.unwrap_or(""));
-        let scores: HashMap<i64, f32> = if parsed.is_empty() {
+        let scores: HashMap<i64, f32> = if parsed.is_empty() || admitted.is_empty() {
             HashMap::new()
         } else {
             let thesaurus = self
@@ -846,37 +868,35 @@ impl SearchIndex {
                 .read()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone();
-            let query = Builder::new(self.fields.text, &thesaurus).build(&parsed, false);
+            let words = Builder::new(self.fields.text, &thesaurus).build(&parsed, false);
+            let among = TermSetQuery::new(
+                admitted
+                    .iter()
+                    .map(|(_, _, id)| Term::from_field_i64(self.fields.id, *id)),
+            );
+            let query = BooleanQuery::new(vec![
+                (Occur::Must, words),
+                (Occur::Must, Box::new(BoostQuery::new(Box::new(among), 0.0))),
+            ]);
             searcher
-                .search(&*query, &AllMatches)
+                .search(&query, &AllMatches)
                 .map_err(internal)?
                 .into_iter()
                 .collect()
         };
-        let facts = self.facts.read().unwrap_or_else(|e| e.into_inner());
-        let scope = scope(&facts)?;
-        let mut published = Vec::new();
+        let mut stores = Vec::new();
         for segment in searcher.segment_readers() {
-            let ids = segment.fast_fields().i64("id").map_err(internal)?;
-            let store = segment.get_store_reader(1).map_err(internal)?;
-            for doc in 0..segment.max_doc() {
-                if segment.alive_bitset().is_some_and(|b| !b.is_alive(doc)) {
-                    continue;
-                }
-                let Some(id) = ids.first(doc) else {
-                    continue;
-                };
-                if facts.get(id).is_none_or(|d| !scope.admits_all(d)) {
-                    continue;
-                }
-                let stored: TantivyDocument = store.get(doc).map_err(internal)?;
-                if let Some(scheme) = stored
-                    .get_first(self.fields.scheme)
-                    .and_then(|v| v.as_bytes())
-                    .and_then(|b| serde_json::from_slice::<Scheme>(b).ok())
-                {
-                    published.push((scheme, scores.get(&id).copied().unwrap_or(0.0)));
-                }
+            stores.push(segment.get_store_reader(1).map_err(internal)?);
+        }
+        let mut published = Vec::with_capacity(admitted.len());
+        for (ord, doc, id) in admitted {
+            let stored: TantivyDocument = stores[ord].get(doc).map_err(internal)?;
+            if let Some(scheme) = stored
+                .get_first(self.fields.scheme)
+                .and_then(|v| v.as_bytes())
+                .and_then(|b| serde_json::from_slice::<Scheme>(b).ok())
+            {
+                published.push((scheme, scores.get(&id).copied().unwrap_or(0.0)));
             }
         }
         Ok(published)
