@@ -320,29 +320,6 @@ impl SearchIndex {
         Ok(index)
     }
 
-    /// Like [`SearchIndex::open`], with the schemes and synonyms already loaded (blocking).
-    pub fn open_blocking(
-        dir: &Path,
-        schemes: Vec<Scheme>,
-        territories: Arc<Territories>,
-        groups: &[synonym::Group],
-        synonyms_version: Option<String>,
-    ) -> Result<SearchIndex> {
-        let expected = Payload {
-            layout: LAYOUT,
-            count: schemes.len(),
-            watermark: schemes.iter().map(|s| s.updated_at).max(),
-        };
-        let (index, rebuild) = Self::create(dir, &expected, territories, groups, synonyms_version)?;
-        let mut fresh = Facts::default();
-        index.add(&schemes, &mut fresh, rebuild)?;
-        *index.facts.write().unwrap_or_else(|e| e.into_inner()) = fresh;
-        if rebuild {
-            index.commit()?;
-        }
-        Ok(index)
-    }
-
     /// Opens the index when it matches `expected`, else creates an empty one; true when it
     /// must be filled.
     fn create(
