@@ -96,3 +96,21 @@ export function communeCombobox({ label, hint, onSelect }) {
     errorMessage,
   });
 }
+
+/**
+ * The commune a page is set to: « <prefix><name> — <département> » and a « Retirer » button
+ * calling `onRemove`. `territory` may still be loading (null): the code is shown meanwhile.
+ */
+export function chosenCommune(prefix, territory, code, onRemove) {
+  const name = territory ? territory.name : `Commune ${code}`;
+  const dept = territory && F.parentOfKind(territory, 'DEPARTMENT');
+  return h('p', { class: 'chosen-commune' },
+    h('span', null, prefix, h('strong', null, name), dept ? ` — ${F.departmentName(dept)}` : ''),
+    ' ',
+    h('button', {
+      type: 'button',
+      class: 'button button-secondary button-small',
+      'aria-label': `Retirer la commune ${name}`,
+      onclick: onRemove,
+    }, 'Retirer'));
+}

@@ -9,7 +9,7 @@
 import { graphql, isAbort } from './api.js';
 import * as L from './labels.js';
 import * as F from './format.js';
-import { h, announce, errorBlock, communeCombobox } from './dom.js';
+import { h, announce, errorBlock, communeCombobox, chosenCommune } from './dom.js';
 
 const CHECK_DELAY = 300; // ms of quiet typing before the plan is checked again
 const MAX_DESCRIPTION = 2000; // characters of description kept (it travels in the address)
@@ -678,22 +678,12 @@ export async function projectPage({ query, signal, setUrl }) {
       return;
     }
     const t = commune && commune.code === chosenCode ? commune : null;
-    const name = t ? t.name : `Commune ${chosenCode}`;
-    const dept = t && F.parentOfKind(t, 'DEPARTMENT');
-    communeSlot.replaceChildren(h('p', { class: 'chosen-commune' },
-      h('span', null, 'Commune choisie : ', h('strong', null, name), dept ? ` — ${F.departmentName(dept)}` : ''),
-      ' ',
-      h('button', {
-        type: 'button',
-        class: 'button button-secondary button-small',
-        'aria-label': `Retirer la commune ${name}`,
-        onclick() {
-          commune = null;
-          chosenCode = null;
-          renderCommune();
-          comboInput.focus();
-        },
-      }, 'Retirer')));
+    communeSlot.replaceChildren(chosenCommune('Commune choisie : ', t, chosenCode, () => {
+      commune = null;
+      chosenCode = null;
+      renderCommune();
+      comboInput.focus();
+    }));
   }
 
   async function resolveCommune(code) {

@@ -7,7 +7,7 @@
 import { graphql, isAbort } from './api.js';
 import * as L from './labels.js';
 import * as F from './format.js';
-import { h, announce, errorBlock, actionError, communeCombobox } from './dom.js';
+import { h, announce, errorBlock, actionError, communeCombobox, chosenCommune } from './dom.js';
 
 const PAGE_SIZE = 20;
 const TYPING_DELAY = 250; // ms of quiet typing before searching
@@ -250,21 +250,11 @@ export async function searchPage({ query, signal, setUrl, loadMe = async () => n
       return;
     }
     const t = commune && commune.code === state.commune ? commune : null;
-    const name = t ? t.name : `Commune ${state.commune}`;
-    const dept = t && F.parentOfKind(t, 'DEPARTMENT');
-    communeSlot.replaceChildren(h('p', { class: 'chosen-commune' },
-      h('span', null, 'Aides disponibles à ', h('strong', null, name), dept ? ` — ${F.departmentName(dept)}` : ''),
-      ' ',
-      h('button', {
-        type: 'button',
-        class: 'button button-secondary button-small',
-        'aria-label': `Retirer la commune ${name}`,
-        onclick() {
-          commune = null;
-          change({ commune: null }, { push: true });
-          comboInput.focus();
-        },
-      }, 'Retirer')));
+    communeSlot.replaceChildren(chosenCommune('Aides disponibles à ', t, state.commune, () => {
+      commune = null;
+      change({ commune: null }, { push: true });
+      comboInput.focus();
+    }));
   }
 
   async function resolveCommune() {
