@@ -242,7 +242,10 @@ pub async fn handler(
     };
     let new_media_type = graphql_response_json(&headers);
     // Public searches: the kept answer while the index and the day are the same.
-    let cached = (state.search_cache.enabled() && !actor.is_staff()).then(|| {
+    let cached = (state.search_cache.enabled()
+        && !actor.is_staff()
+        && request.query.contains("searchSchemes"))
+    .then(|| {
         let stamp = (state.search.generation(), ::catalog::search::today());
         (
             cache::key(&request, new_media_type),
