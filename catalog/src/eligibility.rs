@@ -899,7 +899,7 @@ pub fn rank_key(project: &ValidProject, scheme: &SchemeRecord, text_score: Optio
 }
 
 /// French typography for messages: numbers, euros, percentages, dates and lists.
-pub(crate) mod french {
+pub mod french {
     use chrono::{Datelike, NaiveDate};
 
     /// Between groups of thousands.
@@ -908,7 +908,7 @@ pub(crate) mod french {
     const NBSP: char = '\u{a0}';
 
     /// 22858 → « 22 858 ».
-    pub(crate) fn number(n: i64) -> String {
+    pub fn number(n: i64) -> String {
         let digits = n.unsigned_abs().to_string();
         let mut out = String::with_capacity(digits.len() + 8);
         if n < 0 {
@@ -924,12 +924,12 @@ pub(crate) mod french {
     }
 
     /// 5000 → « 5 000 € ».
-    pub(crate) fn euros(n: i64) -> String {
+    pub fn euros(n: i64) -> String {
         format!("{}{NBSP}€", number(n))
     }
 
     /// 27.5 → « 27,5 % ».
-    pub(crate) fn percent(rate: f64) -> String {
+    pub fn percent(rate: f64) -> String {
         let text = format!("{rate:.2}");
         let text = text.trim_end_matches('0').trim_end_matches('.');
         format!("{}{NBSP}%", text.replace('.', ","))
@@ -951,7 +951,7 @@ pub(crate) mod french {
     ];
 
     /// 2026-03-01 → « 1er mars 2026 ».
-    pub(crate) fn date(d: NaiveDate) -> String {
+    pub fn date(d: NaiveDate) -> String {
         let day = match d.day() {
             1 => "1er".to_owned(),
             n => n.to_string(),
@@ -960,7 +960,7 @@ pub(crate) mod french {
     }
 
     /// « a », « a et b », « a, b et c ».
-    pub(crate) fn list(items: &[&str]) -> String {
+    pub fn list(items: &[&str]) -> String {
         match items {
             [] => String::new(),
             [one] => (*one).to_owned(),

@@ -23,6 +23,72 @@ pub struct Mail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// Files stored in the content-addressed store of the data directory.
+    pub attachments: Vec<MailAttachment>,
+}
+
+/// A file attached to a message, by the SHA-256 of its content.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MailAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub sha256: String,
+}
+
+/// The attachments of a queued message.
+pub fn attachments(message: &Message) -> Vec<MailAttachment> {
+    message
+        .attachments
+        .as_deref()
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_default()
+}
+
+/// A mail template: subject, text and HTML, with `{{name}}` placeholders. Each crate keeps
+/// its templates as files next to its code, included with `include_str!`.
+pub struct Template {
+    pub name: &'static str,
+    pub subject: &'static str,
+    pub text: &'static str,
+    pub html: &'static str,
+}
+
+/// Escapes text for HTML.
+pub fn escape_html(value: &str) -> String {
+    value
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+impl Template {
+    /// Fills `{{name}}` placeholders; values are HTML-escaped in the HTML part, except
+    /// those whose name ends in `_html`, which the caller has built safely.
+    pub fn render(&self, recipient: Email, vars: &[(&str, &str)]) -> Mail {
+        let fill = |source: &str, escape: bool| {
+            let mut out = source.to_owned();
+            for (name, value) in vars {
+                let value = if escape && !name.ends_with("_html") {
+                    escape_html(value)
+                } else {
+                    (*value).to_owned()
+                };
+                out = out.replace(&format!("{{{{{name}}}}}"), &value);
+            }
+            out
+        };
+        Mail {
+            template: self.name.to_owned(),
+            recipient,
+            subject: fill(self.subject.trim(), false),
+            text: fill(self.text, false),
+            html: fill(self.html, true),
+            attachments: Vec::new(),
+        }
+    }
 }
 
 /// Queues a message; call it inside the transaction of the change that causes it.
@@ -41,6 +107,8 @@ pub async fn enqueue(db: &impl ConnectionTrait, mail: Mail) -> Result<i64> {
         claimed_until: Set(None),
         sent_at: Set(None),
         last_error: Set(None),
+        attachments: Set((!mail.attachments.is_empty())
+            .then(|| serde_json::to_string(&mail.attachments).unwrap_or_default())),
     })
     .exec(db)
     .await?;

@@ -15,17 +15,18 @@ use migrations::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Settings;
 use crate::graphql::cache::SearchCache;
 use crate::graphql::{self, GuichetSchema};
 use crate::rate_limit::RateLimiter;
-use crate::{alerts, auth, mail, web};
+use crate::{alerts, auth, files, mail, web};
 
 /// Largest accepted request body on `/graphql`.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Largest multipart request (one attachment of at most 20 MB, and the form around it).
+pub const MAX_UPLOAD_BYTES: usize = 21 * 1024 * 1024;
 
 /// Rate limits of the public endpoints.
 pub struct Limits {
@@ -59,6 +60,8 @@ pub struct AppState {
     pub search_cache: Arc<SearchCache>,
     /// Wakes the mail worker when a message is queued.
     pub mail_wakeup: Arc<Notify>,
+    /// What dossier operations need: territories, the attachment store, links.
+    pub dossiers: dossier::Env,
 }
 
 /// Connects to the database, runs the migrations and makes sure the territories are
@@ -109,13 +112,20 @@ pub async fn prepare(settings: Settings, no_seed: bool) -> anyhow::Result<AppSta
     let search_cache = Arc::new(SearchCache::new(settings.search_cache_entries));
     Ok(AppState {
         db,
-        territories,
-        settings: Arc::new(settings),
         schema: graphql::build_schema(),
         limits: Arc::new(Limits::default()),
         search,
         search_cache,
         mail_wakeup: Arc::new(Notify::new()),
+        dossiers: dossier::Env {
+            territories: territories.clone(),
+            blobs: settings.blob_store(),
+            links: dossier::notify::Links {
+                public_url: settings.public_url.clone(),
+            },
+        },
+        territories,
+        settings: Arc::new(settings),
     })
 }
 
@@ -132,6 +142,50 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+/// Limits a request body to [`MAX_BODY_BYTES`], or [`MAX_UPLOAD_BYTES`] for a multipart
+/// upload: a longer declared length is refused at once (413), a longer body fails as read.
+async fn limit_body(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
+    let limit = if multipart {
+        MAX_UPLOAD_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            )],
+            if multipart {
+                "Fichier trop volumineux : 20 Mo au plus par pièce."
+            } else {
+                "Requête trop volumineuse."
+            },
+        )
+            .into_response();
+    }
+    next.run(request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit))))
+        .await
+}
+
 /// Every route of the gateway.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -140,8 +194,12 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             get(graphql::handler)
                 .post(graphql::handler)
-                .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
+                .layer(axum::middleware::from_fn(limit_body)),
         )
+        .route("/dossiers/{id}/pdf", get(files::dossier_pdf))
+        .route("/pieces/{id}", get(files::attachment))
+        .route("/conferences/{id}/proces-verbal", get(files::minutes))
+        .route("/conferences/{id}/decisions.csv", get(files::decisions_csv))
         .route("/login", get(auth::login))
         .route("/logout", post(auth::logout))
         .route("/alertes/desinscription", get(alerts::unsubscribe))
@@ -162,6 +220,7 @@ pub fn start_mail_worker(state: &AppState) -> anyhow::Result<tokio::task::JoinHa
         state.db.clone(),
         transport,
         state.settings.mail_from.clone(),
+        state.dossiers.blobs.clone(),
         state.mail_wakeup.clone(),
     ))
 }

@@ -53,6 +53,11 @@ impl Settings {
         }
     }
 
+    /// Where attachments (and generated PDFs) are stored, by content.
+    pub fn blob_store(&self) -> dossier::blob::BlobStore {
+        dossier::blob::BlobStore::in_data_dir(&self.data_dir)
+    }
+
     pub fn mail_dir(&self) -> PathBuf {
         self.data_dir.join("mail")
     }

@@ -1,5 +1,5 @@
 //! The Guichet gateway: command line, HTTP server, GraphQL schema, authentication, the mail
-//! worker and the web assets. Domain rules live in the `catalog` crate; this crate wires
+//! worker and the web assets. Domain rules live in the `catalog` and `dossier` crates; this crate wires
 //! them to the outside world.
 
 pub mod alerts;
@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod files;
 pub mod graphql;
 pub mod mail;
 pub mod rate_limit;

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_foundation;
 mod m0002_synonyms;
 mod m0003_saved_searches;
+mod m0004_dossiers;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_foundation::Migration),
             Box::new(m0002_synonyms::Migration),
             Box::new(m0003_saved_searches::Migration),
+            Box::new(m0004_dossiers::Migration),
         ]
     }
 }

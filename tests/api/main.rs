@@ -6,6 +6,8 @@ mod accounts;
 mod alerts;
 mod catalog;
 mod cli;
+mod conferences;
+mod dossiers;
 mod eligibility;
 mod gateway;
 mod helpers;

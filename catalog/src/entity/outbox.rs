@@ -17,6 +17,8 @@ pub struct Model {
     pub claimed_until: Option<DateTimeUtc>,
     pub sent_at: Option<DateTimeUtc>,
     pub last_error: Option<String>,
+    /// JSON list of [`crate::outbox::MailAttachment`].
+    pub attachments: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

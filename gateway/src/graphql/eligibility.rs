@@ -194,7 +194,7 @@ impl FinancingPlanInput {
 }
 
 /// A rule the plan breaks; `line` is the index of the line concerned, if one is.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone)]
 pub struct PlanViolation {
     /// `UNBALANCED`, `SELF_FUNDING_BELOW_MINIMUM`, `RATE_ABOVE_MAX`, `AMOUNT_ABOVE_MAX`,
     /// `AMOUNT_BELOW_MIN`, `PUBLIC_AID_CAP`, `DE_MINIMIS_EXCEEDED` or
@@ -204,7 +204,7 @@ pub struct PlanViolation {
     pub line: Option<u64>,
 }
 
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone)]
 pub struct FinancingPlanCheck {
     pub balanced: bool,
     /// Public lines over the total cost.
@@ -212,6 +212,25 @@ pub struct FinancingPlanCheck {
     /// Own funds over the total cost.
     pub own_share: f64,
     pub violations: Vec<PlanViolation>,
+}
+
+impl From<plan::PlanCheck> for FinancingPlanCheck {
+    fn from(check: plan::PlanCheck) -> Self {
+        FinancingPlanCheck {
+            balanced: check.balanced,
+            public_share: check.public_share,
+            own_share: check.own_share,
+            violations: check
+                .violations
+                .into_iter()
+                .map(|v| PlanViolation {
+                    code: v.code.as_str().to_owned(),
+                    message: v.message,
+                    line: v.line.map(|l| l as u64),
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(SimpleObject)]
@@ -305,21 +324,7 @@ impl EligibilityQuery {
                 schemes.insert(slug.to_owned(), scheme.record);
             }
         }
-        let check = plan::check(&plan, &schemes).gql()?;
-        Ok(FinancingPlanCheck {
-            balanced: check.balanced,
-            public_share: check.public_share,
-            own_share: check.own_share,
-            violations: check
-                .violations
-                .into_iter()
-                .map(|v| PlanViolation {
-                    code: v.code.as_str().to_owned(),
-                    message: v.message,
-                    line: v.line.map(|l| l as u64),
-                })
-                .collect(),
-        })
+        Ok(plan::check(&plan, &schemes).gql()?.into())
     }
 
     /// A financing plan for the project from the schemes it is eligible for (and those to

@@ -4,6 +4,8 @@ pub mod account;
 pub mod alert;
 pub mod cache;
 pub mod catalog;
+pub mod conference;
+pub mod dossier;
 pub mod eligibility;
 pub mod error;
 pub mod scalars;
@@ -29,6 +31,8 @@ pub struct Query(
     search::SearchQuery,
     eligibility::EligibilityQuery,
     alert::AlertQuery,
+    dossier::DossierQuery,
+    conference::ConferenceQuery,
     territory::TerritoryQuery,
     account::AccountQuery,
 );
@@ -38,6 +42,8 @@ pub struct Mutation(
     catalog::CatalogMutation,
     search::SearchMutation,
     alert::AlertMutation,
+    dossier::DossierMutation,
+    conference::ConferenceMutation,
     account::AccountMutation,
 );
 

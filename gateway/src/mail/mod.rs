@@ -3,19 +3,10 @@
 
 mod worker;
 
+pub use catalog::outbox::{Template, escape_html};
 pub use worker::{Transport, spawn_worker};
 
-use catalog::email::Email;
-use catalog::outbox::Mail;
-
-/// A mail template: three files under `src/mail/templates/`.
-pub struct Template {
-    pub name: &'static str,
-    subject: &'static str,
-    text: &'static str,
-    html: &'static str,
-}
-
+/// A template from three files under `src/mail/templates/`.
 macro_rules! template {
     ($name:literal) => {
         Template {
@@ -34,45 +25,10 @@ pub const LOGIN_LINK: Template = template!("login_link");
 /// `search_link`, `unsubscribe_link`.
 pub const ALERT_DIGEST: Template = template!("alert_digest");
 
-/// Escapes text for HTML.
-pub fn escape_html(value: &str) -> String {
-    value
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-impl Template {
-    /// Fills `{{name}}` placeholders; values are HTML-escaped in the HTML part, except
-    /// those whose name ends in `_html`, which the caller has built safely.
-    pub fn render(&self, recipient: Email, vars: &[(&str, &str)]) -> Mail {
-        let fill = |source: &str, escape: bool| {
-            let mut out = source.to_owned();
-            for (name, value) in vars {
-                let value = if escape && !name.ends_with("_html") {
-                    escape_html(value)
-                } else {
-                    (*value).to_owned()
-                };
-                out = out.replace(&format!("{{{{{name}}}}}"), &value);
-            }
-            out
-        };
-        Mail {
-            template: self.name.to_owned(),
-            recipient,
-            subject: fill(self.subject.trim(), false),
-            text: fill(self.text, false),
-            html: fill(self.html, true),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use catalog::email::Email;
 
     #[test]
     fn rendering_fills_placeholders_and_escapes_html() {

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use catalog::outbox::{self, Message};
-use lettre::message::MultiPart;
+use dossier::blob::BlobStore;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
@@ -56,7 +58,31 @@ impl Transport {
     }
 }
 
-fn build(message: &Message, from: &str) -> anyhow::Result<lettre::Message> {
+async fn build(
+    message: &Message,
+    from: &str,
+    blobs: &BlobStore,
+) -> anyhow::Result<lettre::Message> {
+    let body =
+        MultiPart::alternative_plain_html(message.body_text.clone(), message.body_html.clone());
+    let attachments = outbox::attachments(message);
+    let body = if attachments.is_empty() {
+        body
+    } else {
+        let mut mixed = MultiPart::mixed().multipart(body);
+        for a in attachments {
+            // A missing file is an error to retry (the store may be shared and catching up),
+            // not a message sent without the document it announces.
+            let bytes = blobs
+                .get(&a.sha256)
+                .await?
+                .with_context(|| format!("pièce jointe {} absente du stockage", a.sha256))?;
+            mixed = mixed.singlepart(
+                Attachment::new(a.filename).body(bytes, ContentType::parse(&a.content_type)?),
+            );
+        }
+        mixed
+    };
     Ok(lettre::Message::builder()
         .from(from.parse()?)
         .to(message.recipient.parse()?)
@@ -66,10 +92,7 @@ fn build(message: &Message, from: &str) -> anyhow::Result<lettre::Message> {
             message.id,
             message.created_at.timestamp()
         )))
-        .multipart(MultiPart::alternative_plain_html(
-            message.body_text.clone(),
-            message.body_html.clone(),
-        ))?)
+        .multipart(body)?)
 }
 
 /// Sends every message that is due now; returns how many were sent.
@@ -77,6 +100,7 @@ pub async fn send_due(
     db: &DatabaseConnection,
     transport: &Transport,
     from: &str,
+    blobs: &BlobStore,
 ) -> anyhow::Result<usize> {
     let mut sent = 0;
     loop {
@@ -88,7 +112,7 @@ pub async fn send_due(
             let masked = catalog::email::Email::parse(&message.recipient)
                 .map(|e| e.masked())
                 .unwrap_or_else(|_| "?".into());
-            let result = match build(&message, from) {
+            let result = match build(&message, from, blobs).await {
                 Ok(mail) => transport.send(mail).await,
                 Err(e) => Err(e),
             };
@@ -112,11 +136,12 @@ pub fn spawn_worker(
     db: DatabaseConnection,
     transport: Transport,
     from: String,
+    blobs: BlobStore,
     wakeup: Arc<Notify>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            if let Err(e) = send_due(&db, &transport, &from).await {
+            if let Err(e) = send_due(&db, &transport, &from, &blobs).await {
                 tracing::warn!(error = %e, "mail worker error");
             }
             let sleep = match outbox::next_due(&db).await {

@@ -1,0 +1,185 @@
+//! Downloads that belong to a dossier or a conference: the dossier's PDF, its attachments,
+//! a conference's minutes and its decisions as SCDL CSV. Same authentication as `/graphql`;
+//! whoever may not see the dossier gets 404, as if it did not exist.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use catalog::{Actor, Error};
+
+use crate::app::AppState;
+use crate::auth;
+
+fn failure(error: Error) -> Response {
+    let (status, message) = match &error {
+        Error::NotFound(_) => (StatusCode::NOT_FOUND, error.to_string()),
+        Error::Unauthenticated => (StatusCode::UNAUTHORIZED, error.to_string()),
+        Error::Forbidden => (StatusCode::FORBIDDEN, error.to_string()),
+        Error::Conflict(_) => (StatusCode::CONFLICT, error.to_string()),
+        Error::Validation { .. } => (StatusCode::BAD_REQUEST, error.to_string()),
+        Error::RateLimited => (StatusCode::TOO_MANY_REQUESTS, error.to_string()),
+        Error::Database(e) => {
+            tracing::error!(error = %e, "database error");
+            (StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+        }
+        Error::Internal(detail) => {
+            tracing::error!(error = %detail, "internal error");
+            (StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+        }
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message,
+    )
+        .into_response()
+}
+
+/// A file to download: private, never cached by shared caches, never sniffed.
+fn download(bytes: Vec<u8>, content_type: &str, filename: &str, inline: bool) -> Response {
+    let mut response = Response::new(Body::from(bytes));
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(content_type) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .filter(|c| *c != '"' && *c != '\\')
+        .collect();
+    let disposition = format!(
+        "{}; filename=\"{ascii}\"",
+        if inline { "inline" } else { "attachment" }
+    );
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    response
+}
+
+fn id(raw: &str) -> Result<i64, Error> {
+    raw.parse::<i64>()
+        .map_err(|_| Error::NotFound("Document".into()))
+}
+
+/// Authenticates the request, then answers with `serve` (or the error it returns).
+async fn guarded<F>(state: &AppState, headers: &HeaderMap, serve: F) -> Response
+where
+    F: AsyncFnOnce(&Actor) -> Result<Response, Error>,
+{
+    match auth::actor_from_headers(state, headers).await {
+        Ok(actor) => serve(&actor).await.unwrap_or_else(failure),
+        Err(response) => response,
+    }
+}
+
+/// `GET /dossiers/{id}/pdf`
+pub async fn dossier_pdf(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Response {
+    guarded(&state, &headers, async |actor| {
+        let id = id(&raw)?;
+        let (d, _) = dossier::dossier::get(&state.db, actor, id).await?;
+        let mut funders = Vec::new();
+        for r in dossier::review::reviews_of(&state.db, id).await? {
+            let name = catalog::funder::get_by_id(&state.db, r.funder_id)
+                .await?
+                .map(|f| f.record.name)
+                .unwrap_or_default();
+            funders.push((name, r.requested_amount));
+        }
+        let files = dossier::dossier::attachments(&state.db, id).await?;
+        let pdf = dossier::document::dossier_pdf(&d, &state.territories, &funders, &files);
+        Ok(download(
+            pdf,
+            "application/pdf",
+            &format!("{}.pdf", d.reference),
+            true,
+        ))
+    })
+    .await
+}
+
+/// `GET /pieces/{id}`
+pub async fn attachment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Response {
+    guarded(&state, &headers, async |actor| {
+        let id = id(&raw)?;
+        let found = dossier::dossier::attachment_for(&state.db, actor, id).await?;
+        match state.dossiers.blobs.get(&found.sha256).await {
+            Ok(Some(bytes)) => Ok(download(bytes, &found.content_type, &found.filename, false)),
+            Ok(None) => Err(Error::Internal(format!(
+                "attachment {id}: file {} missing from the store",
+                found.sha256
+            ))),
+            Err(e) => Err(Error::Internal(format!("attachment {id}: {e}"))),
+        }
+    })
+    .await
+}
+
+/// `GET /conferences/{id}/proces-verbal`
+pub async fn minutes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Response {
+    guarded(&state, &headers, async |actor| {
+        let id = id(&raw)?;
+        let conference = dossier::conference::get(&state.db, actor, id).await?;
+        let text = conference.minutes.ok_or_else(|| {
+            Error::Conflict("Le procès-verbal est écrit à la clôture de la conférence.".into())
+        })?;
+        Ok(download(
+            text.into_bytes(),
+            "text/plain; charset=utf-8",
+            &format!("proces-verbal-conference-{id}.txt"),
+            false,
+        ))
+    })
+    .await
+}
+
+/// `GET /conferences/{id}/decisions.csv`
+pub async fn decisions_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Response {
+    guarded(&state, &headers, async |actor| {
+        let id = id(&raw)?;
+        dossier::conference::get(&state.db, actor, id).await?;
+        let rows = dossier::conference::scdl_rows(&state.db, id).await?;
+        Ok(download(
+            dossier::document::scdl_csv(&rows),
+            "text/csv; charset=utf-8",
+            &format!("subventions-conference-{id}.csv"),
+            false,
+        ))
+    })
+    .await
+}
