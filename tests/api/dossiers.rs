@@ -43,6 +43,47 @@ pub const FUNDERS: [(&str, &str, &str, &str); 3] = [
 
 pub const HOLDER_EMAIL: &str = "maire@ageville.test";
 
+/// POSTs a GraphQL request to the server at `base_url`, optionally with a bearer token;
+/// returns the JSON body.
+pub async fn graphql_at(
+    client: &reqwest::Client,
+    base_url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = client
+        .post(format!("{base_url}/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// Publishes, as `staff`, the scheme of each of [`FUNDERS`] (with its funder and contact
+/// address) on the server at `base_url`.
+pub async fn publish_schemes(client: &reqwest::Client, base_url: &str, staff: &str) {
+    for (funder, name, kind, slug) in FUNDERS {
+        let mut input = scheme_input(slug);
+        input["funders"] = json!([{ "slug": funder, "name": name, "kind": kind,
+                                    "contactEmail": format!("contact@{funder}.test") }]);
+        for (mutation, variables) in [
+            (
+                "mutation($input: SchemeInput!) { createScheme(input: $input) { slug } }",
+                json!({ "input": input }),
+            ),
+            (
+                "mutation($slug: String!) { publishScheme(slug: $slug) { status } }",
+                json!({ "slug": slug }),
+            ),
+        ] {
+            let body = graphql_at(client, base_url, Some(staff), mutation, variables).await;
+            assert!(body["errors"].is_null(), "{body}");
+        }
+    }
+}
+
 impl Fixture {
     pub async fn new() -> Fixture {
         Self::with_app(TestApp::spawn().await).await
@@ -50,24 +91,7 @@ impl Fixture {
 
     pub async fn with_app(app: TestApp) -> Fixture {
         let staff = app.staff_token().await;
-        for (funder, name, kind, slug) in FUNDERS {
-            let mut input = scheme_input(slug);
-            input["funders"] = json!([{ "slug": funder, "name": name, "kind": kind,
-                                        "contactEmail": format!("contact@{funder}.test") }]);
-            for (mutation, variables) in [
-                (
-                    "mutation($input: SchemeInput!) { createScheme(input: $input) { slug } }",
-                    json!({ "input": input }),
-                ),
-                (
-                    "mutation($slug: String!) { publishScheme(slug: $slug) { status } }",
-                    json!({ "slug": slug }),
-                ),
-            ] {
-                let body = app.graphql_as(Some(&staff), mutation, variables).await;
-                assert!(body["errors"].is_null(), "{body}");
-            }
-        }
+        publish_schemes(&app.client, &app.address, &staff).await;
         // A funder with no scheme in the dossier.
         let body = app
             .graphql_as(
@@ -1071,4 +1095,208 @@ async fn who_sees_what() {
             .count(),
         6
     );
+}
+
+/// Every mutation of dossiers and conferences, tried by everyone who must not succeed: the
+/// error code says why (unknown to them, forbidden, or not logged in), and nothing changes.
+#[tokio::test]
+async fn every_operation_refuses_whoever_may_not_do_it() {
+    let f = Fixture::new().await;
+    let draft = f.complete_draft().await;
+    let attachment =
+        upload(&f.app, &f.holder, &draft, "Devis", "devis.pdf", PDF).await["data"]["addAttachment"]
+            ["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let submitted = f.submitted().await;
+    let reviews = f.review_ids(&submitted).await;
+    let request = f
+        .ok(
+            &f.agents[0],
+            "mutation($id: ID!) { requestInformation(dossierId: $id, question: \"Le devis est-il signé ?\") { id } }",
+            json!({ "id": submitted }),
+        )
+        .await["requestInformation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let conference = f
+        .ok(
+            &f.staff,
+            "mutation { createConference(input: {title: \"Conférence test\", heldOn: \"2027-02-01\", funderSlugs: [\"region-test\"]}) { id } }",
+            json!({}),
+        )
+        .await["createConference"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = outbox(&f.app).await.len();
+
+    let holder = Some(f.holder.as_str());
+    let other = Some(f.other_holder.as_str());
+    let agent = Some(f.agents[0].as_str());
+    let co_agent = Some(f.agents[1].as_str());
+    let stranger = Some(f.stranger.as_str());
+    let staff = Some(f.staff.as_str());
+    const U: &str = "UNAUTHENTICATED";
+    const F: &str = "FORBIDDEN";
+    const N: &str = "NOT_FOUND";
+    type Case<'a> = (&'a str, Value, Vec<(Option<&'a str>, &'a str)>);
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "mutation { createDossier(input: {}) { id } }",
+            json!({}),
+            vec![(None, U), (agent, F), (staff, F)],
+        ),
+        (
+            "mutation($id: ID!) { updateDossier(id: $id, input: {certified: false}) { id } }",
+            json!({ "id": draft }),
+            vec![(None, U), (other, N), (agent, N), (stranger, N), (staff, F)],
+        ),
+        (
+            "mutation($id: ID!) { removeAttachment(id: $id) { id } }",
+            json!({ "id": attachment }),
+            vec![(None, U), (other, N), (agent, N), (staff, N)],
+        ),
+        (
+            SUBMIT,
+            json!({ "id": draft, "slugs": scheme_slugs(), "key": "cle-matrice-0001" }),
+            vec![(None, U), (other, N), (agent, N), (staff, F)],
+        ),
+        (
+            "mutation($id: ID!) { withdrawDossier(id: $id, reason: \"essai\") { id } }",
+            json!({ "id": submitted }),
+            vec![(None, U), (other, N), (agent, F), (stranger, N), (staff, F)],
+        ),
+        (
+            "mutation($id: ID!) { startReview(reviewId: $id) { id } }",
+            json!({ "id": reviews[0] }),
+            vec![
+                (None, U),
+                (holder, F),
+                (other, N),
+                (co_agent, F),
+                (stranger, N),
+            ],
+        ),
+        (
+            "mutation($id: ID!) { requestInformation(dossierId: $id, question: \"Une question ?\") { id } }",
+            json!({ "id": submitted }),
+            vec![
+                (None, U),
+                (holder, F),
+                (other, N),
+                (stranger, N),
+                (staff, F),
+            ],
+        ),
+        (
+            "mutation($id: ID!) { answerInformationRequest(requestId: $id, answer: \"Oui\") { id } }",
+            json!({ "id": request }),
+            vec![(None, U), (other, N), (agent, F), (stranger, N), (staff, F)],
+        ),
+        (
+            DECIDE,
+            json!({ "id": reviews[0], "decision": "REFUSED", "motivation": "essai" }),
+            vec![
+                (None, U),
+                (holder, F),
+                (other, N),
+                (co_agent, F),
+                (stranger, N),
+            ],
+        ),
+        (
+            "mutation($id: ID!) { addReviewNote(reviewId: $id, text: \"note\") { id } }",
+            json!({ "id": reviews[0] }),
+            vec![
+                (None, U),
+                (holder, F),
+                (other, N),
+                (co_agent, F),
+                (stranger, N),
+            ],
+        ),
+        (
+            "mutation { createConference(input: {title: \"Conférence\", heldOn: \"2027-02-01\", funderSlugs: [\"region-test\"]}) { id } }",
+            json!({}),
+            vec![(None, U), (holder, F), (agent, F)],
+        ),
+        (
+            "mutation($c: ID!, $d: ID!) { addToAgenda(conferenceId: $c, dossierId: $d) { id } }",
+            json!({ "c": conference, "d": submitted }),
+            vec![(None, U), (holder, F), (agent, F)],
+        ),
+        (
+            "mutation($c: ID!) { openConference(conferenceId: $c) { id } }",
+            json!({ "c": conference }),
+            vec![(None, U), (holder, F), (agent, F)],
+        ),
+        (
+            "mutation($c: ID!) { closeConference(conferenceId: $c) { id } }",
+            json!({ "c": conference }),
+            vec![(None, U), (holder, F), (agent, F)],
+        ),
+        ("{ conferences { total } }", json!({}), vec![(None, U)]),
+        (
+            "{ holderProfile { holder { siret } } }",
+            json!({}),
+            vec![(None, U)],
+        ),
+    ];
+    for (query, variables, refusals) in cases {
+        for (token, code) in refusals {
+            let body = match token {
+                Some(token) => f.as_(token, query, variables.clone()).await,
+                None => f.app.graphql(query, variables.clone()).await,
+            };
+            assert_eq!(error_code(&body), code, "{query} as {token:?}: {body}");
+        }
+    }
+    for (token, code) in [(&f.other_holder, N), (&f.agents[0], N), (&f.staff, F)] {
+        let body = upload(&f.app, token, &draft, "Intrus", "intrus.pdf", PDF).await;
+        assert_eq!(error_code(&body), code, "addAttachment: {body}");
+    }
+    // Nothing changed: no mail, the draft is still a draft with its attachment, no review moved.
+    assert_eq!(outbox(&f.app).await.len(), before);
+    let data = f
+        .ok(
+            &f.holder,
+            "query($id: ID!) { dossier(id: $id) { status certified attachments { id } } }",
+            json!({ "id": draft }),
+        )
+        .await;
+    assert_eq!(
+        data["dossier"],
+        json!({ "status": "DRAFT", "certified": true, "attachments": [{ "id": attachment }] })
+    );
+    let data = f
+        .ok(
+            &f.staff,
+            "query($id: ID!) { dossier(id: $id) { status reviews { status } notes { id } } }",
+            json!({ "id": submitted }),
+        )
+        .await;
+    assert_eq!(data["dossier"]["status"], "INFO_REQUESTED");
+    assert!(
+        data["dossier"]["reviews"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "RECEIVED")
+    );
+    assert_eq!(data["dossier"]["notes"], json!([]));
+    // Conferences are invisible to holders and unrelated agents.
+    for token in [&f.holder, &f.other_holder, &f.stranger] {
+        let data = f
+            .ok(
+                token,
+                "query($c: ID!) { conference(id: $c) { id } conferences { total } }",
+                json!({ "c": conference }),
+            )
+            .await;
+        assert!(data["conference"].is_null());
+        assert_eq!(data["conferences"]["total"], 0);
+    }
 }
