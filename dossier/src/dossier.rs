@@ -809,16 +809,23 @@ pub async fn submit(
         .col_expr(row::Column::SchemeSlugs, Expr::value(json(&slugs)))
         .filter(row::Column::Id.eq(id))
         .filter(row::Column::Status.eq(DossierStatus::Draft.as_str()))
+        // What was checked is what is sent: a save in between makes this attempt fail.
+        .filter(row::Column::UpdatedAt.eq(dossier.updated_at))
         .exec(&txn)
         .await?
         .rows_affected
         == 1;
     if !won {
-        // Another request submitted it meanwhile: the same key gets its result.
         txn.rollback().await?;
         let current = load(db, id)
             .await?
             .ok_or_else(|| Error::NotFound("Dossier".into()))?;
+        if current.status == DossierStatus::Draft {
+            return Err(Error::Conflict(
+                "Le dossier vient d'être modifié : vérifiez-le, puis déposez-le à nouveau.".into(),
+            ));
+        }
+        // Another request submitted it meanwhile: the same key gets its result.
         return already_submitted(current, key);
     }
     for r in recipients.values() {
