@@ -258,3 +258,65 @@ pub fn scdl_csv(rows: &[ScdlRow]) -> Vec<u8> {
     }
     writer.into_inner().unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, Utc};
+
+    fn empty_dossier() -> Dossier {
+        Dossier {
+            id: 1,
+            reference: "GU-2026-000001".into(),
+            account_id: 1,
+            status: crate::model::DossierStatus::Draft,
+            holder: None,
+            project: None,
+            expenses: Vec::new(),
+            plan: None,
+            certified: false,
+            scheme_slugs: Vec::new(),
+            submit_key: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            submitted_at: None,
+            withdrawn_reason: None,
+        }
+    }
+
+    #[test]
+    fn an_empty_draft_still_prints() {
+        let territories = Territories::embedded();
+        let pdf = dossier_pdf(&empty_dossier(), &territories, &[], &[]);
+        assert!(pdf.starts_with(b"%PDF-1.4"));
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(text.contains("GU-2026-000001"), "the reference is printed");
+        assert!(text.contains("Non renseign"), "empty sections say so");
+    }
+
+    #[test]
+    fn the_scdl_file_has_its_columns_and_quotes_commas() {
+        let day = NaiveDate::from_ymd_opt(2027, 1, 15).unwrap();
+        let csv = scdl_csv(&[ScdlRow {
+            funder_name: "Région Test".into(),
+            funder_siret: String::new(),
+            decided_on: day,
+            reference: "GU-2027-000001-3".into(),
+            beneficiary: "Commune d'Ageville".into(),
+            beneficiary_siret: "21520269900017".into(),
+            object: "Café, épicerie et dépôt de pain".into(),
+            amount: 20000,
+            total_cost: 75000,
+            paid_on: day,
+            european: false,
+            schemes: "Aide au commerce".into(),
+        }]);
+        let text = String::from_utf8(csv).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next().unwrap(), SCDL_COLUMNS.join(","));
+        assert_eq!(
+            lines.next().unwrap(),
+            "Région Test,,2027-01-15,GU-2027-000001-3,Commune d'Ageville,21520269900017,\"Café, épicerie et dépôt de pain\",20000,aide en numéraire,Unique,2027-01-15,,non,0.2667,Aide au commerce"
+        );
+    }
+}
