@@ -9,7 +9,7 @@ use catalog::plan::PlanCheck;
 use catalog::vocab::SchemeStatus;
 use catalog::{Actor, Error, Result, Role, Territories};
 use chrono::{Datelike, Utc};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, LockType, NullOrdering, Order, Query};
 use sea_orm::{
     ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -133,8 +133,13 @@ pub async fn list(
     select = match query.sort {
         Sort::UpdatedDesc => select.order_by_desc(row::Column::UpdatedAt),
         Sort::UpdatedAsc => select.order_by_asc(row::Column::UpdatedAt),
-        Sort::SubmittedDesc => select.order_by_desc(row::Column::SubmittedAt),
-        Sort::SubmittedAsc => select.order_by_asc(row::Column::SubmittedAt),
+        // Drafts (never submitted) last, on SQLite and PostgreSQL alike.
+        Sort::SubmittedDesc => {
+            select.order_by_with_nulls(row::Column::SubmittedAt, Order::Desc, NullOrdering::Last)
+        }
+        Sort::SubmittedAsc => {
+            select.order_by_with_nulls(row::Column::SubmittedAt, Order::Asc, NullOrdering::Last)
+        }
     };
     let rows = select
         .order_by_desc(row::Column::Id)
@@ -649,8 +654,16 @@ pub async fn attachment_for(
 
 /// Recomputes a submitted dossier's status from its reviews and open requests.
 pub async fn refresh_status(db: &impl ConnectionTrait, dossier_id: i64) -> Result<DossierStatus> {
-    let dossier = load(db, dossier_id)
+    // The row is locked before the reviews are read (on PostgreSQL; SQLite has one writer at
+    // a time): co-funders deciding at once then derive the status one after the other, the
+    // later from reviews that include the earlier decision. FOR NO KEY UPDATE, the lock the
+    // status update takes anyway, does not wait on the key-share locks that inserting the
+    // audit event took in the same transactions (FOR UPDATE would deadlock on them).
+    let dossier: Dossier = row::Entity::find_by_id(dossier_id)
+        .lock(LockType::NoKeyUpdate)
+        .one(db)
         .await?
+        .map(Into::into)
         .ok_or_else(|| Error::NotFound("Dossier".into()))?;
     if matches!(
         dossier.status,

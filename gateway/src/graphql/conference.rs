@@ -193,12 +193,12 @@ impl ConferenceQuery {
     async fn conferences(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default_with = "Some(20)")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<ConferenceConnection> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
-        let limit = page_size(first)?;
+        let limit = page_size(first.unwrap_or(20))?;
         let offset = parse_cursor(after.as_deref())?;
         let (list, total) = domain::list(&state.db, actor, offset, limit).await.gql()?;
         let end = offset + list.len() as u64;

@@ -708,14 +708,14 @@ impl DossierQuery {
     async fn dossiers(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default_with = "Some(20)")] first: Option<i32>,
         after: Option<String>,
         status: Option<Vec<DossierStatus>>,
-        #[graphql(default)] sort: DossierSort,
+        #[graphql(default_with = "Some(DossierSort::UpdatedDesc)")] sort: Option<DossierSort>,
     ) -> async_graphql::Result<DossierConnection> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
-        let limit = page_size(first)?;
+        let limit = page_size(first.unwrap_or(20))?;
         let offset = parse_cursor(after.as_deref())?;
         let query = dossier::dossier::ListQuery {
             statuses: status
@@ -723,7 +723,7 @@ impl DossierQuery {
                 .into_iter()
                 .map(Into::into)
                 .collect(),
-            sort: match sort {
+            sort: match sort.unwrap_or_default() {
                 DossierSort::UpdatedDesc => dossier::dossier::Sort::UpdatedDesc,
                 DossierSort::UpdatedAsc => dossier::dossier::Sort::UpdatedAsc,
                 DossierSort::SubmittedDesc => dossier::dossier::Sort::SubmittedDesc,
