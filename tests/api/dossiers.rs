@@ -1340,7 +1340,7 @@ async fn dossier_lists_filter_sort_and_paginate() {
             json!({ "first": 1, "sort": "SUBMITTED_ASC" }),
         )
         .await;
-    assert_eq!(ids(&data), [older.clone()]);
+    assert_eq!(ids(&data), [older.as_str()]);
     assert_eq!(data["dossiers"]["total"], 2);
     assert_eq!(data["dossiers"]["pageInfo"]["hasNextPage"], true);
     let cursor = data["dossiers"]["pageInfo"]["endCursor"]
