@@ -132,6 +132,14 @@ function loadMe({ refresh = false } = {}) {
   return mePromise;
 }
 
+// The menu entries of each role, before « Mon compte ».
+const ROLE_LINKS = {
+  HOLDER: [['/dossiers', 'Mes dossiers']],
+  FUNDER: [['/instruction', 'Instruction'], ['/conferences', 'Conférences']],
+  STAFF: [['/instruction', 'Dossiers'], ['/conferences', 'Conférences']],
+  ADMIN: [['/instruction', 'Dossiers'], ['/conferences', 'Conférences']],
+};
+
 function updateAccountLink(me) {
   const link = document.getElementById('nav-compte');
   if (!link) return;
@@ -139,6 +147,10 @@ function updateAccountLink(me) {
   link.setAttribute('href', href);
   link.dataset.section = href;
   link.textContent = text;
+  for (const item of document.querySelectorAll('.site-nav li.role-link')) item.remove();
+  for (const [section, label] of (me && ROLE_LINKS[me.role]) || []) {
+    link.parentElement.before(h('li', { class: 'role-link' }, h('a', { href: section, 'data-section': section }, label)));
+  }
   updateNav(location.pathname);
 }
 
@@ -647,8 +659,22 @@ async function accountPage({ signal }) {
 // ---------------------------------------------------------------------------------------
 // Router
 
+/** A page of a module loaded when first needed: the dossier pages stay out of the first load. */
+const lazy = (load, name, options) => async (context) => (await load())[name](context, options);
+const dossierModule = () => import('./dossier.js');
+const dossierFormModule = () => import('./dossier-form.js');
+const conferenceModule = () => import('./conference.js');
+
 const ROUTES = [
   [/^\/$/, homePage],
+  [/^\/dossiers\/?$/, lazy(dossierModule, 'dossiersPage')],
+  [/^\/dossiers\/nouveau\/?$/, lazy(dossierFormModule, 'dossierFormPage')],
+  [/^\/dossiers\/([^/]+)\/modifier\/?$/, lazy(dossierFormModule, 'dossierFormPage')],
+  [/^\/dossiers\/([^/]+)\/?$/, lazy(dossierModule, 'dossierPage')],
+  [/^\/instruction\/?$/, lazy(() => import('./instruction.js'), 'inboxPage')],
+  [/^\/instruction\/([^/]+)\/?$/, lazy(dossierModule, 'dossierPage', { inInbox: true })],
+  [/^\/conferences\/?$/, lazy(conferenceModule, 'conferencesPage')],
+  [/^\/conferences\/([^/]+)\/?$/, lazy(conferenceModule, 'conferencePage')],
   [/^\/recherche\/?$/, searchPage],
   [/^\/projet\/?$/, projectPage],
   [/^\/financeurs\/?$/, fundersPage],
@@ -696,7 +722,7 @@ async function render({ moveFocus, scrollY = 0 }) {
 
   let result;
   try {
-    result = await route.page({ params: route.params, query: url.searchParams, signal, setUrl, loadMe });
+    result = await route.page({ params: route.params, query: url.searchParams, signal, setUrl, navigate, loadMe });
   } catch (err) {
     if (signal.aborted) return;
     if (err instanceof NotFound) {

@@ -144,6 +144,41 @@ export const DIGEST_FREQUENCIES = {
   WEEKLY: 'hebdomadaire',
 };
 
+// Shared dossiers (issue 5): statuses of a dossier, of a funder's review, decisions,
+// conferences of funders, and the orders of the instruction inbox.
+export const DOSSIER_STATUSES = {
+  DRAFT: 'Brouillon',
+  SUBMITTED: 'Déposé',
+  IN_REVIEW: 'En instruction',
+  INFO_REQUESTED: 'Informations demandées',
+  DECIDED: 'Décidé',
+  WITHDRAWN: 'Retiré',
+};
+
+export const REVIEW_STATUSES = {
+  RECEIVED: 'Reçu',
+  IN_REVIEW: 'En instruction',
+  DECIDED: 'Décidé',
+};
+
+export const DECISIONS = {
+  GRANTED: 'Accordé',
+  REFUSED: 'Refusé',
+};
+
+export const CONFERENCE_STATUSES = {
+  PLANNED: 'Prévue',
+  OPEN: 'Ouverte',
+  CLOSED: 'Close',
+};
+
+export const DOSSIER_SORTS = {
+  UPDATED_DESC: 'Modifiés récemment',
+  UPDATED_ASC: 'Modifiés il y a longtemps',
+  SUBMITTED_DESC: 'Déposés récemment',
+  SUBMITTED_ASC: 'Déposés il y a longtemps',
+};
+
 /** The French label of `value` in `map`, or the value itself when it has none. */
 export function label(map, value) {
   return Object.hasOwn(map, value) ? map[value] : String(value);

@@ -188,3 +188,151 @@ export async function assertFirstLoadUnder150KB(path) {
     await context.close();
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// Accounts, sessions and mail (tests that need several logged-in roles)
+
+/** The server's data directory (its mail folder is there) and the `guichet` binary. */
+export const DATA_DIR = process.env.GUICHET_DATA_DIR || '';
+export const GUICHET_BIN = process.env.GUICHET_BIN || '';
+
+/**
+ * Runs `$GUICHET_BIN args… --data-dir $GUICHET_DATA_DIR` (DATABASE_URL, when set, passes
+ * through, so the command acts on the running server's data) and resolves with its output.
+ */
+export async function guichet(...args) {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    execFile(GUICHET_BIN, [...args, '--data-dir', DATA_DIR], { env: process.env, timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`guichet ${args.join(' ')} failed: ${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** Creates an account with the CLI: role holder, funder (with `funder` slug) or staff. */
+export async function addAccount(email, role, funder = null) {
+  await guichet('user', 'add', '--email', email, '--role', role, ...(funder ? ['--funder', funder] : []));
+}
+
+/** Decodes RFC 2047 encoded words (=?utf-8?B?…?= and =?utf-8?Q?…?=) of a header. */
+function decodeHeader(value) {
+  return value
+    .replace(/(=\?[^?]+\?[BbQq]\?[^?]*\?=)\s+(?==\?)/g, '$1')
+    .replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (_, charset, enc, data) => {
+      const bytes = enc.toUpperCase() === 'B'
+        ? Buffer.from(data, 'base64')
+        : Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (m, hex) => String.fromCharCode(parseInt(hex, 16))), 'latin1');
+      return bytes.toString('utf8');
+    });
+}
+
+function decodeBody(body, encoding) {
+  const e = (encoding || '').toLowerCase();
+  if (e === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  if (e === 'quoted-printable') {
+    return Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (m, hex) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8');
+  }
+  return body;
+}
+
+/** A MIME entity: its headers (lower-case names, decoded) and its text (parts joined). */
+function parseEntity(raw) {
+  const split = raw.search(/\r?\n\r?\n/);
+  const head = split < 0 ? raw : raw.slice(0, split);
+  const body = split < 0 ? '' : raw.slice(split).replace(/^\r?\n\r?\n/, '');
+  const headers = {};
+  for (const line of head.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)) {
+    const m = /^([^:]+):\s*(.*)$/.exec(line);
+    if (m) headers[m[1].toLowerCase()] = decodeHeader(m[2]);
+  }
+  const type = headers['content-type'] || 'text/plain';
+  const boundary = /boundary="?([^";]+)"?/i.exec(type);
+  if (/^multipart\//i.test(type) && boundary) {
+    const parts = body.split(`--${boundary[1]}`).slice(1).filter((p) => !p.startsWith('--'));
+    return { headers, text: parts.map((p) => parseEntity(p.replace(/^\r?\n/, '')).text).join('\n') };
+  }
+  return { headers, text: decodeBody(body, headers['content-transfer-encoding']) };
+}
+
+/** Every mail written so far under `$GUICHET_DATA_DIR/mail/`, oldest first: { file, to, subject, text }. */
+export async function readMails() {
+  const { readdir, readFile, stat } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const dir = join(DATA_DIR, 'mail');
+  let names = [];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith('.eml'));
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
+  }
+  const mails = await Promise.all(names.map(async (name) => {
+    const path = join(dir, name);
+    const { mtimeMs } = await stat(path);
+    const { headers, text } = parseEntity(await readFile(path, 'utf8'));
+    return { file: name, mtime: mtimeMs, to: (headers.to || '').toLowerCase(), subject: headers.subject || '', text };
+  }));
+  return mails.sort((a, b) => a.mtime - b.mtime || a.file.localeCompare(b.file));
+}
+
+/** Waits (polling, bounded) until `predicate(mails)` returns a truthy value, and returns it. */
+export async function waitForMails(predicate, what, timeout = 20_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const found = predicate(await readMails());
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no ${what} in ${DATA_DIR}/mail after ${timeout / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/**
+ * Logs `email` in through a magic link (one `requestLoginLink`, the link read from its mail)
+ * and resolves with the browser storage state holding the session cookie.
+ */
+export async function loginAs(email) {
+  const res = await fetch(`${BASE}/graphql`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ query: 'mutation ($email: String!) { requestLoginLink(email: $email) }', variables: { email } }),
+  });
+  const body = await res.json();
+  assert.ok(!body.errors, `requestLoginLink: ${JSON.stringify(body.errors)}`);
+  const link = await waitForMails((mails) => {
+    for (const m of mails.filter((x) => x.to.includes(email.toLowerCase())).reverse()) {
+      const found = /https?:\/\/[^\s"'<>]*\/login\?token=[A-Za-z0-9_-]+/.exec(m.text);
+      if (found) return new URL(found[0]);
+    }
+    return null;
+  }, `login link for ${email}`);
+  let state = null;
+  // The link holds the server's public address, which may differ from GUICHET_URL.
+  await withPage(`${link.pathname}${link.search}`, async ({ page }) => {
+    await page.waitForURL(`${BASE}/compte`);
+    await page.getByText(email).waitFor();
+    state = await page.context().storageState();
+  });
+  return state;
+}
+
+/** Runs a GraphQL operation with the cookies of `state` and resolves with its data. */
+export async function gqlAs(state, query, variables = {}) {
+  const host = new URL(BASE).hostname;
+  const cookie = state ? state.cookies.filter((c) => c.domain.replace(/^\./, '') === host).map((c) => `${c.name}=${c.value}`).join('; ') : '';
+  const res = await fetch(`${BASE}/graphql`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(cookie ? { Cookie: cookie } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await res.json();
+  assert.ok(!body.errors, `GraphQL errors: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+/** Fetches `path` with the cookies of `state`: { status, type, text }. */
+export async function fetchAs(state, path) {
+  const host = new URL(BASE).hostname;
+  const cookie = state.cookies.filter((c) => c.domain.replace(/^\./, '') === host).map((c) => `${c.name}=${c.value}`).join('; ');
+  const res = await fetch(`${BASE}${path}`, { headers: { Cookie: cookie } });
+  return { status: res.status, type: res.headers.get('content-type') || '', text: await res.text() };
+}
