@@ -7,6 +7,7 @@ mod alerts;
 mod catalog;
 mod cli;
 mod conferences;
+mod dossier_reliability;
 mod dossiers;
 mod eligibility;
 mod gateway;

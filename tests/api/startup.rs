@@ -9,11 +9,13 @@ use tempfile::TempDir;
 
 use crate::helpers::fresh_database;
 
-/// A `guichet serve` process, killed when dropped.
-struct Server(Child, String);
+/// A `guichet serve` process, killed (SIGKILL) when dropped.
+pub struct Server(Child, String);
 
 impl Server {
-    async fn start(dir: &std::path::Path, database_url: &str, extra: &[&str]) -> Server {
+    /// Starts `guichet serve` on a free loopback port, without SMTP (mail goes to `.eml`
+    /// files), and waits until `/healthz` answers.
+    pub async fn start(dir: &std::path::Path, database_url: &str, extra: &[&str]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -44,6 +46,17 @@ impl Server {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The server's base URL (`http://127.0.0.1:PORT`).
+    pub fn url(&self) -> &str {
+        &self.1
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 
     async fn graphql(&self, query: &str) -> Value {

@@ -15,8 +15,9 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Execu
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
-/// How long a claimed message is reserved for its sender.
-const LEASE: chrono::Duration = chrono::Duration::seconds(120);
+/// How long a claimed message is reserved for its sender: more than one send takes (the SMTP
+/// timeout is 20 s), and the longest a message claimed by a process that died waits.
+pub const LEASE: chrono::Duration = chrono::Duration::seconds(30);
 /// The longest the worker sleeps before looking at the outbox again.
 const POLL: Duration = Duration::from_secs(2);
 
@@ -104,7 +105,10 @@ pub async fn send_due(
 ) -> anyhow::Result<usize> {
     let mut sent = 0;
     loop {
-        let batch = outbox::claim_due(db, 20, LEASE).await?;
+        // One at a time: a lease covers one send, so a slow server cannot outlast the lease
+        // of messages still waiting in a batch (another process would send them too), and a
+        // crash strands one message, not twenty.
+        let batch = outbox::claim_due(db, 1, LEASE).await?;
         if batch.is_empty() {
             return Ok(sent);
         }
