@@ -22,3 +22,20 @@ impl MigratorTrait for Migrator {
         ]
     }
 }
+
+/// An index named `name` on `table`'s `columns`, created unless it exists.
+pub(crate) fn index_on(
+    name: &'static str,
+    table: &'static str,
+    columns: &[&'static str],
+) -> IndexCreateStatement {
+    let mut index = Index::create()
+        .name(name)
+        .table(table)
+        .if_not_exists()
+        .take();
+    for column in columns {
+        index.col(*column);
+    }
+    index
+}

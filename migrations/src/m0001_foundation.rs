@@ -3,6 +3,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::index_on as index;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -13,22 +15,6 @@ fn fk_scheme(table: &'static str) -> ForeignKeyCreateStatement {
         .to("scheme", "id")
         .on_delete(ForeignKeyAction::Cascade)
         .take()
-}
-
-fn index(
-    name: &'static str,
-    table: &'static str,
-    columns: &[&'static str],
-) -> IndexCreateStatement {
-    let mut index = Index::create()
-        .name(name)
-        .table(table)
-        .if_not_exists()
-        .take();
-    for column in columns {
-        index.col(*column);
-    }
-    index
 }
 
 #[async_trait::async_trait]

@@ -4,6 +4,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::index_on as index;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -18,22 +20,6 @@ fn fk(
         key.on_delete(ForeignKeyAction::Cascade);
     }
     key
-}
-
-fn index(
-    name: &'static str,
-    table: &'static str,
-    columns: &[&'static str],
-) -> IndexCreateStatement {
-    let mut index = Index::create()
-        .name(name)
-        .table(table)
-        .if_not_exists()
-        .take();
-    for column in columns {
-        index.col(*column);
-    }
-    index
 }
 
 #[async_trait::async_trait]
