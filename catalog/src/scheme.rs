@@ -469,7 +469,7 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
     if let Some(e) = record.validate(territories).into_iter().next() {
         return Err(e.into());
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let existing = scheme_row::Entity::find()
         .filter(scheme_row::Column::Slug.eq(&record.slug))
         .one(&txn)
@@ -536,7 +536,7 @@ pub async fn set_status<C: ConnectionTrait + TransactionTrait>(
     status: SchemeStatus,
 ) -> Result<Scheme> {
     actor.require_staff()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let row = scheme_row::Entity::find()
         .filter(scheme_row::Column::Slug.eq(slug))
         .one(&txn)

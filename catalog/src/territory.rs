@@ -264,7 +264,7 @@ pub async fn sync_to_database<C: ConnectionTrait + TransactionTrait>(
     if current.as_ref().map(|m| m.value.as_str()) == Some(territories.version()) {
         return Ok(false);
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     territory::Entity::delete_many().exec(&txn).await?;
     for chunk in territories.all().chunks(2_000) {
         let rows = chunk.iter().map(|t| territory::ActiveModel {

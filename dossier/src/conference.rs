@@ -11,7 +11,7 @@ use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 
@@ -208,7 +208,7 @@ pub async fn create(
             funders.push(found.id);
         }
     }
-    let txn = db.begin().await?;
+    let txn = catalog::db::begin_write(db).await?;
     let inserted = row::Entity::insert(row::ActiveModel {
         id: NotSet,
         title: Set(title.to_owned()),
@@ -275,7 +275,7 @@ pub async fn add_to_agenda(
     if items.iter().any(|i| i.dossier_id == dossier_id) {
         return Ok(conference);
     }
-    let txn = db.begin().await?;
+    let txn = catalog::db::begin_write(db).await?;
     agenda_item::Entity::insert(agenda_item::ActiveModel {
         conference_id: Set(id),
         dossier_id: Set(dossier_id),
@@ -484,7 +484,7 @@ pub async fn close(
     }
     let now = Utc::now();
     let minutes = minutes_text(&conference, &invited_names, &closing, now, &env.territories);
-    let txn = db.begin().await?;
+    let txn = catalog::db::begin_write(db).await?;
     let moved = row::Entity::update_many()
         .col_expr(
             row::Column::Status,

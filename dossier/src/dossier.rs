@@ -12,7 +12,7 @@ use chrono::{Datelike, Utc};
 use sea_orm::sea_query::{Expr, LockType, NullOrdering, Order, Query};
 use sea_orm::{
     ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::blob::{self, BlobStore};
@@ -275,7 +275,7 @@ pub async fn create(
         input.holder = profile(db, actor).await?;
     }
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = catalog::db::begin_write(db).await?;
     let previous = previous_dossier(&txn, me, None).await?;
     let inserted = row::Entity::insert(row::ActiveModel {
         id: NotSet,
@@ -361,7 +361,7 @@ pub async fn update(
             "Seul un brouillon peut être modifié",
         ));
     }
-    let txn = db.begin().await?;
+    let txn = catalog::db::begin_write(db).await?;
     let mut update = row::Entity::update_many()
         .col_expr(row::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(row::Column::Id.eq(id))
@@ -575,7 +575,7 @@ pub async fn add_attachment(
         .put(bytes)
         .await
         .map_err(|e| Error::Internal(format!("attachment store: {e}")))?;
-    let txn = db.begin().await?;
+    let txn = catalog::db::begin_write(db).await?;
     let model = attachment::Entity::insert(attachment::ActiveModel {
         id: NotSet,
         dossier_id: Set(dossier_id),
@@ -618,7 +618,7 @@ pub async fn remove_attachment(db: &DatabaseConnection, actor: &Actor, id: i64) 
             "Les pièces ne peuvent être retirées que d'un brouillon",
         ));
     }
-    let txn = db.begin().await?;
+    let txn = catalog::db::begin_write(db).await?;
     attachment::Entity::delete_by_id(id).exec(&txn).await?;
     record(
         &txn,
@@ -810,7 +810,7 @@ pub async fn submit(
         .map_err(|e| Error::Internal(format!("attachment store: {e}")))?;
 
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = catalog::db::begin_write(db).await?;
     let won = row::Entity::update_many()
         .col_expr(
             row::Column::Status,
@@ -1012,7 +1012,7 @@ pub async fn withdraw(
             "Ce dossier ne peut pas être retiré",
         ));
     }
-    let txn = db.begin().await?;
+    let txn = catalog::db::begin_write(db).await?;
     let done = row::Entity::update_many()
         .col_expr(
             row::Column::Status,

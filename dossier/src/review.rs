@@ -9,7 +9,7 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 
 use crate::dossier::{self, Env, record, refresh_status};
@@ -139,7 +139,7 @@ async fn funder_name(db: &impl ConnectionTrait, funder_id: i64) -> Result<String
 /// RECEIVED → IN_REVIEW.
 pub async fn start(db: &DatabaseConnection, actor: &Actor, review_id: i64) -> Result<Review> {
     let (found, dossier) = actionable(db, actor, review_id).await?;
-    let txn = db.begin().await?;
+    let txn = catalog::db::begin_write(db).await?;
     let moved = review::Entity::update_many()
         .col_expr(
             review::Column::Status,
@@ -216,7 +216,7 @@ pub async fn decide(
         ));
     }
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = catalog::db::begin_write(db).await?;
     let moved = review::Entity::update_many()
         .col_expr(
             review::Column::Status,
@@ -335,7 +335,7 @@ pub async fn request_information(
             dossier.status.label()
         )));
     }
-    let txn = db.begin().await?;
+    let txn = catalog::db::begin_write(db).await?;
     let asked = information_request::Entity::insert(information_request::ActiveModel {
         id: NotSet,
         dossier_id: Set(dossier_id),
@@ -410,7 +410,7 @@ pub async fn answer(
     if dossier.status == DossierStatus::Withdrawn {
         return Err(Error::Conflict("Le dossier a été retiré.".into()));
     }
-    let txn = db.begin().await?;
+    let txn = catalog::db::begin_write(db).await?;
     let done = information_request::Entity::update_many()
         .col_expr(
             information_request::Column::Answer,

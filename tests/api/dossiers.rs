@@ -1362,3 +1362,48 @@ async fn dossier_lists_filter_sort_and_paginate() {
     let body = f.as_(&f.holder, list, json!({ "after": "nope" })).await;
     assert_eq!(error_field(&body), "after");
 }
+
+/// Holders working at the same moment: every save succeeds (on SQLite, a transaction that
+/// read before writing used to fail with "database is locked" when another wrote meanwhile).
+#[tokio::test]
+async fn concurrent_holders_all_save_and_submit() {
+    let f = Fixture::new().await;
+    let mut tokens = Vec::new();
+    for i in 0..8 {
+        tokens.push(
+            f.app
+                .token_for(
+                    &format!("maire{i}@concurrence.test"),
+                    catalog::Role::Holder,
+                    None,
+                )
+                .await,
+        );
+    }
+    let create = "mutation($input: DossierInput!) { createDossier(input: $input) { id } }";
+    let created = futures_join_all(
+        tokens
+            .iter()
+            .map(|t| f.as_(t, create, json!({ "input": complete_input() }))),
+    )
+    .await;
+    for body in &created {
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    let submitted = futures_join_all(tokens.iter().zip(&created).map(|(t, body)| {
+        let id = body["data"]["createDossier"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        f.as_(
+            t,
+            SUBMIT,
+            json!({ "id": id.clone(), "slugs": scheme_slugs(), "key": format!("concurrent-{id}") }),
+        )
+    }))
+    .await;
+    for body in &submitted {
+        assert!(body["errors"].is_null(), "{body}");
+        assert_eq!(body["data"]["submitDossier"]["status"], "SUBMITTED");
+    }
+}
