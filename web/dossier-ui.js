@@ -198,7 +198,13 @@ export async function graphqlUpload(query, variables, fileVariable, file, { sign
   let response;
   try {
     response = await fetch('/graphql', {
-      method: 'POST', credentials: 'same-origin', body: form, signal, headers: { Accept: 'application/graphql-response+json, application/json' },
+      method: 'POST',
+      credentials: 'same-origin',
+      body: form,
+      signal,
+      // A multipart upload made with the session cookie must carry this header: a page of
+      // another site cannot send it without a CORS preflight, which the server never grants.
+      headers: { Accept: 'application/graphql-response+json, application/json', 'GraphQL-Require-Preflight': '1' },
     });
   } catch (err) {
     if (err && err.name === 'AbortError') throw err;

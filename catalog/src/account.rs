@@ -1,5 +1,12 @@
 //! Accounts, API tokens, sessions and single-use login links. Secrets are random, shown
 //! once, and stored only as SHA-256 digests.
+//!
+//! Every secret is 32 bytes (256 bits) from `rand::rng()`, a cryptographic generator
+//! seeded by the operating system. A secret is never compared as such: it is hashed and the
+//! digest looked up in the database, so what the lookup's timing could reveal is how much of
+//! a stored *digest* a guess's digest shares, and going from a digest to its secret is a
+//! SHA-256 preimage of 256 random bits. The lookup is therefore constant-time with respect
+//! to the secret.
 
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
@@ -194,6 +201,18 @@ pub async fn revoke(db: &impl ConnectionTrait, secret: &str) -> Result<bool> {
     let result = token::Entity::update_many()
         .col_expr(token::Column::RevokedAt, Expr::value(Some(Utc::now())))
         .filter(token::Column::Hash.eq(digest(secret.trim())))
+        .filter(token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Revokes a browser session given its secret (never an API token). True when one was.
+pub async fn revoke_session(db: &impl ConnectionTrait, secret: &str) -> Result<bool> {
+    let result = token::Entity::update_many()
+        .col_expr(token::Column::RevokedAt, Expr::value(Some(Utc::now())))
+        .filter(token::Column::Hash.eq(digest(secret.trim())))
+        .filter(token::Column::Kind.eq(token::SESSION))
         .filter(token::Column::RevokedAt.is_null())
         .exec(db)
         .await?;

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 
 use crate::email::Email;
@@ -207,6 +207,27 @@ pub async fn next_due(db: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>
         .one(db)
         .await?
         .map(|m| m.next_attempt_at))
+}
+
+/// Messages not sent yet: how many, and when the oldest was queued.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pending {
+    pub count: u64,
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+/// The messages not sent yet (for metrics).
+pub async fn pending(db: &impl ConnectionTrait) -> Result<Pending> {
+    let unsent = || outbox::Entity::find().filter(outbox::Column::SentAt.is_null());
+    let count = unsent().count(db).await?;
+    let oldest = unsent()
+        .select_only()
+        .column(outbox::Column::CreatedAt)
+        .order_by_asc(outbox::Column::Id)
+        .into_tuple::<DateTime<Utc>>()
+        .one(db)
+        .await?;
+    Ok(Pending { count, oldest })
 }
 
 /// Every message, oldest first (for tests and operators).

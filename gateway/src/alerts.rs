@@ -12,7 +12,7 @@ use catalog::entity::account;
 use catalog::search::{SearchRequest, Sort};
 use catalog::{Actor, vocab};
 use chrono::Utc;
-use sea_orm::{EntityTrait, TransactionTrait};
+use sea_orm::EntityTrait;
 use serde::Deserialize;
 
 use crate::app::AppState;
@@ -136,7 +136,7 @@ pub async fn send_due_digests(state: &AppState) -> anyhow::Result<usize> {
             .iter()
             .filter(|h| h.scheme.updated_at > alert.covered_until && h.scheme.updated_at <= now)
             .collect();
-        let txn = state.db.begin().await?;
+        let txn = catalog::db::begin_write(&state.db).await?;
         if !alert::advance(&txn, &alert, now).await? {
             continue; // another worker took it
         }
@@ -203,17 +203,20 @@ pub async fn send_due_digests(state: &AppState) -> anyhow::Result<usize> {
     Ok(queued)
 }
 
-/// Runs the digest scheduler until the process ends.
+/// Runs the digest scheduler until the server shuts down.
 pub fn start_scheduler(state: &AppState) -> tokio::task::JoinHandle<()> {
     let state = state.clone();
     tokio::spawn(async move {
-        loop {
+        while !state.shutdown.is_triggered() {
             match send_due_digests(&state).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(digests = n, "alert digests queued"),
                 Err(e) => tracing::warn!(error = %e, "alert digests failed"),
             }
-            tokio::time::sleep(INTERVAL).await;
+            tokio::select! {
+                _ = tokio::time::sleep(INTERVAL) => {}
+                _ = state.shutdown.triggered() => {}
+            }
         }
     })
 }

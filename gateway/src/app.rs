@@ -20,8 +20,10 @@ use tower_http::trace::TraceLayer;
 use crate::config::Settings;
 use crate::graphql::cache::SearchCache;
 use crate::graphql::{self, GuichetSchema};
+use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
-use crate::{alerts, auth, files, mail, web};
+use crate::shutdown::Shutdown;
+use crate::{alerts, auth, files, mail, metrics, request_id, security, shutdown, web};
 
 /// Largest accepted request body on `/graphql`.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -62,6 +64,10 @@ pub struct AppState {
     pub mail_wakeup: Arc<Notify>,
     /// What dossier operations need: territories, the attachment store, links.
     pub dossiers: dossier::Env,
+    /// Request counts and latencies, for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Triggered when the server is asked to stop; background tasks watch it.
+    pub shutdown: Shutdown,
 }
 
 /// Connects to the database, runs the migrations and makes sure the territories are
@@ -117,6 +123,8 @@ pub async fn prepare(settings: Settings, no_seed: bool) -> anyhow::Result<AppSta
         search,
         search_cache,
         mail_wakeup: Arc::new(Notify::new()),
+        metrics: Arc::new(Metrics::new()),
+        shutdown: Shutdown::new(),
         dossiers: dossier::Env {
             territories: territories.clone(),
             blobs: settings.blob_store(),
@@ -190,6 +198,7 @@ async fn limit_body(
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::endpoint))
         .route(
             "/graphql",
             get(graphql::handler)
@@ -206,7 +215,18 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/{*path}", get(web::serve_asset))
         .fallback(get(web::index))
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(security::headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_id::span::<axum::body::Body>)
+                .on_request(())
+                .on_response(request_id::on_response::<axum::body::Body>),
+        )
+        .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }
 
@@ -216,12 +236,13 @@ pub fn start_mail_worker(state: &AppState) -> anyhow::Result<tokio::task::JoinHa
         state.settings.smtp_url.as_deref(),
         state.settings.mail_dir(),
     )?;
-    Ok(mail::spawn_worker(
+    Ok(mail::spawn_worker_until(
         state.db.clone(),
         transport,
         state.settings.mail_from.clone(),
         state.dossiers.blobs.clone(),
         state.mail_wakeup.clone(),
+        state.shutdown.clone(),
     ))
 }
 
@@ -229,7 +250,7 @@ pub fn start_mail_worker(state: &AppState) -> anyhow::Result<tokio::task::JoinHa
 pub const SEARCH_SYNC_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Keeps the search index in step with changes made by other processes (imports, other
-/// gateways) and rebuilds it when `guichet reindex` asks.
+/// gateways) and rebuilds it when `guichet reindex` asks, until the server shuts down.
 pub fn start_search_sync(state: &AppState) -> tokio::task::JoinHandle<()> {
     let state = state.clone();
     tokio::spawn(async move {
@@ -238,7 +259,10 @@ pub fn start_search_sync(state: &AppState) -> tokio::task::JoinHandle<()> {
             .ok()
             .flatten();
         loop {
-            tokio::time::sleep(SEARCH_SYNC_INTERVAL).await;
+            tokio::select! {
+                _ = tokio::time::sleep(SEARCH_SYNC_INTERVAL) => {}
+                _ = state.shutdown.triggered() => return,
+            }
             match catalog::search::rebuild_request(&state.db).await {
                 Ok(request) if request != handled => {
                     match state.search.rebuild(&state.db).await {
@@ -250,14 +274,17 @@ pub fn start_search_sync(state: &AppState) -> tokio::task::JoinHandle<()> {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "search sync failed"),
             }
-            if let Err(e) = state.search.sync(&state.db).await {
-                tracing::warn!(error = %e, "search sync failed");
+            match state.search.sync(&state.db).await {
+                Ok(_) => state.metrics.search_synced(),
+                Err(e) => tracing::warn!(error = %e, "search sync failed"),
             }
         }
     })
 }
 
-/// Serves HTTP on the configured address until Ctrl-C or SIGTERM.
+/// Serves HTTP on the configured address until SIGTERM or Ctrl-C, then stops gracefully: no
+/// new connections, requests in flight answered, the mail being sent finished, background
+/// tasks stopped — or exits anyway after `shutdown_timeout` (see [`crate::shutdown`]).
 pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(state.settings.listen)
         .await
@@ -268,34 +295,27 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     tracing::info!(%address, "Guichet est prêt");
     println!("Guichet est prêt sur http://{address}");
-    axum::serve(
+    let signals = shutdown::Signals::listen().context("écoute des signaux")?;
+    let metrics = state.metrics.clone();
+    tokio::spawn(shutdown::on_signal(
+        signals,
+        state.shutdown.clone(),
+        state.settings.shutdown_timeout,
+        move || metrics.in_flight(),
+    ));
+    let stopping = state.shutdown.clone();
+    let served = axum::serve(
         listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
-    worker.abort();
-    sync.abort();
-    digests.abort();
+    .with_graceful_shutdown(async move { stopping.triggered().await })
+    .await;
+    state.shutdown.trigger();
+    tracing::info!("HTTP server stopped: every request in flight was answered");
+    shutdown::join("mail worker", worker).await;
+    shutdown::join("search sync", sync).await;
+    shutdown::join("alert digests", digests).await;
+    served?;
+    tracing::info!("Guichet stopped");
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        if let Ok(mut signal) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            signal.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
-    }
 }

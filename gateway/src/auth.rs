@@ -7,11 +7,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use catalog::account;
 use catalog::email::Email;
 use catalog::{Actor, Error};
-use sea_orm::TransactionTrait;
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::mail;
+use crate::{mail, security};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "guichet_session";
@@ -19,6 +18,11 @@ pub const SESSION_COOKIE: &str = "guichet_session";
 /// The client's IP address (or `local` in tests without a socket), for rate limits.
 #[derive(Clone, Debug)]
 pub struct ClientAddress(pub String);
+
+/// True when the request carries an `Authorization: Bearer …` header.
+pub fn has_bearer(headers: &HeaderMap) -> bool {
+    bearer(headers).is_some()
+}
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -93,7 +97,7 @@ pub async fn request_login_link(
     {
         return Err(Error::RateLimited);
     }
-    let txn = state.db.begin().await?;
+    let txn = catalog::db::begin_write(&state.db).await?;
     let secret = account::create_login_link(&txn, &email).await?;
     let link = format!("{}/login?token={secret}", state.settings.public_url);
     let mail = mail::LOGIN_LINK.render(email.clone(), &[("link", &link)]);
@@ -122,14 +126,23 @@ fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
 }
 
 /// `GET /login?token=…`: uses the link, sets the session cookie, goes to the account page.
-pub async fn login(State(state): State<AppState>, Query(params): Query<LoginParams>) -> Response {
+/// The session the browser held before, if any, is revoked: a new session id at each login,
+/// so a cookie planted or seen before login is worth nothing after it.
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<LoginParams>,
+) -> Response {
     let invalid = Redirect::to("/connexion?erreur=lien-invalide").into_response();
     let Some(token) = params.token.filter(|t| !t.is_empty() && t.len() < 200) else {
         return invalid;
     };
     let redeemed = async {
-        let txn = state.db.begin().await?;
+        let txn = catalog::db::begin_write(&state.db).await?;
         let result = account::redeem_login_link(&txn, &token).await?;
+        if let Some(previous) = session_cookie(&headers) {
+            account::revoke_session(&txn, previous).await?;
+        }
         txn.commit().await?;
         Ok::<_, Error>(result)
     }
@@ -156,8 +169,14 @@ pub async fn login(State(state): State<AppState>, Query(params): Query<LoginPara
     }
 }
 
-/// `POST /logout`: revokes the session and clears the cookie.
+/// `POST /logout`: revokes the session and clears the cookie. Only from a page of Guichet
+/// (see [`security::cross_site_refusal`]).
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(refusal) =
+        security::cross_site_refusal(&state.settings, &headers, security::Body::Form)
+    {
+        return refusal;
+    }
     if let Some(secret) = session_cookie(&headers)
         && let Err(e) = account::revoke(&state.db, secret).await
     {

@@ -11,8 +11,8 @@ use catalog::{Actor, Role};
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
-use crate::app;
 use crate::config::{DEFAULT_DATA_DIR, DEFAULT_LISTEN, Settings};
+use crate::{app, backup};
 
 /// Guichet — guichet unique des financements publics des projets ruraux.
 #[derive(Parser, Debug)]
@@ -70,6 +70,21 @@ pub enum Command {
     Synonyms {
         #[command(subcommand)]
         command: SynonymsCommand,
+    },
+    /// Sauvegarde la base SQLite et les pièces jointes, serveur en marche (sur PostgreSQL :
+    /// les pièces jointes, et la commande pg_dump à lancer).
+    Backup {
+        /// Dossier de la sauvegarde, nouveau ou vide.
+        dir: PathBuf,
+    },
+    /// Restaure une sauvegarde dans le dossier de données, serveur arrêté ; l'index de
+    /// recherche est reconstruit au démarrage suivant.
+    Restore {
+        /// Dossier de la sauvegarde (avec son manifest.json).
+        dir: PathBuf,
+        /// Remplacer la base que le dossier de données contient déjà.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -170,9 +185,11 @@ fn init_tracing(default: &str) {
     let filter = EnvFilter::try_from_env("GUICHET_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new(default));
+    // Colours only on a terminal: a log file or journal gets plain `key=value` fields.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 
@@ -313,6 +330,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 out.push_str(&format!("{};{}\n", group.term, group.synonyms.join(",")));
             }
             std::io::stdout().lock().write_all(out.as_bytes())?;
+            Ok(())
+        }
+        Command::Backup { dir } => {
+            print!("{}", backup::backup(&settings(&cli.data_dir), &dir).await?);
+            Ok(())
+        }
+        Command::Restore { dir, force } => {
+            print!(
+                "{}",
+                backup::restore(&settings(&cli.data_dir), &dir, force).await?
+            );
             Ok(())
         }
         Command::Token {

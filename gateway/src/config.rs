@@ -23,7 +23,15 @@ pub struct Settings {
     pub mail_from: String,
     /// Answers to public searches kept in memory (`GUICHET_SEARCH_CACHE`; 0 disables).
     pub search_cache_entries: usize,
+    /// Bearer token that may read `/metrics` from anywhere (`GUICHET_METRICS_TOKEN`).
+    pub metrics_token: Option<crate::metrics::Secret>,
+    /// Longest a stop on SIGTERM may take before the process exits anyway
+    /// (`GUICHET_SHUTDOWN_TIMEOUT`, in seconds).
+    pub shutdown_timeout: std::time::Duration,
 }
+
+/// Default of [`Settings::shutdown_timeout`].
+pub const DEFAULT_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl Settings {
     /// Settings for this data directory, with the other values from the environment.
@@ -50,6 +58,11 @@ impl Settings {
             search_cache_entries: env("GUICHET_SEARCH_CACHE")
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(crate::graphql::cache::DEFAULT_ENTRIES),
+            metrics_token: env("GUICHET_METRICS_TOKEN").map(crate::metrics::Secret::new),
+            shutdown_timeout: env("GUICHET_SHUTDOWN_TIMEOUT")
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|s| (0.0..=3600.0).contains(s))
+                .map_or(DEFAULT_SHUTDOWN_TIMEOUT, std::time::Duration::from_secs_f64),
         }
     }
 

@@ -71,7 +71,7 @@ fn download(bytes: Vec<u8>, content_type: &str, filename: &str, inline: bool) ->
     );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
+        HeaderValue::from_static("default-src 'none'; sandbox; frame-ancestors 'none'"),
     );
     response
 }

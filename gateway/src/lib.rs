@@ -5,10 +5,15 @@
 pub mod alerts;
 pub mod app;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod files;
 pub mod graphql;
 pub mod mail;
+pub mod metrics;
 pub mod rate_limit;
+pub mod request_id;
+pub mod security;
+pub mod shutdown;
 pub mod web;

@@ -29,9 +29,8 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
-                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
+/// An embedded file. Its Content-Security-Policy and the other security headers are those
+/// every response gets (`security::headers`).
 fn respond(path: &str, bytes: &'static [u8]) -> Response {
     let mut response = Response::new(Body::from(bytes));
     let headers = response.headers_mut();
@@ -40,18 +39,6 @@ fn respond(path: &str, bytes: &'static [u8]) -> Response {
         HeaderValue::from_static(content_type(path)),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
     response
 }
 

@@ -27,7 +27,7 @@ async fn last_login_link(app: &TestApp, email: &str) -> String {
     link
 }
 
-fn session_cookie(response: &reqwest::Response) -> Option<String> {
+pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
     response
         .headers()
         .get_all("set-cookie")
@@ -147,6 +147,7 @@ async fn a_login_link_logs_in_once_and_creates_a_holder_account() {
         .client
         .post(app.url("/logout"))
         .header("cookie", &session)
+        .header("origin", &app.address)
         .send()
         .await
         .unwrap();

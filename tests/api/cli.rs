@@ -29,6 +29,8 @@ fn every_command_has_help_in_french() {
         vec!["token", "issue", "--help"],
         vec!["token", "revoke", "--help"],
         vec!["synonyms", "import", "--help"],
+        vec!["backup", "--help"],
+        vec!["restore", "--help"],
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_guichet"))
             .args(&args)

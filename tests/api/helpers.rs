@@ -144,10 +144,26 @@ impl TestApp {
     /// Like [`TestApp::spawn`], with settings adjusted first.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = TempDir::new().unwrap();
+        let database_url = fresh_database(dir.path(), true).await;
+        Self::start(dir, database_url, adjust).await
+    }
+
+    /// A second server on the same database, as another process behind a load balancer
+    /// would be: its own state, index and data directory, nothing shared in memory.
+    pub async fn spawn_sibling(&self) -> TestApp {
+        let database_url = self.state.settings.database_url.clone();
+        Self::start(TempDir::new().unwrap(), database_url, |_| {}).await
+    }
+
+    async fn start(
+        dir: TempDir,
+        database_url: String,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
         let mut settings = Settings::new(dir.path(), listener.local_addr().unwrap());
-        settings.database_url = fresh_database(dir.path(), true).await;
+        settings.database_url = database_url;
         settings.smtp_url = None;
         settings.public_url = address.clone();
         adjust(&mut settings);

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod alerts;
+mod backup;
 mod catalog;
 mod cli;
 mod conferences;
@@ -13,6 +14,8 @@ mod eligibility;
 mod gateway;
 mod helpers;
 mod mail;
+mod operations;
 mod search;
+mod security;
 mod startup;
 mod territories;

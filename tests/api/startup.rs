@@ -16,6 +16,18 @@ impl Server {
     /// Starts `guichet serve` on a free loopback port, without SMTP (mail goes to `.eml`
     /// files), and waits until `/healthz` answers.
     pub async fn start(dir: &std::path::Path, database_url: &str, extra: &[&str]) -> Server {
+        Self::start_with(dir, database_url, extra, &[], Stdio::null()).await
+    }
+
+    /// Like [`Server::start`], with more environment variables and the log (standard error)
+    /// sent to `log`.
+    pub async fn start_with(
+        dir: &std::path::Path,
+        database_url: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        log: Stdio,
+    ) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -28,8 +40,9 @@ impl Server {
             .arg(dir)
             .env("DATABASE_URL", database_url)
             .env_remove("SMTP_URL")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .unwrap();
         let server = Server(child, format!("http://127.0.0.1:{port}"));
@@ -51,6 +64,20 @@ impl Server {
     /// The server's base URL (`http://127.0.0.1:PORT`).
     pub fn url(&self) -> &str {
         &self.1
+    }
+
+    /// Sends SIGTERM, as a service manager stopping Guichet does.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// The exit status, once the process has ended; `None` while it runs.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.0.try_wait().unwrap()
     }
 
     /// Kills the process at once (SIGKILL), as a crash would.

@@ -8,7 +8,7 @@
 // files under `$GUICHET_DATA_DIR/mail/`, where these tests read it. Without GUICHET_DATA_DIR
 // the tests that need a session are skipped. They log in once, as a new account
 // (`alertes-web-<timestamp>-<random>@example.org`: one `requestLoginLink`), and delete the
-// alerts they create. From the seed they rely on the theme `commerce` and on the words
+// alerts they create; the last one logs in as another (`sortie-web-…`) and logs out. From the seed they rely on the theme `commerce` and on the words
 // « commerce » finding schemes.
 
 import { test, describe } from 'node:test';
@@ -17,6 +17,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BASE, useBrowser, withPage, settled, text, axeSeriousViolations, describeViolations, horizontalOverflow,
+  loginAs, gqlAs,
 } from './helpers.mjs';
 
 useBrowser();
@@ -92,7 +93,8 @@ async function gql(state, query, variables = {}) {
   const cookie = state.cookies.filter((c) => c.domain.replace(/^\./, '') === host).map((c) => `${c.name}=${c.value}`).join('; ');
   const res = await fetch(`${BASE}/graphql`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', Cookie: cookie },
+    // A cookie-authenticated mutation must come from Guichet's origin, as from its pages.
+    headers: { 'Content-Type': 'application/json', Cookie: cookie, Origin: new URL(BASE).origin },
     body: JSON.stringify({ query, variables }),
   });
   const body = await res.json();
@@ -314,4 +316,24 @@ describe('with alerts, no serious or critical axe-core violation and no horizont
       assert.ok(scrollWidth <= 360, `scrollWidth ${scrollWidth} > 360; too wide: ${culprits.join(', ')}`);
     }, { width: 360, height: 740 });
   });
+});
+
+// ---------------------------------------------------------------------------------------
+// Logging out: the account page's form is a same-origin POST, which the server's CSRF check
+// (Origin of Guichet itself) lets through
+
+test('« Se déconnecter » on the account page ends the session', async (t) => {
+  if (!DATA_DIR) {
+    t.skip('GUICHET_DATA_DIR not set');
+    return;
+  }
+  const email = `sortie-web-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.org`;
+  const state = await loginAs(email);
+  await withPage('/compte', async ({ page }) => {
+    await page.getByText(email).waitFor();
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await page.waitForURL(`${BASE}/`);
+  }, { storageState: state });
+  const { me } = await gqlAs(state, '{ me { email } }');
+  assert.equal(me, null);
 });

@@ -321,7 +321,7 @@ export async function gqlAs(state, query, variables = {}) {
   const cookie = state ? state.cookies.filter((c) => c.domain.replace(/^\./, '') === host).map((c) => `${c.name}=${c.value}`).join('; ') : '';
   const res = await fetch(`${BASE}/graphql`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...(cookie ? { Cookie: cookie } : {}) },
+    headers: { 'Content-Type': 'application/json', ...(cookie ? { Cookie: cookie, Origin: new URL(BASE).origin } : {}) },
     body: JSON.stringify({ query, variables }),
   });
   const body = await res.json();

@@ -482,6 +482,12 @@ impl SearchIndex {
         self.generation.load(AtomicOrdering::SeqCst)
     }
 
+    /// The newest scheme change the index holds (`updated_at`); a change after it is not
+    /// searchable yet.
+    pub fn watermark(&self) -> Option<DateTime<Utc>> {
+        *self.watermark.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Makes these schemes searchable now (after a change in this process).
     pub async fn upsert(self: &Arc<Self>, schemes: Vec<Scheme>) -> Result<()> {
         let _gate = self.write_gate.lock().await;

@@ -24,6 +24,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::auth::{self, ClientAddress};
+use crate::security;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -115,16 +116,48 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-/// `GET /graphql` without a query from a browser: the GraphiQL page.
+/// `GET /graphql` without a query from a browser: the GraphiQL page, with its own
+/// Content-Security-Policy (see [`graphiql_page`]).
 fn graphiql() -> Response {
-    Html(
-        GraphiQLSource::build()
+    let (page, csp) = graphiql_page();
+    let mut response = Html(page.as_str()).into_response();
+    if let Ok(value) = header::HeaderValue::from_str(csp) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
+/// The GraphiQL page and its policy. GraphiQL comes from unpkg.com and is started by one
+/// inline script: scripts are allowed from that CDN and, inline, only by the hash of that
+/// script (computed here from the page async-graphql writes). Styles may be inline
+/// (GraphiQL's components insert some); nothing may frame the page.
+fn graphiql_page() -> &'static (String, String) {
+    static PAGE: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    PAGE.get_or_init(|| {
+        let page = GraphiQLSource::build()
             .endpoint("/graphql")
             .title("Guichet — GraphiQL")
-            .finish(),
-    )
-    .into_response()
+            .finish();
+        let hashes: Vec<String> = page
+            .split("<script>")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("</script>"))
+            .map(|(script, _)| security::csp_hash(script))
+            .collect();
+        let csp = format!(
+            "default-src 'none'; script-src {} {GRAPHIQL_CDN}; style-src 'unsafe-inline' {GRAPHIQL_CDN}; \
+             font-src {GRAPHIQL_CDN} data:; img-src 'self' data: https://graphql.org; \
+             connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            hashes.join(" ")
+        );
+        (page, csp)
+    })
 }
+
+/// Where the GraphiQL page loads GraphiQL and React from.
+const GRAPHIQL_CDN: &str = "https://unpkg.com";
 
 fn is_mutation(request: &async_graphql::Request) -> bool {
     let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
@@ -220,6 +253,7 @@ pub async fn handler(
             return rejection.into_response();
         }
     };
+    let _timer = state.metrics.graphql_timer(&request);
     if method == Method::POST && !accepted_content_type(&headers) {
         return request_failure(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -241,6 +275,14 @@ pub async fn handler(
             )
                 .into_response();
         }
+    }
+    if method == Method::POST
+        && security::cookie_authenticated(&headers)
+        && is_mutation(&request)
+        && let Some(refusal) =
+            security::cross_site_refusal(&state.settings, &headers, security::Body::Graphql)
+    {
+        return refusal;
     }
     let actor = match auth::actor_from_headers(&state, &headers).await {
         Ok(actor) => actor,

@@ -4,7 +4,7 @@
 mod worker;
 
 pub use catalog::outbox::{Template, escape_html};
-pub use worker::{LEASE, Transport, spawn_worker};
+pub use worker::{LEASE, Transport, spawn_worker, spawn_worker_until};
 
 /// A template from three files under `src/mail/templates/`.
 macro_rules! template {

@@ -1,6 +1,7 @@
 //! The outbox worker: claims due messages, sends them, marks them sent, and retries
 //! failures with exponential backoff. Wakes on a notification from this process and polls
-//! for messages written by other processes.
+//! for messages written by other processes. On shutdown it finishes the message it is
+//! sending and claims no other.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,6 +15,8 @@ use lettre::message::{Attachment, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
+
+use crate::shutdown::Shutdown;
 
 /// How long a claimed message is reserved for its sender: more than one send takes (the SMTP
 /// timeout is 20 s), and the longest a message claimed by a process that died waits.
@@ -96,15 +99,20 @@ async fn build(
         .multipart(body)?)
 }
 
-/// Sends every message that is due now; returns how many were sent.
+/// Sends every message that is due now, claiming no new one once `shutdown` is triggered;
+/// returns how many were sent.
 pub async fn send_due(
     db: &DatabaseConnection,
     transport: &Transport,
     from: &str,
     blobs: &BlobStore,
+    shutdown: &Shutdown,
 ) -> anyhow::Result<usize> {
     let mut sent = 0;
     loop {
+        if shutdown.is_triggered() {
+            return Ok(sent);
+        }
         // One at a time: a lease covers one send, so a slow server cannot outlast the lease
         // of messages still waiting in a batch (another process would send them too), and a
         // crash strands one message, not twenty.
@@ -128,7 +136,9 @@ pub async fn send_due(
                 }
                 Err(e) => {
                     let next = outbox::mark_failed(db, &message, &e.to_string()).await?;
-                    tracing::warn!(id = message.id, to = %masked, error = %e, %next, "mail not sent; will retry");
+                    // SMTP refusals often quote the address: the log gets it masked.
+                    let error = e.to_string().replace(&message.recipient, &masked);
+                    tracing::warn!(id = message.id, to = %masked, %error, %next, "mail not sent; will retry");
                 }
             }
         }
@@ -143,9 +153,22 @@ pub fn spawn_worker(
     blobs: BlobStore,
     wakeup: Arc<Notify>,
 ) -> tokio::task::JoinHandle<()> {
+    spawn_worker_until(db, transport, from, blobs, wakeup, Shutdown::new())
+}
+
+/// Runs the worker until `shutdown` is triggered: it then finishes the message it is
+/// sending, claims no other, and ends.
+pub fn spawn_worker_until(
+    db: DatabaseConnection,
+    transport: Transport,
+    from: String,
+    blobs: BlobStore,
+    wakeup: Arc<Notify>,
+    shutdown: Shutdown,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        loop {
-            if let Err(e) = send_due(&db, &transport, &from, &blobs).await {
+        while !shutdown.is_triggered() {
+            if let Err(e) = send_due(&db, &transport, &from, &blobs, &shutdown).await {
                 tracing::warn!(error = %e, "mail worker error");
             }
             let sleep = match outbox::next_due(&db).await {
@@ -158,6 +181,7 @@ pub fn spawn_worker(
             tokio::select! {
                 _ = wakeup.notified() => {}
                 _ = tokio::time::sleep(sleep.max(Duration::from_millis(50))) => {}
+                _ = shutdown.triggered() => {}
             }
         }
     })
