@@ -30,7 +30,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Largest multipart request (one attachment of at most 20 MB, and the form around it).
 pub const MAX_UPLOAD_BYTES: usize = 21 * 1024 * 1024;
 
-/// Rate limits of the public endpoints.
+/// Rate limits of the public endpoints, counted in the database (shared by every gateway).
 pub struct Limits {
     pub login_per_email: RateLimiter,
     pub login_per_client: RateLimiter,
@@ -39,8 +39,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            login_per_email: RateLimiter::new(5, Duration::from_secs(15 * 60)),
-            login_per_client: RateLimiter::new(30, Duration::from_secs(15 * 60)),
+            login_per_email: RateLimiter::new("login-email", 5, Duration::from_secs(15 * 60)),
+            login_per_client: RateLimiter::new("login-client", 30, Duration::from_secs(15 * 60)),
         }
     }
 }

@@ -92,8 +92,16 @@ pub async fn request_login_link(
     client: &ClientAddress,
 ) -> Result<(), Error> {
     let email = Email::parse(email).map_err(|m| Error::validation("email", m))?;
-    if !state.limits.login_per_client.allow(&client.0)
-        || !state.limits.login_per_email.allow(email.as_str())
+    if !state
+        .limits
+        .login_per_client
+        .allow(&state.db, &client.0)
+        .await?
+        || !state
+            .limits
+            .login_per_email
+            .allow(&state.db, email.as_str())
+            .await?
     {
         return Err(Error::RateLimited);
     }

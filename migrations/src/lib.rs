@@ -7,6 +7,7 @@ mod m0001_foundation;
 mod m0002_synonyms;
 mod m0003_saved_searches;
 mod m0004_dossiers;
+mod m0005_rate_limits;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_synonyms::Migration),
             Box::new(m0003_saved_searches::Migration),
             Box::new(m0004_dossiers::Migration),
+            Box::new(m0005_rate_limits::Migration),
         ]
     }
 }

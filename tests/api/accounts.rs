@@ -237,3 +237,29 @@ async fn login_links_are_rate_limited_per_address() {
     assert_eq!(body["data"]["requestLoginLink"], true);
     assert_eq!(catalog::outbox::all(&app.state.db).await.unwrap().len(), 6);
 }
+
+/// The limits are counted in the database: requests spread over two gateways of one database
+/// share them.
+#[tokio::test]
+async fn rate_limits_are_shared_by_every_gateway() {
+    let first = TestApp::spawn().await;
+    let second = first.spawn_sibling().await;
+    let request = "mutation { requestLoginLink(email: \"mairie@deux-passerelles.fr\") }";
+    for i in 0..5 {
+        let app = if i % 2 == 0 { &first } else { &second };
+        assert_eq!(
+            app.graphql(request, json!({})).await["data"]["requestLoginLink"],
+            true
+        );
+    }
+    for app in [&first, &second] {
+        let body = app.graphql(request, json!({})).await;
+        assert_eq!(error_code(&body), "RATE_LIMITED", "{body}");
+    }
+    // Another address is not affected.
+    let other = "mutation { requestLoginLink(email: \"ecole@deux-passerelles.fr\") }";
+    assert_eq!(
+        second.graphql(other, json!({})).await["data"]["requestLoginLink"],
+        true
+    );
+}
