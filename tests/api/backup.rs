@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::dossiers::{
-    HOLDER_EMAIL, SUBMIT, complete_input, graphql_at, publish_schemes, scheme_slugs,
+    HOLDER_EMAIL, SUBMIT, complete_input, graphql_at, publish_schemes, scheme_slugs, upload_at,
 };
 use crate::helpers::{fresh_database, guichet, guichet_ok, postgres_admin_url, scheme_input};
 use crate::startup::Server;
@@ -47,45 +47,9 @@ async fn gql(
     body["data"].clone()
 }
 
-/// Attaches `bytes` to a dossier with the GraphQL multipart request convention.
+/// Attaches `bytes` to a dossier as « Devis ».
 async fn upload(client: &reqwest::Client, base: &str, token: &str, dossier: &str, bytes: &[u8]) {
-    let boundary = "guichet-sauvegarde-7f3a";
-    let operations = json!({
-        "query": "mutation($id: ID!, $file: Upload!) { addAttachment(dossierId: $id, file: $file, label: \"Devis\") { id } }",
-        "variables": { "id": dossier, "file": null }
-    });
-    let mut body = Vec::new();
-    for (name, value) in [
-        ("operations", operations.to_string()),
-        ("map", json!({ "0": ["variables.file"] }).to_string()),
-    ] {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"devis.pdf\"\r\nContent-Type: application/pdf\r\n\r\n")
-            .as_bytes(),
-    );
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let answer: Value = client
-        .post(format!("{base}/graphql"))
-        .bearer_auth(token)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = upload_at(client, base, token, dossier, "Devis", "devis.pdf", bytes).await;
     assert!(answer["errors"].is_null(), "{answer}");
 }
 

@@ -255,6 +255,29 @@ pub async fn upload(
     filename: &str,
     bytes: &[u8],
 ) -> Value {
+    upload_at(
+        &app.client,
+        &app.address,
+        token,
+        dossier,
+        label,
+        filename,
+        bytes,
+    )
+    .await
+}
+
+/// [`upload`] to the server at `base_url`; the JSON answer, or the HTTP status and text of a
+/// refusal that is not JSON (413).
+pub async fn upload_at(
+    client: &reqwest::Client,
+    base_url: &str,
+    token: &str,
+    dossier: &str,
+    label: &str,
+    filename: &str,
+    bytes: &[u8],
+) -> Value {
     let boundary = "guichet-test-boundary-7f3a";
     let operations = json!({
         "query": "mutation($id: ID!, $file: Upload!, $label: String!) { addAttachment(dossierId: $id, file: $file, label: $label) { id label filename contentType size sha256 url } }",
@@ -280,9 +303,8 @@ pub async fn upload(
     );
     body.extend_from_slice(bytes);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let response = app
-        .client
-        .post(app.url("/graphql"))
+    let response = client
+        .post(format!("{base_url}/graphql"))
         .bearer_auth(token)
         .header(
             "content-type",
