@@ -898,76 +898,7 @@ pub fn rank_key(project: &ValidProject, scheme: &SchemeRecord, text_score: Optio
     }
 }
 
-/// French typography for messages: numbers, euros, percentages, dates and lists.
-pub mod french {
-    use chrono::{Datelike, NaiveDate};
-
-    /// Between groups of thousands.
-    const NARROW_NBSP: char = '\u{202f}';
-    /// Before a unit (€, %).
-    const NBSP: char = '\u{a0}';
-
-    /// 22858 → « 22 858 ».
-    pub fn number(n: i64) -> String {
-        let digits = n.unsigned_abs().to_string();
-        let mut out = String::with_capacity(digits.len() + 8);
-        if n < 0 {
-            out.push('-');
-        }
-        for (i, digit) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                out.push(NARROW_NBSP);
-            }
-            out.push(digit);
-        }
-        out
-    }
-
-    /// 5000 → « 5 000 € ».
-    pub fn euros(n: i64) -> String {
-        format!("{}{NBSP}€", number(n))
-    }
-
-    /// 27.5 → « 27,5 % ».
-    pub fn percent(rate: f64) -> String {
-        let text = format!("{rate:.2}");
-        let text = text.trim_end_matches('0').trim_end_matches('.');
-        format!("{}{NBSP}%", text.replace('.', ","))
-    }
-
-    const MONTHS: [&str; 12] = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ];
-
-    /// 2026-03-01 → « 1er mars 2026 ».
-    pub fn date(d: NaiveDate) -> String {
-        let day = match d.day() {
-            1 => "1er".to_owned(),
-            n => n.to_string(),
-        };
-        format!("{day} {} {}", MONTHS[d.month0() as usize], d.year())
-    }
-
-    /// « a », « a et b », « a, b et c ».
-    pub fn list(items: &[&str]) -> String {
-        match items {
-            [] => String::new(),
-            [one] => (*one).to_owned(),
-            [init @ .., last] => format!("{} et {last}", init.join(", ")),
-        }
-    }
-}
+use crate::text::french;
 
 #[cfg(test)]
 pub(crate) mod tests {

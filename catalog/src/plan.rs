@@ -4,11 +4,10 @@
 
 use std::collections::HashMap;
 
-use crate::eligibility::{
-    self, CriterionStatus, Evaluation, ValidProject, Verdict, french, share_of,
-};
+use crate::eligibility::{self, CriterionStatus, Evaluation, ValidProject, Verdict, share_of};
 use crate::error::{Error, Result};
 use crate::scheme::{Funding, SchemeRecord};
+use crate::text::french;
 use crate::vocab::{AidType, BeneficiaryType, FunderKind, StateAidRegime};
 
 /// The most lines a plan may have.

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use catalog::eligibility::french;
+use catalog::text::french;
 use catalog::vocab::FunderKind;
 use catalog::{Actor, Error, Result};
 use chrono::{NaiveDate, Utc};

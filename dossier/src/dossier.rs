@@ -868,7 +868,7 @@ pub async fn submit(
         "SUBMITTED",
         format!(
             "Dossier déposé et transmis à {}.",
-            catalog::eligibility::french::list(&names)
+            catalog::text::french::list(&names)
         ),
     )
     .await?;
@@ -901,7 +901,7 @@ async fn notify_submission(
     recipients: &BTreeMap<String, Recipient>,
     pdf_sha: &str,
 ) -> Result<()> {
-    use catalog::eligibility::french;
+    use catalog::text::french;
     let project = dossier.title();
     let holder = dossier
         .holder

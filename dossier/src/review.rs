@@ -3,7 +3,7 @@
 //! compare-and-set on the status, so of two agents deciding at once one wins and the other
 //! gets a conflict naming the current status.
 
-use catalog::eligibility::french;
+use catalog::text::french;
 use catalog::{Actor, Error, Result};
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
