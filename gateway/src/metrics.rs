@@ -19,9 +19,13 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::{self, Display, Write as _};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
+use async_graphql::Positioned;
+use async_graphql::parser::types::{
+    ExecutableDocument, OperationDefinition, Selection, SelectionSet,
+};
 use axum::Extension;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -136,10 +140,10 @@ impl Metrics {
 
     /// Starts timing a GraphQL request; it is recorded when the returned guard is dropped,
     /// whichever way the handler returns.
-    pub fn graphql_timer(&self, request: &async_graphql::Request) -> GraphqlTimer<'_> {
+    pub fn graphql_timer(&self, operation: Arc<str>) -> GraphqlTimer<'_> {
         GraphqlTimer {
             metrics: self,
-            operation: operation_label(request),
+            operation,
             started: Instant::now(),
         }
     }
@@ -164,7 +168,7 @@ impl Metrics {
 /// See [`Metrics::graphql_timer`].
 pub struct GraphqlTimer<'a> {
     metrics: &'a Metrics,
-    operation: String,
+    operation: Arc<str>,
     started: Instant,
 }
 
@@ -264,13 +268,14 @@ fn root_fields() -> HashSet<String> {
     fields
 }
 
-/// The label of a GraphQL request: its operation's name when the front end uses that name,
-/// else its first root field when the schema has it (`introspection` for `__schema`…), else
-/// `other`.
-pub fn operation_label(request: &async_graphql::Request) -> String {
-    use async_graphql::parser::types::{OperationDefinition, Selection, SelectionSet};
-    use async_graphql::parser::{Positioned, types::ExecutableDocument};
-
+/// The label of a GraphQL operation (`name`, as selected in `document`): its name when the
+/// front end uses that name, else its first root field when the schema has it
+/// (`introspection` for `__schema`…), else `other`. See [`crate::graphql::operation`].
+pub fn operation_label(
+    name: Option<&str>,
+    operation: &Positioned<OperationDefinition>,
+    document: &ExecutableDocument,
+) -> String {
     fn first_field(
         set: &Positioned<SelectionSet>,
         document: &ExecutableDocument,
@@ -293,32 +298,13 @@ pub fn operation_label(request: &async_graphql::Request) -> String {
         None
     }
 
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return OTHER_OPERATION.into();
-    };
-    let operation: Option<(Option<&str>, &Positioned<OperationDefinition>)> =
-        match &request.operation_name {
-            Some(wanted) => document
-                .operations
-                .iter()
-                .find(|(name, _)| name.map(|n| n.as_str()) == Some(wanted.as_str()))
-                .map(|(name, op)| (name.map(|n| n.as_str()), op)),
-            None => document
-                .operations
-                .iter()
-                .next()
-                .map(|(name, op)| (name.map(|n| n.as_str()), op)),
-        };
-    let Some((name, operation)) = operation else {
-        return OTHER_OPERATION.into();
-    };
     let labels = &*LABELS;
     if let Some(name) = name
         && labels.operations.contains(name)
     {
         return name.to_owned();
     }
-    match first_field(&operation.node.selection_set, &document) {
+    match first_field(&operation.node.selection_set, document) {
         Some(field) if field.starts_with("__") => "introspection".into(),
         Some(field) if labels.root_fields.contains(&field) => field,
         _ => OTHER_OPERATION.into(),
@@ -656,7 +642,7 @@ mod tests {
         if let Some(name) = name {
             request = request.operation_name(name);
         }
-        operation_label(&request)
+        crate::graphql::operation(&request).label.to_string()
     }
 
     #[test]

@@ -13,8 +13,13 @@ pub mod search;
 pub mod territory;
 pub mod vocab;
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use async_graphql::Positioned;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::{ExecutableDocument, OperationDefinition, OperationType};
 use async_graphql::{EmptySubscription, MergedObject, Schema, SimpleObject};
 use async_graphql_axum::GraphQLRequest;
 use axum::Extension;
@@ -24,7 +29,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::auth::{self, ClientAddress};
-use crate::security;
+use crate::{metrics, security};
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -159,19 +164,71 @@ fn graphiql_page() -> &'static (String, String) {
 /// Where the GraphiQL page loads GraphiQL and React from.
 const GRAPHIQL_CDN: &str = "https://unpkg.com";
 
-fn is_mutation(request: &async_graphql::Request) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
-    };
-    let operation = match &request.operation_name {
-        Some(name) => document
+/// The operation a parsed request selects: the one named `name`, or the first; with its name.
+fn selected_operation<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<(Option<&'a str>, &'a Positioned<OperationDefinition>)> {
+    match name {
+        Some(wanted) => document
             .operations
             .iter()
-            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str()))
-            .map(|(_, op)| op),
-        None => document.operations.iter().next().map(|(_, op)| op),
-    };
-    operation.is_some_and(|op| op.node.ty == async_graphql::parser::types::OperationType::Mutation)
+            .find(|(n, _)| n.map(|n| n.as_str()) == Some(wanted)),
+        None => document.operations.iter().next(),
+    }
+    .map(|(n, op)| (n.map(|n| n.as_str()), op))
+}
+
+/// What the handler needs to know of a request's operation before executing it.
+#[derive(Clone)]
+pub struct Operation {
+    /// A mutation (refused over GET; checked for CSRF when a cookie authenticates it).
+    pub mutation: bool,
+    /// Its name in the metrics ([`metrics::operation_label`]).
+    pub label: Arc<str>,
+}
+
+/// Longest query whose [`Operation`] is remembered, and how many are.
+const OPERATION_CACHE_QUERY_BYTES: usize = 4096;
+const OPERATION_CACHE_ENTRIES: usize = 512;
+
+/// The request's [`Operation`]. The query is parsed once per distinct text (the front end's
+/// queries are a fixed set), not on every request: execution parses it again anyway, and a
+/// cached search answer does not need it at all.
+pub fn operation(request: &async_graphql::Request) -> Operation {
+    static SEEN: LazyLock<Mutex<HashMap<Box<str>, Operation>>> = LazyLock::new(Default::default);
+    let cacheable =
+        request.operation_name.is_none() && request.query.len() <= OPERATION_CACHE_QUERY_BYTES;
+    if cacheable
+        && let Some(found) = SEEN
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(request.query.as_str())
+    {
+        return found.clone();
+    }
+    let parsed = async_graphql::parser::parse_query(&request.query).ok();
+    let found = parsed
+        .as_ref()
+        .and_then(|document| {
+            let (name, op) = selected_operation(document, request.operation_name.as_deref())?;
+            Some(Operation {
+                mutation: op.node.ty == OperationType::Mutation,
+                label: metrics::operation_label(name, op, document).into(),
+            })
+        })
+        .unwrap_or_else(|| Operation {
+            mutation: false,
+            label: metrics::OTHER_OPERATION.into(),
+        });
+    if cacheable {
+        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= OPERATION_CACHE_ENTRIES {
+            seen.clear();
+        }
+        seen.insert(request.query.as_str().into(), found.clone());
+    }
+    found
 }
 
 /// True when the client accepts the `application/graphql-response+json` media type.
@@ -253,7 +310,8 @@ pub async fn handler(
             return rejection.into_response();
         }
     };
-    let _timer = state.metrics.graphql_timer(&request);
+    let operation = operation(&request);
+    let _timer = state.metrics.graphql_timer(operation.label.clone());
     if method == Method::POST && !accepted_content_type(&headers) {
         return request_failure(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -267,7 +325,7 @@ pub async fn handler(
         if request.query.trim().is_empty() && wants_html(&headers) {
             return graphiql();
         }
-        if is_mutation(&request) {
+        if operation.mutation {
             return (
                 StatusCode::METHOD_NOT_ALLOWED,
                 [(header::ALLOW, "POST")],
@@ -278,7 +336,7 @@ pub async fn handler(
     }
     if method == Method::POST
         && security::cookie_authenticated(&headers)
-        && is_mutation(&request)
+        && operation.mutation
         && let Some(refusal) =
             security::cross_site_refusal(&state.settings, &headers, security::Body::Graphql)
     {
