@@ -344,14 +344,6 @@ fn direct_loopback(peer: Option<SocketAddr>, headers: &HeaderMap) -> bool {
     !proxied && peer.is_some_and(|p| p.ip().is_loopback())
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
-}
-
 /// `GET /metrics`.
 pub async fn endpoint(
     State(state): State<AppState>,
@@ -359,13 +351,13 @@ pub async fn endpoint(
     headers: HeaderMap,
 ) -> Response {
     let peer = connect.map(|Extension(ConnectInfo(addr))| addr);
-    let token_ok = match (&state.settings.metrics_token, bearer(&headers)) {
+    let token_ok = match (&state.settings.metrics_token, crate::auth::bearer(&headers)) {
         (Some(secret), Some(token)) => secret.matches(token),
         _ => false,
     };
     let allowed = direct_loopback(peer, &headers)
         || token_ok
-        || (bearer(&headers).is_some()
+        || (crate::auth::bearer(&headers).is_some()
             && auth::actor_from_headers(&state, &headers)
                 .await
                 .is_ok_and(|actor| actor.is_staff()));
