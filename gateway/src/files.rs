@@ -11,27 +11,21 @@ use catalog::{Actor, Error};
 use crate::app::AppState;
 use crate::auth;
 
+/// A plain-text refusal with the HTTP status of the error's code.
 fn failure(error: Error) -> Response {
-    let (status, message) = match &error {
-        Error::NotFound(_) => (StatusCode::NOT_FOUND, error.to_string()),
-        Error::Unauthenticated => (StatusCode::UNAUTHORIZED, error.to_string()),
-        Error::Forbidden => (StatusCode::FORBIDDEN, error.to_string()),
-        Error::Conflict(_) => (StatusCode::CONFLICT, error.to_string()),
-        Error::Validation { .. } => (StatusCode::BAD_REQUEST, error.to_string()),
-        Error::RateLimited => (StatusCode::TOO_MANY_REQUESTS, error.to_string()),
-        Error::Database(e) => {
-            tracing::error!(error = %e, "database error");
-            (StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
-        }
-        Error::Internal(detail) => {
-            tracing::error!(error = %detail, "internal error");
-            (StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
-        }
+    let status = match crate::graphql::error::code(&error) {
+        "NOT_FOUND" => StatusCode::NOT_FOUND,
+        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+        "FORBIDDEN" => StatusCode::FORBIDDEN,
+        "CONFLICT" => StatusCode::CONFLICT,
+        "VALIDATION" => StatusCode::BAD_REQUEST,
+        "RATE_LIMITED" => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     (
         status,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        message,
+        error.to_string(),
     )
         .into_response()
 }

@@ -8,25 +8,32 @@ pub trait GraphqlError {
     fn extend(self) -> FieldError;
 }
 
+/// The `extensions.code` of a domain error; failures of ours (database, index) are logged
+/// here, with their detail, since the code and message shown say nothing of them.
+pub fn code(error: &catalog::Error) -> &'static str {
+    use catalog::Error as E;
+    match error {
+        E::Validation { .. } => "VALIDATION",
+        E::NotFound(_) => "NOT_FOUND",
+        E::Unauthenticated => "UNAUTHENTICATED",
+        E::Forbidden => "FORBIDDEN",
+        E::Conflict(_) => "CONFLICT",
+        E::RateLimited => "RATE_LIMITED",
+        E::Database(e) => {
+            tracing::error!(error = %e, "database error");
+            "INTERNAL"
+        }
+        E::Internal(detail) => {
+            tracing::error!(error = %detail, "internal error");
+            "INTERNAL"
+        }
+    }
+}
+
 impl GraphqlError for catalog::Error {
     fn extend(self) -> FieldError {
         use catalog::Error as E;
-        let code = match &self {
-            E::Validation { .. } => "VALIDATION",
-            E::NotFound(_) => "NOT_FOUND",
-            E::Unauthenticated => "UNAUTHENTICATED",
-            E::Forbidden => "FORBIDDEN",
-            E::Conflict(_) => "CONFLICT",
-            E::RateLimited => "RATE_LIMITED",
-            E::Database(e) => {
-                tracing::error!(error = %e, "database error");
-                "INTERNAL"
-            }
-            E::Internal(detail) => {
-                tracing::error!(error = %detail, "internal error");
-                "INTERNAL"
-            }
-        };
+        let code = code(&self);
         let field = match &self {
             E::Validation { field, .. } => Some(field.clone()),
             _ => None,
