@@ -190,6 +190,25 @@ pub fn dossier_pdf(
     })
 }
 
+/// The PDF of a dossier as stored now: the funders of its reviews with the amounts asked of
+/// them, and its attachments.
+pub async fn stored_dossier_pdf(
+    db: &impl sea_orm::ConnectionTrait,
+    territories: &Territories,
+    dossier: &Dossier,
+) -> catalog::Result<Vec<u8>> {
+    let mut funders = Vec::new();
+    for r in crate::review::reviews_of(db, dossier.id).await? {
+        let name = catalog::funder::get_by_id(db, r.funder_id)
+            .await?
+            .map(|f| f.record.name)
+            .unwrap_or_default();
+        funders.push((name, r.requested_amount));
+    }
+    let files = crate::dossier::attachments(db, dossier.id).await?;
+    Ok(dossier_pdf(dossier, territories, &funders, &files))
+}
+
 /// One awarded subsidy, as a row of the SCDL « subventions » file.
 #[derive(Clone, Debug)]
 pub struct ScdlRow {

@@ -95,16 +95,7 @@ pub async fn dossier_pdf(
     guarded(&state, &headers, async |actor| {
         let id = id(&raw)?;
         let (d, _) = dossier::dossier::get(&state.db, actor, id).await?;
-        let mut funders = Vec::new();
-        for r in dossier::review::reviews_of(&state.db, id).await? {
-            let name = catalog::funder::get_by_id(&state.db, r.funder_id)
-                .await?
-                .map(|f| f.record.name)
-                .unwrap_or_default();
-            funders.push((name, r.requested_amount));
-        }
-        let files = dossier::dossier::attachments(&state.db, id).await?;
-        let pdf = dossier::document::dossier_pdf(&d, &state.territories, &funders, &files);
+        let pdf = dossier::document::stored_dossier_pdf(&state.db, &state.territories, &d).await?;
         Ok(download(
             pdf,
             "application/pdf",
