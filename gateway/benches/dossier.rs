@@ -51,6 +51,10 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
+#[path = "support/measure.rs"]
+mod measure;
+use measure::{cpu_time, load_average, ms, percentile};
+
 const ROLE: &str = "GUICHET_BENCH_ROLE";
 const BACKEND: &str = "GUICHET_BENCH_BACKEND";
 const DIR: &str = "GUICHET_BENCH_DIR";
@@ -156,51 +160,9 @@ fn report(key: &str, value: impl Display) {
     println!("@result {key} {value}");
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// The nearest-rank percentile of sorted samples.
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     percentile(&samples, 0.5)
-}
-
-/// The load average of the machine (others may be using it).
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// CPU time used by this process so far (user + system).
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // The fields after the command name, which is in parentheses.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; 100 Hz.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
 fn machine() -> String {

@@ -47,6 +47,10 @@ use guichet::config::Settings;
 use sea_orm::sqlx::{self, Row, postgres::PgPoolOptions};
 use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
 
+#[path = "support/measure.rs"]
+mod measure;
+use measure::{cpu_time, load_average, ms, percentile};
+
 #[path = "support/catalogue.rs"]
 mod catalogue;
 
@@ -140,19 +144,6 @@ impl Config {
 /// Prints a result for the parent process (and a readable line).
 fn report(key: &str, value: impl Display) {
     println!("@result {key} {value}");
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// The nearest-rank percentile of sorted samples.
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
 }
 
 /// Resident memory of this process, in MiB (Linux): (VmRSS, VmHWM, RssAnon, RssFile).
@@ -1088,35 +1079,6 @@ async fn measure_async(count: usize, dir: &Path, config: &Config) -> anyhow::Res
     report_memory("final");
     sync.abort();
     Ok(())
-}
-
-/// The load average of the machine (others may be using it).
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// CPU time used by this process so far (user + system).
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // The fields after the command name, which is in parentheses.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; 100 Hz.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
 fn request(q: &Query) -> SearchRequest {
