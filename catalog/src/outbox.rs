@@ -46,12 +46,27 @@ pub fn attachments(message: &Message) -> Vec<MailAttachment> {
 }
 
 /// A mail template: subject, text and HTML, with `{{name}}` placeholders. Each crate keeps
-/// its templates as files next to its code, included with `include_str!`.
+/// its templates as files next to its code, declared with [`mail_template!`](crate::mail_template).
 pub struct Template {
     pub name: &'static str,
     pub subject: &'static str,
     pub text: &'static str,
     pub html: &'static str,
+}
+
+/// A [`Template`] from three files `templates/NAME.{subject,txt,html}` beside the source file
+/// that names it (`include_str!` resolves paths from the file where it is written, which for
+/// a macro is the caller's).
+#[macro_export]
+macro_rules! mail_template {
+    ($name:literal) => {
+        $crate::outbox::Template {
+            name: $name,
+            subject: include_str!(concat!("templates/", $name, ".subject")),
+            text: include_str!(concat!("templates/", $name, ".txt")),
+            html: include_str!(concat!("templates/", $name, ".html")),
+        }
+    };
 }
 
 /// Escapes text for HTML.

@@ -9,31 +9,20 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use crate::model::Dossier;
 
-macro_rules! template {
-    ($name:literal) => {
-        Template {
-            name: $name,
-            subject: include_str!(concat!("templates/", $name, ".subject")),
-            text: include_str!(concat!("templates/", $name, ".txt")),
-            html: include_str!(concat!("templates/", $name, ".html")),
-        }
-    };
-}
-
 /// To the holder: the dossier was submitted.
-pub const SUBMITTED: Template = template!("dossier_submitted");
+pub const SUBMITTED: Template = catalog::mail_template!("dossier_submitted");
 /// To each funder: a dossier was sent to it (with the PDF).
-pub const RECEIVED: Template = template!("dossier_received");
+pub const RECEIVED: Template = catalog::mail_template!("dossier_received");
 /// To the holder: a funder asks a question.
-pub const INFO_REQUESTED: Template = template!("information_requested");
+pub const INFO_REQUESTED: Template = catalog::mail_template!("information_requested");
 /// To every funder: the holder answered.
-pub const INFO_ANSWERED: Template = template!("information_answered");
+pub const INFO_ANSWERED: Template = catalog::mail_template!("information_answered");
 /// To the holder: a funder decided (outside a conference).
-pub const DECIDED: Template = template!("dossier_decided");
+pub const DECIDED: Template = catalog::mail_template!("dossier_decided");
 /// To every funder: the holder withdrew the dossier.
-pub const WITHDRAWN: Template = template!("dossier_withdrawn");
+pub const WITHDRAWN: Template = catalog::mail_template!("dossier_withdrawn");
 /// To each holder: every decision of a conference, in one message.
-pub const CONFERENCE_SUMMARY: Template = template!("conference_summary");
+pub const CONFERENCE_SUMMARY: Template = catalog::mail_template!("conference_summary");
 
 /// Links in messages.
 #[derive(Clone, Debug)]

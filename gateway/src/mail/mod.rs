@@ -6,24 +6,12 @@ mod worker;
 pub use catalog::outbox::{Template, escape_html};
 pub use worker::{LEASE, Transport, spawn_worker, spawn_worker_until};
 
-/// A template from three files under `src/mail/templates/`.
-macro_rules! template {
-    ($name:literal) => {
-        Template {
-            name: $name,
-            subject: include_str!(concat!("templates/", $name, ".subject")),
-            text: include_str!(concat!("templates/", $name, ".txt")),
-            html: include_str!(concat!("templates/", $name, ".html")),
-        }
-    };
-}
-
 /// The login link message; variable `link`.
-pub const LOGIN_LINK: Template = template!("login_link");
+pub const LOGIN_LINK: Template = catalog::mail_template!("login_link");
 
 /// The alert digest; variables `count`, `frequency`, `search`, `items_text`, `items_html`,
 /// `search_link`, `unsubscribe_link`.
-pub const ALERT_DIGEST: Template = template!("alert_digest");
+pub const ALERT_DIGEST: Template = catalog::mail_template!("alert_digest");
 
 #[cfg(test)]
 mod tests {
