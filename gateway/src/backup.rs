@@ -142,10 +142,8 @@ pub async fn backup(settings: &Settings, dir: &Path) -> anyhow::Result<String> {
         }
     };
 
-    let (source_store, target_store) = (
-        settings.data_dir.join(ATTACHMENTS_DIR),
-        dir.join(ATTACHMENTS_DIR),
-    );
+    let (source_store, target_store) =
+        (settings.attachments_dir.clone(), dir.join(ATTACHMENTS_DIR));
     let copied =
         tokio::task::spawn_blocking(move || copy_store(&source_store, &target_store)).await??;
     let missing: Vec<&String> = required.difference(&copied).collect();
@@ -154,7 +152,7 @@ pub async fn backup(settings: &Settings, dir: &Path) -> anyhow::Result<String> {
             "sauvegarde incomplète : {} pièce(s) jointe(s) nommée(s) par la base manquent dans {} \
              (par exemple {}) ; aucun manifest.json n'a été écrit",
             missing.len(),
-            settings.data_dir.join(ATTACHMENTS_DIR).display(),
+            settings.attachments_dir.display(),
             missing[0]
         );
     }
@@ -605,7 +603,7 @@ pub async fn restore(settings: &Settings, dir: &Path, force: bool) -> anyhow::Re
     })?;
     let (backup, store, digests) = (
         dir.to_owned(),
-        settings.data_dir.join(ATTACHMENTS_DIR),
+        settings.attachments_dir.clone(),
         manifest.attachments.clone(),
     );
     let database_file = manifest.database_file.clone();

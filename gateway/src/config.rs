@@ -14,6 +14,10 @@ pub const DEFAULT_DATA_DIR: &str = "./guichet-data";
 pub struct Settings {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// Where attachments and generated PDFs are stored, by content
+    /// (`GUICHET_ATTACHMENTS_DIR`; default `<data dir>/attachments`). Gateways sharing one
+    /// PostgreSQL must share this directory too.
+    pub attachments_dir: PathBuf,
     pub database_url: String,
     /// `smtp://host:port`; `None` writes `.eml` files under `<data dir>/mail/`.
     pub smtp_url: Option<String>,
@@ -50,6 +54,8 @@ impl Settings {
         Settings {
             listen,
             data_dir: data_dir.to_owned(),
+            attachments_dir: env("GUICHET_ATTACHMENTS_DIR")
+                .map_or_else(|| data_dir.join("attachments"), PathBuf::from),
             database_url,
             smtp_url: env("SMTP_URL"),
             public_url,
@@ -68,7 +74,7 @@ impl Settings {
 
     /// Where attachments (and generated PDFs) are stored, by content.
     pub fn blob_store(&self) -> dossier::blob::BlobStore {
-        dossier::blob::BlobStore::in_data_dir(&self.data_dir)
+        dossier::blob::BlobStore::new(&self.attachments_dir)
     }
 
     pub fn mail_dir(&self) -> PathBuf {

@@ -25,7 +25,7 @@ const DECIDED_DURING_BURST: usize = 3;
 const KILL_AFTER_ACKNOWLEDGED: usize = 5;
 
 /// Creates an account with the CLI and returns a new API token for it.
-fn account(dir: &Path, url: &str, email: &str, role: &str, funder: Option<&str>) -> String {
+pub fn account(dir: &Path, url: &str, email: &str, role: &str, funder: Option<&str>) -> String {
     let mut args = vec!["user", "add", "--email", email, "--role", role];
     if let Some(funder) = funder {
         args.extend(["--funder", funder]);
@@ -36,7 +36,7 @@ fn account(dir: &Path, url: &str, email: &str, role: &str, funder: Option<&str>)
 }
 
 /// The messages each submission queues: (template, recipient).
-fn submission_mail() -> Vec<(String, String)> {
+pub fn submission_mail() -> Vec<(String, String)> {
     let mut expected = vec![("dossier_submitted".to_owned(), HOLDER_EMAIL.to_owned())];
     for (funder, ..) in FUNDERS {
         expected.push(("dossier_received".into(), format!("contact@{funder}.test")));
@@ -47,7 +47,7 @@ fn submission_mail() -> Vec<(String, String)> {
 }
 
 /// The dossier reference (`GU-2026-000042`) a message's subject names.
-fn reference_in(subject: &str) -> Option<String> {
+pub fn reference_in(subject: &str) -> Option<String> {
     let start = subject.find("GU-")?;
     subject
         .get(start..start + "GU-2026-000042".len())
@@ -55,9 +55,9 @@ fn reference_in(subject: &str) -> Option<String> {
 }
 
 /// What a request of the burst got: the HTTP status and body, or nothing (connection lost).
-type Answer = Option<(u16, Value)>;
+pub type Answer = Option<(u16, Value)>;
 
-async fn post(
+pub async fn post(
     client: &reqwest::Client,
     base_url: &str,
     token: &str,
@@ -75,12 +75,12 @@ async fn post(
     Some((status, response.json().await.ok()?))
 }
 
-fn acknowledged(answer: &Answer, field: &str, status: &str) -> bool {
+pub fn acknowledged(answer: &Answer, field: &str, status: &str) -> bool {
     matches!(answer, Some((200, body)) if body["errors"].is_null() && body["data"][field]["status"] == status)
 }
 
 /// Submits a draft and returns its answer.
-async fn submit(client: &reqwest::Client, base_url: &str, holder: &str, id: &str) -> Answer {
+pub async fn submit(client: &reqwest::Client, base_url: &str, holder: &str, id: &str) -> Answer {
     post(
         client,
         base_url,
@@ -387,7 +387,7 @@ async fn a_crash_mid_burst_keeps_every_acknowledged_submission_and_half_writes_n
 }
 
 /// The decision recorded on a review, if any.
-async fn decisions_of(db: &sea_orm::DatabaseConnection, review: &str) -> Option<String> {
+pub async fn decisions_of(db: &sea_orm::DatabaseConnection, review: &str) -> Option<String> {
     use sea_orm::EntityTrait;
     dossier::entity::review::Entity::find_by_id(review.parse::<i64>().unwrap())
         .one(db)
@@ -398,7 +398,7 @@ async fn decisions_of(db: &sea_orm::DatabaseConnection, review: &str) -> Option<
 }
 
 /// The outbox id in a message's `Message-ID: <outbox-ID-TIMESTAMP@guichet>` header.
-fn message_id(eml: &str) -> Option<i64> {
+pub fn message_id(eml: &str) -> Option<i64> {
     let line = eml
         .lines()
         .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))?;

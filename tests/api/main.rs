@@ -15,6 +15,7 @@ mod gateway;
 mod helpers;
 mod mail;
 mod operations;
+mod scale_out;
 mod search;
 mod security;
 mod startup;
