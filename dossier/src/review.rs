@@ -263,7 +263,13 @@ pub async fn decide(
         format!("Décision de {name} — {summary}."),
     )
     .await?;
-    refresh_status(&txn, dossier.id).await?;
+    // The dossier row is locked here: a withdrawal that committed since `actionable` read the
+    // dossier is seen now, and the decision is rolled back with the transaction.
+    if refresh_status(&txn, dossier.id).await? == DossierStatus::Withdrawn {
+        return Err(Error::Conflict(
+            "Le porteur a retiré ce dossier : il n'attend plus de décision.".into(),
+        ));
+    }
     // Decisions taken in a conference reach the holder in its one summary.
     if !on_open_agenda(&txn, dossier.id).await? {
         let project = dossier.title();
