@@ -4,7 +4,7 @@
 import { graphql, isAbort } from './api.js';
 import * as L from './labels.js';
 import * as F from './format.js';
-import { h, joinNodes, announce, errorBlock, communeCombobox } from './dom.js';
+import { h, joinNodes, announce, errorBlock, actionError, communeCombobox } from './dom.js';
 import { searchPage, searchForm } from './search.js';
 import { loadSavedSearches, savedSearchList } from './alerts.js';
 import { projectPage } from './projet.js';
@@ -614,6 +614,126 @@ function loginPage({ query }) {
   };
 }
 
+const DELETE_MY_ACCOUNT = `mutation DeleteMyAccount($confirmation: String!) {
+  deleteMyAccount(confirmation: $confirmation) { anonymisedDossiers message }
+}`;
+
+/** Where the caller's personal data downloads, as a JSON file. */
+const PERSONAL_DATA_URL = '/compte/donnees.json';
+
+/**
+ * « Mes données personnelles »: the download of everything Guichet holds on the account
+ * (JSON) and, for holders, the deletion of the account confirmed by typing its address.
+ */
+function personalDataSection(me) {
+  const heading = h('h2', { id: 'donnees-titre' }, 'Mes données personnelles');
+  const download = [
+    h('p', null, 'Téléchargez toutes les données que Guichet détient sur vous : votre compte, vos sessions, vos alertes, vos dossiers avec les réponses des financeurs, la liste de vos pièces jointes et des messages qui vous ont été envoyés. Le fichier est au format JSON, lisible par d’autres services.'),
+    h('p', null, h('a', { class: 'button button-secondary', href: PERSONAL_DATA_URL, download: '' }, 'Télécharger mes données (JSON)')),
+  ];
+  if (me.role !== 'HOLDER') {
+    return h('section', { class: 'section', 'aria-labelledby': 'donnees-titre' },
+      heading,
+      download,
+      h('p', null, 'Les comptes des agents de financeurs et de l’équipe du guichet ne peuvent pas être supprimés depuis cette page : vos décisions et vos actions doivent rester attribuables. Adressez votre demande à l’administrateur du guichet, qui retirera vos accès.'));
+  }
+
+  const input = h('input', {
+    id: 'suppression-confirmation', name: 'confirmation', type: 'email', autocomplete: 'off',
+    spellcheck: 'false', required: true, 'aria-describedby': 'suppression-aide',
+  });
+  const fieldError = h('p', { id: 'suppression-erreur', class: 'field-error', hidden: true });
+  const button = h('button', { type: 'submit', class: 'button' }, 'Supprimer définitivement mon compte');
+  const failure = h('div', { class: 'status-slot', role: 'alert' });
+
+  function setFieldError(message) {
+    fieldError.textContent = message;
+    fieldError.hidden = false;
+    input.setAttribute('aria-invalid', 'true');
+    input.setAttribute('aria-describedby', 'suppression-aide suppression-erreur');
+    input.focus();
+  }
+  function clearMessages() {
+    fieldError.textContent = '';
+    fieldError.hidden = true;
+    input.removeAttribute('aria-invalid');
+    input.setAttribute('aria-describedby', 'suppression-aide');
+    failure.replaceChildren();
+  }
+
+  let busy = false;
+  const form = h('form', { class: 'form confirm-box', novalidate: true, 'aria-labelledby': 'suppression-titre' },
+    h('div', { class: 'field' },
+      h('label', { for: 'suppression-confirmation' }, 'Pour confirmer, saisissez l’adresse électronique de votre compte'),
+      h('p', { id: 'suppression-aide', class: 'hint' }, 'Celle qui figure en haut de cette page. La suppression est immédiate et définitive.'),
+      input,
+      fieldError),
+    h('p', null, button));
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (busy) return;
+    clearMessages();
+    const confirmation = input.value.trim();
+    if (!confirmation) {
+      setFieldError('Saisissez l’adresse électronique de votre compte pour confirmer la suppression.');
+      return;
+    }
+    if (confirmation.toLowerCase() !== me.email.toLowerCase()) {
+      setFieldError('Cette adresse n’est pas celle de votre compte : saisissez l’adresse qui figure en haut de cette page.');
+      return;
+    }
+    busy = true;
+    button.setAttribute('aria-disabled', 'true');
+    button.textContent = 'Suppression en cours…';
+    try {
+      const data = await graphql(DELETE_MY_ACCOUNT, { confirmation });
+      accountDeleted(data.deleteMyAccount);
+    } catch (err) {
+      if (err.code === 'VALIDATION' && (!err.field || err.field === 'confirmation')) {
+        setFieldError(err.message);
+      } else {
+        failure.replaceChildren(actionError(err));
+      }
+      busy = false;
+      button.removeAttribute('aria-disabled');
+      button.textContent = 'Supprimer définitivement mon compte';
+    }
+  });
+
+  return h('section', { class: 'section', 'aria-labelledby': 'donnees-titre' },
+    heading,
+    download,
+    h('h3', { id: 'suppression-titre' }, 'Supprimer mon compte'),
+    h('p', null, 'Si vous supprimez votre compte :'),
+    h('ul', null,
+      h('li', null, 'vos brouillons et vos dossiers retirés sont supprimés, avec leurs pièces jointes ;'),
+      h('li', null, 'vos alertes, l’organisation enregistrée pour vos prochains dossiers, vos sessions et vos jetons d’accès sont supprimés : vous êtes déconnecté de tous vos appareils ;'),
+      h('li', null, 'les dossiers déjà déposés auprès des financeurs sont conservés, car les financeurs doivent pouvoir justifier l’emploi des fonds publics (10 ans après la décision), mais sans le nom, l’adresse électronique ni le téléphone de la personne à contacter. L’identité de l’organisation (raison sociale, SIRET, commune) et les décisions restent ;'),
+      h('li', null, 'un dernier message vous confirme la suppression. Vous pourrez ensuite créer un nouveau compte avec la même adresse.')),
+    h('p', null, 'Pensez à télécharger vos données avant de supprimer votre compte.'),
+    form,
+    failure);
+}
+
+/** The page once the account is deleted: logged out, told what was done. */
+function accountDeleted(result) {
+  mePromise = Promise.resolve(null);
+  updateAccountLink(null);
+  const title = 'Compte supprimé';
+  const heading = h('h1', { tabindex: '-1' }, 'Votre compte a été supprimé');
+  main.replaceChildren(
+    heading,
+    h('div', { class: 'alert alert-success' },
+      h('p', null, result.message),
+      h('p', null, 'Vous êtes déconnecté de tous vos appareils. Un message de confirmation a été envoyé à votre adresse.')),
+    h('p', null, h('a', { href: '/' }, 'Retour à l’accueil')));
+  document.title = `${title} — Guichet`;
+  window.scrollTo(0, 0);
+  heading.focus();
+  announce('Votre compte a été supprimé.');
+}
+
 async function accountPage({ signal }) {
   let me;
   try {
@@ -652,6 +772,7 @@ async function accountPage({ signal }) {
       h('form', { method: 'post', action: '/logout', class: 'form' },
         h('button', { type: 'submit', class: 'button button-secondary' }, 'Se déconnecter')),
       alertsSection,
+      personalDataSection(me),
     ],
   };
 }

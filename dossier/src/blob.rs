@@ -60,6 +60,15 @@ impl BlobStore {
             .path(&sha)
             .ok_or_else(|| std::io::Error::other("digest"))?;
         if path.exists() {
+            // Touched, so that removing unused files (which spares recent ones) cannot take
+            // it from an upload whose row is not written yet.
+            if let Err(e) = std::fs::File::options()
+                .append(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+            {
+                tracing::warn!(error = %e, sha256 = %sha, "stored file not touched");
+            }
             return Ok(sha);
         }
         let dir = path.parent().ok_or_else(|| std::io::Error::other("path"))?;
@@ -76,6 +85,32 @@ impl BlobStore {
             let _ = std::fs::remove_file(&temp);
         }
         result.map(|()| sha)
+    }
+
+    /// Removes the file stored under `sha256` unless it was stored (or stored again) within
+    /// `grace`; true when it was removed. The caller checks first that nothing uses it.
+    pub async fn remove_if_older(
+        &self,
+        sha256: &str,
+        grace: chrono::Duration,
+    ) -> std::io::Result<bool> {
+        let Some(path) = self.path(sha256) else {
+            return Ok(false);
+        };
+        let modified = match tokio::fs::metadata(&path).await {
+            Ok(meta) => meta.modified()?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let age = modified.elapsed().unwrap_or_default();
+        if age < grace.to_std().unwrap_or_default() {
+            return Ok(false);
+        }
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// The content stored under `sha256`, if any.

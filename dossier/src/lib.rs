@@ -12,6 +12,7 @@ pub mod entity;
 pub mod model;
 pub mod notify;
 pub mod pdf;
+pub mod personal_data;
 pub mod review;
 
 pub use dossier::Env;

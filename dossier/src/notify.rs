@@ -45,6 +45,8 @@ impl Links {
 
 fn push_unique(list: &mut Vec<Email>, email: Option<&str>) {
     if let Some(email) = email.and_then(|e| Email::parse(e).ok())
+        // The placeholder of a deleted account is never mailed.
+        && !crate::personal_data::is_placeholder_email(email.as_str())
         && !list.contains(&email)
     {
         list.push(email);

@@ -209,6 +209,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pieces/{id}", get(files::attachment))
         .route("/conferences/{id}/proces-verbal", get(files::minutes))
         .route("/conferences/{id}/decisions.csv", get(files::decisions_csv))
+        .route("/compte/donnees.json", get(files::personal_data))
         .route("/login", get(auth::login))
         .route("/logout", post(auth::logout))
         .route("/alertes/desinscription", get(alerts::unsubscribe))

@@ -1,6 +1,7 @@
 //! Downloads that belong to a dossier or a conference: the dossier's PDF, its attachments,
-//! a conference's minutes and its decisions as SCDL CSV. Same authentication as `/graphql`;
-//! whoever may not see the dossier gets 404, as if it did not exist.
+//! a conference's minutes and its decisions as SCDL CSV; and the caller's personal data.
+//! Same authentication as `/graphql`; whoever may not see the dossier gets 404, as if it did
+//! not exist.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -163,6 +164,26 @@ pub async fn decisions_csv(
             dossier::document::scdl_csv(&rows),
             "text/csv; charset=utf-8",
             &format!("subventions-conference-{id}.csv"),
+            false,
+        ))
+    })
+    .await
+}
+
+/// `GET /compte/donnees.json`: everything Guichet holds on the caller, as a JSON file
+/// (`guichet-mes-donnees-YYYY-MM-DD.json`); 401 when nobody is logged in.
+pub async fn personal_data(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    guarded(&state, &headers, async |actor| {
+        let data = dossier::personal_data::export(&state.db, &state.dossiers, actor).await?;
+        let bytes = serde_json::to_vec_pretty(&data)
+            .map_err(|e| Error::Internal(format!("personal data export: {e}")))?;
+        Ok(download(
+            bytes,
+            "application/json; charset=utf-8",
+            &format!(
+                "guichet-mes-donnees-{}.json",
+                data.generated_at.format("%Y-%m-%d")
+            ),
             false,
         ))
     })

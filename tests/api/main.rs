@@ -15,6 +15,7 @@ mod gateway;
 mod helpers;
 mod mail;
 mod operations;
+mod personal_data;
 mod scale_out;
 mod search;
 mod security;
