@@ -56,6 +56,8 @@ pub struct AppState {
     pub territories: Arc<Territories>,
     pub settings: Arc<Settings>,
     pub schema: GuichetSchema,
+    /// The schema for queries that only introspect it (a deeper limit, for GraphiQL).
+    pub introspection_schema: GuichetSchema,
     pub limits: Arc<Limits>,
     pub search: Arc<SearchIndex>,
     /// Answers to public searches, while the index does not change.
@@ -119,6 +121,7 @@ pub async fn prepare(settings: Settings, no_seed: bool) -> anyhow::Result<AppSta
     Ok(AppState {
         db,
         schema: graphql::build_schema(),
+        introspection_schema: graphql::build_introspection_schema(),
         limits: Arc::new(Limits::default()),
         search,
         search_cache,

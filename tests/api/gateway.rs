@@ -115,6 +115,51 @@ async fn too_deep_queries_are_refused_with_a_code() {
     assert!(body["data"].is_null());
 }
 
+/// graphql-js' `getIntrospectionQuery()` (v16), as GraphiQL sends it.
+const INTROSPECTION: &str = "query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) {
+    name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
+  }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
+}";
+
+#[tokio::test]
+async fn graphiql_can_introspect_the_schema_but_not_go_deeper_elsewhere() {
+    let app = TestApp::spawn().await;
+    let body = app.graphql(INTROSPECTION, json!({})).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let types = body["data"]["__schema"]["types"].as_array().unwrap();
+    assert!(types.iter().any(|t| t["name"] == "Scheme"), "{body}");
+    assert_eq!(body["data"]["__schema"]["mutationType"]["name"], "Mutation");
+    // The deeper limit is for introspection alone: with a domain field beside it, the query
+    // gets the usual one.
+    let mixed = INTROSPECTION.replacen(
+        "__schema {",
+        "funders { slug } __schema {",
+        1,
+    );
+    let body = app.graphql(&mixed, json!({})).await;
+    assert_eq!(error_code(&body), "VALIDATION", "{body}");
+    assert!(body["data"].is_null());
+}
+
 #[tokio::test]
 async fn syntax_errors_and_unknown_fields_carry_a_code() {
     let app = TestApp::spawn().await;

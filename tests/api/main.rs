@@ -11,6 +11,7 @@ mod conferences;
 mod dossier_reliability;
 mod dossiers;
 mod eligibility;
+mod fuzz_regressions;
 mod gateway;
 mod helpers;
 mod mail;

@@ -5,6 +5,7 @@ pub mod alert;
 pub mod cache;
 pub mod catalog;
 pub mod conference;
+pub mod conformance;
 pub mod dossier;
 pub mod eligibility;
 pub mod error;
@@ -19,7 +20,9 @@ use std::sync::{Arc, LazyLock, Mutex};
 use async_graphql::Positioned;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::GraphiQLSource;
-use async_graphql::parser::types::{ExecutableDocument, OperationDefinition, OperationType};
+use async_graphql::parser::types::{
+    ExecutableDocument, OperationDefinition, OperationType, Selection,
+};
 use async_graphql::{EmptySubscription, MergedObject, Schema, SimpleObject};
 use async_graphql_axum::GraphQLRequest;
 use axum::Extension;
@@ -59,11 +62,25 @@ pub type GuichetSchema = Schema<Query, Mutation, EmptySubscription>;
 pub const MAX_DEPTH: usize = 12;
 pub const MAX_COMPLEXITY: usize = 5_000;
 
+/// Largest depth of a query that only introspects the schema: the standard introspection
+/// query (graphql-js, GraphiQL) nests `ofType` nine levels, depth 14 under `args`. Such a query
+/// reaches nothing but the schema's description, so it may go deeper than [`MAX_DEPTH`].
+pub const INTROSPECTION_MAX_DEPTH: usize = 20;
+
 /// Builds the schema. The application state, the actor and the loaders are given to each
 /// request by [`handler`].
 pub fn build_schema() -> GuichetSchema {
+    build_schema_with_depth(MAX_DEPTH)
+}
+
+/// The same schema for the queries that only introspect ([`Operation::introspection`]).
+pub fn build_introspection_schema() -> GuichetSchema {
+    build_schema_with_depth(INTROSPECTION_MAX_DEPTH)
+}
+
+fn build_schema_with_depth(depth: usize) -> GuichetSchema {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
+        .limit_depth(depth)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()
 }
@@ -186,6 +203,8 @@ pub struct Operation {
     pub mutation: bool,
     /// Its name in the metrics ([`metrics::operation_label`]).
     pub label: Arc<str>,
+    /// A query whose every root field is `__schema`, `__type` or `__typename`.
+    pub introspection: bool,
 }
 
 /// Longest query whose [`Operation`] is remembered, and how many are.
@@ -212,14 +231,21 @@ pub fn operation(request: &async_graphql::Request) -> Operation {
         .as_ref()
         .and_then(|document| {
             let (name, op) = selected_operation(document, request.operation_name.as_deref())?;
+            let roots = &op.node.selection_set.node.items;
             Some(Operation {
                 mutation: op.node.ty == OperationType::Mutation,
                 label: metrics::operation_label(name, op, document).into(),
+                introspection: op.node.ty == OperationType::Query
+                    && !roots.is_empty()
+                    && roots.iter().all(|root| {
+                        matches!(&root.node, Selection::Field(f) if f.node.name.node.starts_with("__"))
+                    }),
             })
         })
         .unwrap_or_else(|| Operation {
             mutation: false,
             label: metrics::OTHER_OPERATION.into(),
+            introspection: false,
         });
     if cacheable {
         let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
@@ -364,6 +390,19 @@ pub async fn handler(
     {
         return json_response(StatusCode::OK, new_media_type, body);
     }
+    if conformance::forged_upload(&request) {
+        let mut error = async_graphql::ServerError::new("Fichier manquant dans la requête.", None);
+        let mut extensions = async_graphql::ErrorExtensionValues::default();
+        extensions.set("code", "VALIDATION");
+        extensions.set("field", "file");
+        error.extensions = Some(extensions);
+        return respond(
+            async_graphql::Response::from_errors(vec![error]),
+            true,
+            new_media_type,
+        );
+    }
+    let (query, operation_name) = (request.query.clone(), request.operation_name.clone());
     let client = ClientAddress(
         connect
             .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
@@ -381,7 +420,13 @@ pub async fn handler(
             catalog::SchemeCountLoader(state.db.clone()),
             tokio::spawn,
         ));
-    let mut response = state.schema.execute(request).await;
+    let schema = if operation.introspection {
+        &state.introspection_schema
+    } else {
+        &state.schema
+    };
+    let mut response = schema.execute(request).await;
+    conformance::propagate_nulls(&query, operation_name.as_deref(), &mut response);
     // Parse, validation and variable errors come before execution and have no path.
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
