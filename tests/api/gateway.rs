@@ -150,11 +150,7 @@ async fn graphiql_can_introspect_the_schema_but_not_go_deeper_elsewhere() {
     assert_eq!(body["data"]["__schema"]["mutationType"]["name"], "Mutation");
     // The deeper limit is for introspection alone: with a domain field beside it, the query
     // gets the usual one.
-    let mixed = INTROSPECTION.replacen(
-        "__schema {",
-        "funders { slug } __schema {",
-        1,
-    );
+    let mixed = INTROSPECTION.replacen("__schema {", "funders { slug } __schema {", 1);
     let body = app.graphql(&mixed, json!({})).await;
     assert_eq!(error_code(&body), "VALIDATION", "{body}");
     assert!(body["data"].is_null());

@@ -526,7 +526,10 @@ async fn deleting_an_account_removes_drafts_alerts_and_sessions_and_anonymises_s
         )
         .await;
     assert_eq!(asked["data"]["requestLoginLink"], true, "{asked}");
-    assert_eq!(catalog::outbox::all(db).await.unwrap().len(), messages.len());
+    assert_eq!(
+        catalog::outbox::all(db).await.unwrap().len(),
+        messages.len()
+    );
 
     // Files: the other holder's (same content as a kept dossier's) still downloads; the
     // draft's own file is unused, young files are spared, and removed once past the grace.
