@@ -5,8 +5,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
     sea_query::{Expr, LockBehavior, LockType, Order, Query},
 };
 
@@ -132,38 +132,66 @@ pub async fn enqueue(db: &impl ConnectionTrait, mail: Mail) -> Result<i64> {
     Ok(inserted.last_insert_id)
 }
 
-/// Claims up to `limit` messages that are due, each for `lease`, in one statement. Another
-/// worker (in this process or another) cannot claim them until the lease expires. On
-/// PostgreSQL the candidates are locked with `FOR UPDATE SKIP LOCKED`, so concurrent workers
-/// each take different messages instead of queueing behind one another; SQLite runs one
-/// writer at a time, so the statement alone is enough there.
+/// Claims up to `limit` messages that are due, each for `lease`. Another worker (in this
+/// process or another) cannot claim them until the lease expires.
+///
+/// On PostgreSQL, one statement: `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)
+/// RETURNING`, so concurrent workers each take different messages instead of queueing behind
+/// one another. SQLite (one writer at a time, no `SKIP LOCKED`) selects the candidates, then
+/// claims each with a compare-and-set on its previous lease.
 pub async fn claim_due(
     db: &impl ConnectionTrait,
     limit: u64,
     lease: Duration,
 ) -> Result<Vec<Message>> {
     let now = Utc::now();
-    let due = Query::select()
-        .column(outbox::Column::Id)
-        .from(outbox::Entity)
-        .and_where(outbox::Column::SentAt.is_null())
-        .and_where(outbox::Column::NextAttemptAt.lte(now))
-        .cond_where(
+    let due = Condition::all()
+        .add(outbox::Column::SentAt.is_null())
+        .add(outbox::Column::NextAttemptAt.lte(now))
+        .add(
             Condition::any()
                 .add(outbox::Column::ClaimedUntil.is_null())
                 .add(outbox::Column::ClaimedUntil.lt(now)),
-        )
-        .order_by(outbox::Column::NextAttemptAt, Order::Asc)
-        .order_by(outbox::Column::Id, Order::Asc)
+        );
+    if db.get_database_backend() == DbBackend::Postgres {
+        let ids = Query::select()
+            .column(outbox::Column::Id)
+            .from(outbox::Entity)
+            .cond_where(due)
+            .order_by(outbox::Column::NextAttemptAt, Order::Asc)
+            .order_by(outbox::Column::Id, Order::Asc)
+            .limit(limit)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .to_owned();
+        let mut claimed = outbox::Entity::update_many()
+            .col_expr(outbox::Column::ClaimedUntil, Expr::value(now + lease))
+            .filter(outbox::Column::Id.in_subquery(ids))
+            .exec_with_returning(db)
+            .await?;
+        claimed.sort_by_key(|m| (m.next_attempt_at, m.id));
+        return Ok(claimed);
+    }
+    let candidates = outbox::Entity::find()
+        .filter(due)
+        .order_by_asc(outbox::Column::NextAttemptAt)
+        .order_by_asc(outbox::Column::Id)
         .limit(limit)
-        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-        .to_owned();
-    let mut claimed = outbox::Entity::update_many()
-        .col_expr(outbox::Column::ClaimedUntil, Expr::value(now + lease))
-        .filter(outbox::Column::Id.in_subquery(due))
-        .exec_with_returning(db)
+        .all(db)
         .await?;
-    claimed.sort_by_key(|m| (m.next_attempt_at, m.id));
+    let mut claimed = Vec::with_capacity(candidates.len());
+    for message in candidates {
+        let mut update = outbox::Entity::update_many()
+            .col_expr(outbox::Column::ClaimedUntil, Expr::value(now + lease))
+            .filter(outbox::Column::Id.eq(message.id))
+            .filter(outbox::Column::SentAt.is_null());
+        update = match message.claimed_until {
+            Some(previous) => update.filter(outbox::Column::ClaimedUntil.eq(previous)),
+            None => update.filter(outbox::Column::ClaimedUntil.is_null()),
+        };
+        if update.exec(db).await?.rows_affected == 1 {
+            claimed.push(message);
+        }
+    }
     Ok(claimed)
 }
 

@@ -46,7 +46,7 @@ async fn without_smtp_mail_is_written_as_eml_files_and_marked_sent() {
     assert_eq!(body["data"]["requestLoginLink"], true);
     let mail_dir = app.state.settings.mail_dir();
     assert!(
-        eventually(Duration::from_secs(10), async || !files_in(&mail_dir)
+        eventually(Duration::from_secs(30), async || !files_in(&mail_dir)
             .is_empty())
         .await,
         "no .eml written"
