@@ -985,22 +985,9 @@ impl Server {
         status_mib(self.pid(), field)
     }
 
-    /// CPU time of the server so far (user + system; 100 Hz ticks).
+    /// CPU time of the server so far (user + system).
     fn cpu(&self) -> Duration {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map_or("", |(_, rest)| rest)
-            .split_whitespace()
-            .collect();
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        Duration::from_millis((ticks(11) + ticks(12)) * 10)
+        measure::cpu_time_of(&self.pid().to_string())
     }
 
     /// Stops the server as an operator would (SIGTERM), within 30 s, else kills it.

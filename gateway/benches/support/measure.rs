@@ -28,7 +28,12 @@ pub fn load_average() -> String {
 
 /// CPU time used by this process so far (user + system).
 pub fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_time_of("self")
+}
+
+/// CPU time used so far (user + system) by the process `pid` (a number, or `self`).
+pub fn cpu_time_of(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // The fields after the command name, which is in parentheses.
     let fields: Vec<&str> = stat
         .rsplit_once(')')
