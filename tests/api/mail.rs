@@ -21,13 +21,14 @@ pub async fn eventually(limit: Duration, mut check: impl AsyncFnMut() -> bool) -
     false
 }
 
+/// The `.eml` files in `dir` (not those still being written).
 pub fn files_in(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok())
                 .map(|e| e.path())
-                .filter(|p| p.is_file())
+                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "eml"))
                 .collect()
         })
         .unwrap_or_default()
@@ -60,8 +61,16 @@ async fn without_smtp_mail_is_written_as_eml_files_and_marked_sent() {
         eml.contains("/login?token=") || eml.contains("/login?token=3D"),
         "{eml}"
     );
-    let messages = catalog::outbox::all(&app.state.db).await.unwrap();
-    assert!(messages[0].sent_at.is_some());
+    // The file is written before the message is marked sent, in a commit of its own.
+    assert!(
+        eventually(Duration::from_secs(30), async || {
+            catalog::outbox::all(&app.state.db).await.unwrap()[0]
+                .sent_at
+                .is_some()
+        })
+        .await,
+        "the message was written but never marked sent"
+    );
     worker.abort();
 }
 

@@ -12,7 +12,7 @@ use catalog::outbox::{self, Message};
 use dossier::blob::BlobStore;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, MultiPart};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
@@ -52,10 +52,13 @@ impl Transport {
                 smtp.send(message).await?;
             }
             Transport::Files(dir) => {
+                // Written under a hidden name, then renamed: whoever reads `*.eml` (a person,
+                // a test, a script) never sees half a message, even if the process dies.
                 tokio::fs::create_dir_all(dir).await?;
-                AsyncFileTransport::<Tokio1Executor>::new(dir)
-                    .send(message)
-                    .await?;
+                let name = uuid::Uuid::new_v4();
+                let partial = dir.join(format!(".{name}.eml.part"));
+                tokio::fs::write(&partial, message.formatted()).await?;
+                tokio::fs::rename(&partial, dir.join(format!("{name}.eml"))).await?;
             }
         }
         Ok(())
