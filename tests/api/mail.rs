@@ -21,14 +21,19 @@ pub async fn eventually(limit: Duration, mut check: impl AsyncFnMut() -> bool) -
     false
 }
 
-/// The `.eml` files in `dir` (not those still being written).
+/// The files in `dir`: `.eml` files or a Maildir's messages, not the hidden ones still being
+/// written.
 pub fn files_in(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok())
                 .map(|e| e.path())
-                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "eml"))
+                .filter(|p| {
+                    p.is_file()
+                        && p.file_name()
+                            .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+                })
                 .collect()
         })
         .unwrap_or_default()
