@@ -53,7 +53,10 @@ use serde_json::{Value, json};
 
 #[path = "support/measure.rs"]
 mod measure;
+#[path = "support/multipart.rs"]
+mod multipart;
 use measure::{cpu_time, load_average, ms, percentile};
+use multipart::graphql_upload;
 
 const ROLE: &str = "GUICHET_BENCH_ROLE";
 const BACKEND: &str = "GUICHET_BENCH_BACKEND";
@@ -523,39 +526,18 @@ impl Api {
 
     /// `addAttachment` as a GraphQL multipart request, as the web page sends it.
     async fn upload(&self, token: &str, dossier: &str, bytes: &[u8]) -> anyhow::Result<Value> {
-        let boundary = "guichet-bench-boundary-5d1e";
-        let operations = json!({
-            "query": UPLOAD,
-            "variables": { "id": dossier, "file": null, "label": "Devis des travaux" }
-        });
-        let mut body = Vec::with_capacity(bytes.len() + 1024);
-        for (name, value) in [
-            ("operations", operations.to_string()),
-            ("map", json!({ "0": ["variables.file"] }).to_string()),
-        ] {
-            body.extend_from_slice(
-                format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-                )
-                .as_bytes(),
-            );
-        }
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"devis.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
-            )
-            .as_bytes(),
+        let (content_type, body) = graphql_upload(
+            UPLOAD,
+            json!({ "id": dossier, "file": null, "label": "Devis des travaux" }),
+            "devis.pdf",
+            "application/pdf",
+            bytes,
         );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let response = self
             .client
             .post(self.url.as_str())
             .bearer_auth(token)
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
+            .header("content-type", content_type)
             .body(body)
             .send()
             .await?;

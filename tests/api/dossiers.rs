@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_code, error_field, scheme_input};
+use crate::multipart::graphql_upload;
 
 /// Three funders, each with one published scheme open to small communes of Haute-Marne, a
 /// holder, an agent per funder, another holder, an agent of an unrelated funder, and staff.
@@ -278,38 +279,17 @@ pub async fn upload_at(
     filename: &str,
     bytes: &[u8],
 ) -> Value {
-    let boundary = "guichet-test-boundary-7f3a";
-    let operations = json!({
-        "query": "mutation($id: ID!, $file: Upload!, $label: String!) { addAttachment(dossierId: $id, file: $file, label: $label) { id label filename contentType size sha256 url } }",
-        "variables": { "id": dossier, "file": null, "label": label }
-    });
-    let mut body = Vec::new();
-    for (name, value) in [
-        ("operations", operations.to_string()),
-        ("map", json!({ "0": ["variables.file"] }).to_string()),
-    ] {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
+    let (content_type, body) = graphql_upload(
+        "mutation($id: ID!, $file: Upload!, $label: String!) { addAttachment(dossierId: $id, file: $file, label: $label) { id label filename contentType size sha256 url } }",
+        json!({ "id": dossier, "file": null, "label": label }),
+        filename,
+        "application/octet-stream",
+        bytes,
     );
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let response = client
         .post(format!("{base_url}/graphql"))
         .bearer_auth(token)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
+        .header("content-type", content_type)
         .body(body)
         .send()
         .await

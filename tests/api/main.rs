@@ -15,6 +15,8 @@ mod fuzz_regressions;
 mod gateway;
 mod helpers;
 mod mail;
+#[path = "../../gateway/benches/support/multipart.rs"]
+mod multipart;
 mod operations;
 mod personal_data;
 mod scale_out;

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::accounts::session_cookie;
 use crate::dossiers::Fixture;
 use crate::helpers::{TestApp, error_code, fresh_database};
+use crate::multipart::graphql_upload;
 
 const ME: &str = "{ me { email } }";
 const SAVE: &str = "mutation { saveSearch(text: \"café\", frequency: WEEKLY) { id } }";
@@ -221,25 +222,18 @@ async fn bearer_tokens_and_anonymous_requests_are_not_affected() {
 
 /// A multipart `addAttachment` with a session cookie and these extra headers.
 async fn upload_with_cookie(app: &TestApp, cookie: &str, headers: &[(&str, &str)]) -> (u16, Value) {
-    let boundary = "guichet-csrf-boundary";
-    let operations = json!({
-        "query": "mutation($id: ID!, $file: Upload!) { addAttachment(dossierId: $id, file: $file, label: \"Devis\") { id } }",
-        "variables": { "id": "999999", "file": null }
-    });
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{{\"0\": [\"variables.file\"]}}\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"devis.pdf\"\r\n\
-         Content-Type: application/pdf\r\n\r\n%PDF-1.4\n%%EOF\n\r\n--{boundary}--\r\n"
+    let (content_type, body) = graphql_upload(
+        "mutation($id: ID!, $file: Upload!) { addAttachment(dossierId: $id, file: $file, label: \"Devis\") { id } }",
+        json!({ "id": "999999", "file": null }),
+        "devis.pdf",
+        "application/pdf",
+        b"%PDF-1.4\n%%EOF\n",
     );
     let mut request = app
         .client
         .post(app.url("/graphql"))
         .header("cookie", cookie)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
+        .header("content-type", content_type)
         .body(body);
     for (name, value) in headers {
         request = request.header(*name, *value);
