@@ -4,7 +4,7 @@
 import { graphql, isAbort } from './api.js';
 import * as L from './labels.js';
 import * as F from './format.js';
-import { h, joinNodes, announce, errorBlock, actionError, communeCombobox } from './dom.js';
+import { h, joinNodes, announce, errorBlock, actionError, communeCombobox, fieldError } from './dom.js';
 import { searchPage, searchForm } from './search.js';
 import { loadSavedSearches, savedSearchList } from './alerts.js';
 import { projectPage } from './projet.js';
@@ -530,23 +530,14 @@ function loginPage({ query }) {
     id: 'email', name: 'email', type: 'email', autocomplete: 'email', required: true,
     spellcheck: 'false', 'aria-describedby': 'email-aide',
   });
-  const fieldError = h('p', { id: 'email-erreur', class: 'field-error', hidden: true });
+  const emailError = fieldError('email-erreur', input);
   const button = h('button', { type: 'submit', class: 'button' }, 'Recevoir un lien de connexion');
   const success = h('div', { class: 'status-slot', role: 'status' });
   const failure = h('div', { class: 'status-slot', role: 'alert' });
   const already = h('div');
 
-  function setFieldError(message) {
-    fieldError.textContent = message;
-    fieldError.hidden = false;
-    input.setAttribute('aria-invalid', 'true');
-    input.setAttribute('aria-describedby', 'email-aide email-erreur');
-  }
   function clearMessages() {
-    fieldError.textContent = '';
-    fieldError.hidden = true;
-    input.removeAttribute('aria-invalid');
-    input.setAttribute('aria-describedby', 'email-aide');
+    emailError.clear();
     success.replaceChildren();
     failure.replaceChildren();
   }
@@ -557,7 +548,7 @@ function loginPage({ query }) {
       h('label', { for: 'email' }, 'Adresse électronique'),
       h('p', { id: 'email-aide', class: 'hint' }, 'Par exemple : mairie@exemple.fr'),
       input,
-      fieldError),
+      emailError.slot),
     h('p', null, button));
 
   form.addEventListener('submit', async (e) => {
@@ -566,7 +557,7 @@ function loginPage({ query }) {
     clearMessages();
     const email = input.value.trim();
     if (!email) {
-      setFieldError('Indiquez votre adresse électronique.');
+      emailError.show('Indiquez votre adresse électronique.');
       input.focus();
       return;
     }
@@ -579,7 +570,7 @@ function loginPage({ query }) {
         'Si cette adresse est valide, un lien de connexion vient de vous être envoyé. Il est valable 15 minutes.'));
     } catch (err) {
       if (err.code === 'VALIDATION' && (!err.field || err.field === 'email')) {
-        setFieldError(err.message || 'Cette adresse électronique n’est pas valide.');
+        emailError.show(err.message || 'Cette adresse électronique n’est pas valide.');
         input.focus();
       } else {
         failure.replaceChildren(errorBlock(err));
@@ -642,23 +633,13 @@ function personalDataSection(me) {
     id: 'suppression-confirmation', name: 'confirmation', type: 'email', autocomplete: 'off',
     spellcheck: 'false', required: true, 'aria-describedby': 'suppression-aide',
   });
-  const fieldError = h('p', { id: 'suppression-erreur', class: 'field-error', hidden: true });
+  const confirmationError = fieldError('suppression-erreur', input);
   const button = h('button', { type: 'submit', class: 'button' }, 'Supprimer définitivement mon compte');
   const failure = h('div', { class: 'status-slot', role: 'alert' });
 
-  function setFieldError(message) {
-    fieldError.textContent = message;
-    fieldError.hidden = false;
-    input.setAttribute('aria-invalid', 'true');
-    input.setAttribute('aria-describedby', 'suppression-aide suppression-erreur');
+  function refuse(message) {
+    confirmationError.show(message);
     input.focus();
-  }
-  function clearMessages() {
-    fieldError.textContent = '';
-    fieldError.hidden = true;
-    input.removeAttribute('aria-invalid');
-    input.setAttribute('aria-describedby', 'suppression-aide');
-    failure.replaceChildren();
   }
 
   let busy = false;
@@ -667,20 +648,21 @@ function personalDataSection(me) {
       h('label', { for: 'suppression-confirmation' }, 'Pour confirmer, saisissez l’adresse électronique de votre compte'),
       h('p', { id: 'suppression-aide', class: 'hint' }, 'Celle qui figure en haut de cette page. La suppression est immédiate et définitive.'),
       input,
-      fieldError),
+      confirmationError.slot),
     h('p', null, button));
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (busy) return;
-    clearMessages();
+    confirmationError.clear();
+    failure.replaceChildren();
     const confirmation = input.value.trim();
     if (!confirmation) {
-      setFieldError('Saisissez l’adresse électronique de votre compte pour confirmer la suppression.');
+      refuse('Saisissez l’adresse électronique de votre compte pour confirmer la suppression.');
       return;
     }
     if (confirmation.toLowerCase() !== me.email.toLowerCase()) {
-      setFieldError('Cette adresse n’est pas celle de votre compte : saisissez l’adresse qui figure en haut de cette page.');
+      refuse('Cette adresse n’est pas celle de votre compte : saisissez l’adresse qui figure en haut de cette page.');
       return;
     }
     busy = true;
@@ -691,7 +673,7 @@ function personalDataSection(me) {
       accountDeleted(data.deleteMyAccount);
     } catch (err) {
       if (err.code === 'VALIDATION' && (!err.field || err.field === 'confirmation')) {
-        setFieldError(err.message);
+        refuse(err.message);
       } else {
         failure.replaceChildren(actionError(err));
       }

@@ -7,9 +7,9 @@
 import { graphql, isAbort } from './api.js';
 import * as L from './labels.js';
 import * as F from './format.js';
-import { h, announce, actionError, errorBlock } from './dom.js';
+import { h, announce, actionError, errorBlock, fieldError } from './dom.js';
 import {
-  plural, formatDateTime, reviewBadge, decisionText, breadcrumb, fact, loginNeeded, forbidden, fieldError, textField,
+  plural, formatDateTime, reviewBadge, decisionText, breadcrumb, fact, loginNeeded, forbidden, textField,
   decisionForm, busy,
 } from './dossier-ui.js';
 

@@ -22,6 +22,36 @@ export function h(tag, attrs, ...children) {
   return node;
 }
 
+/**
+ * The error message of a field, shown under it: `show(message)` fills it and marks the
+ * control invalid (described by the message), `clear()` undoes that. `invalid: false` for a
+ * group (fieldset), which only gets the description.
+ */
+export function fieldError(id, control, { invalid = true } = {}) {
+  const describedBy = control.getAttribute('aria-describedby');
+  const slot = h('p', { id, class: 'field-error', hidden: true });
+  return {
+    slot,
+    control,
+    shown: false,
+    show(message) {
+      this.shown = true;
+      slot.textContent = message;
+      slot.hidden = false;
+      if (invalid) control.setAttribute('aria-invalid', 'true');
+      control.setAttribute('aria-describedby', [describedBy, id].filter(Boolean).join(' '));
+    },
+    clear() {
+      this.shown = false;
+      slot.textContent = '';
+      slot.hidden = true;
+      control.removeAttribute('aria-invalid');
+      if (describedBy) control.setAttribute('aria-describedby', describedBy);
+      else control.removeAttribute('aria-describedby');
+    },
+  };
+}
+
 /** Joins nodes or strings with a separator, e.g. links separated by commas. */
 export function joinNodes(items, sep = ', ') {
   return items.flatMap((item, i) => (i === 0 ? [item] : [sep, item]));

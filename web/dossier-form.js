@@ -7,9 +7,9 @@
 import { graphql, isAbort } from './api.js';
 import * as L from './labels.js';
 import * as F from './format.js';
-import { h, announce, actionError, communeCombobox, chosenCommune } from './dom.js';
+import { h, announce, actionError, communeCombobox, chosenCommune, fieldError } from './dom.js';
 import {
-  DOSSIER_FIELDS, DOSSIER_QUERY, plural, timeNow, breadcrumb, loginNeeded, forbidden, fieldError, textField, busy,
+  DOSSIER_FIELDS, DOSSIER_QUERY, plural, timeNow, breadcrumb, loginNeeded, forbidden, textField, busy,
   newIdempotencyKey, normalizeField, stepOfField, graphqlUpload, attachmentList,
 } from './dossier-ui.js';
 

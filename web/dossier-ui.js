@@ -5,7 +5,7 @@
 import { graphql, ApiError, UNAVAILABLE, RATE_LIMITED } from './api.js';
 import * as L from './labels.js';
 import * as F from './format.js';
-import { h } from './dom.js';
+import { h, fieldError } from './dom.js';
 
 export const DOSSIER_FIELDS = `
   id reference status statusLabel certified schemeSlugs pdfUrl createdAt updatedAt submittedAt withdrawnReason
@@ -100,36 +100,6 @@ export function loginNeeded(title, why) {
 /** The content of a page the account may not see. */
 export function forbidden(title, why) {
   return { title, content: [h('h1', null, title), h('p', { class: 'alert alert-warning' }, why)] };
-}
-
-/**
- * The error message of a field, shown under it: `show(message)` fills it and marks the
- * control invalid (described by the message), `clear()` undoes that. `invalid: false` for a
- * group (fieldset), which only gets the description.
- */
-export function fieldError(id, control, { invalid = true } = {}) {
-  const describedBy = control.getAttribute('aria-describedby');
-  const slot = h('p', { id, class: 'field-error', hidden: true });
-  return {
-    slot,
-    control,
-    shown: false,
-    show(message) {
-      this.shown = true;
-      slot.textContent = message;
-      slot.hidden = false;
-      if (invalid) control.setAttribute('aria-invalid', 'true');
-      control.setAttribute('aria-describedby', [describedBy, id].filter(Boolean).join(' '));
-    },
-    clear() {
-      this.shown = false;
-      slot.textContent = '';
-      slot.hidden = true;
-      control.removeAttribute('aria-invalid');
-      if (describedBy) control.setAttribute('aria-describedby', describedBy);
-      else control.removeAttribute('aria-describedby');
-    },
-  };
 }
 
 /** A labelled field: { node, input, error }. `tag` input (default), textarea or select. */

@@ -9,7 +9,7 @@
 import { graphql, isAbort } from './api.js';
 import * as L from './labels.js';
 import * as F from './format.js';
-import { h, announce, errorBlock, communeCombobox, chosenCommune } from './dom.js';
+import { h, announce, errorBlock, communeCombobox, chosenCommune, fieldError } from './dom.js';
 
 const CHECK_DELAY = 300; // ms of quiet typing before the plan is checked again
 const MAX_DESCRIPTION = 2000; // characters of description kept (it travels in the address)
@@ -120,32 +120,6 @@ function projectInput(project) {
 
 // ---------------------------------------------------------------------------------------
 // Small form helpers
-
-/**
- * The error message of a field, shown under it: `show(message)` fills it and marks the
- * control invalid (described by the message), `clear()` undoes that. `invalid: false` for a
- * group (fieldset), which only gets the description.
- */
-function fieldError(id, control, { describedBy = control.getAttribute('aria-describedby'), invalid = true } = {}) {
-  const slot = h('p', { id, class: 'field-error', hidden: true });
-  return {
-    slot,
-    control,
-    show(message) {
-      slot.textContent = message;
-      slot.hidden = false;
-      if (invalid) control.setAttribute('aria-invalid', 'true');
-      control.setAttribute('aria-describedby', [describedBy, id].filter(Boolean).join(' '));
-    },
-    clear() {
-      slot.textContent = '';
-      slot.hidden = true;
-      control.removeAttribute('aria-invalid');
-      if (describedBy) control.setAttribute('aria-describedby', describedBy);
-      else control.removeAttribute('aria-describedby');
-    },
-  };
-}
 
 /**
  * A whole number of euros read from a number input: { value } (a Number), { empty: true }, or
