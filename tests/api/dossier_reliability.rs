@@ -91,6 +91,81 @@ pub async fn submit(client: &reqwest::Client, base_url: &str, holder: &str, id: 
     .await
 }
 
+/// The requests of a burst: every submission of `drafts` by `holder`, and every decision of
+/// `decisions` ((review, index of the agent in `agents`, decision)).
+pub struct Burst<'a> {
+    pub holder: &'a str,
+    pub drafts: &'a [String],
+    pub agents: &'a [String],
+    pub decisions: &'a [(String, usize, &'static str)],
+}
+
+/// Sends a burst's requests at once, each in its own task, the i-th submission and the i-th
+/// decision to `bases[i % bases.len()]`; `kill` is called as soon as `kill_after`
+/// submissions were acknowledged. Returns the answers of the submissions and of the
+/// decisions, in their order.
+pub async fn send_burst(
+    client: &reqwest::Client,
+    bases: &[String],
+    burst: Burst<'_>,
+    kill_after: usize,
+    kill: impl FnOnce(),
+) -> (Vec<Answer>, Vec<Answer>) {
+    let Burst {
+        holder,
+        drafts,
+        agents,
+        decisions,
+    } = burst;
+    let (done, mut finished) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let mut submissions = Vec::new();
+    for (i, id) in drafts.iter().enumerate() {
+        let (client, base, holder, id, done) = (
+            client.clone(),
+            bases[i % bases.len()].clone(),
+            holder.to_owned(),
+            id.clone(),
+            done.clone(),
+        );
+        submissions.push(tokio::spawn(async move {
+            let answer = submit(&client, &base, &holder, &id).await;
+            if acknowledged(&answer, "submitDossier", "SUBMITTED") {
+                let _ = done.send(());
+            }
+            answer
+        }));
+    }
+    let mut decided = Vec::new();
+    for (i, (review, agent, decision)) in decisions.iter().enumerate() {
+        let (client, base, token) = (
+            client.clone(),
+            bases[i % bases.len()].clone(),
+            agents[*agent].clone(),
+        );
+        let variables = json!({ "id": review, "decision": decision,
+            "amount": (*decision == "GRANTED").then_some(20000),
+            "motivation": "Décision rendue pendant la rafale." });
+        decided.push(tokio::spawn(async move {
+            post(&client, &base, &token, DECIDE, variables).await
+        }));
+    }
+    drop(done);
+    let mut seen = 0;
+    while seen < kill_after && finished.recv().await.is_some() {
+        seen += 1;
+    }
+    kill();
+    let mut answers = Vec::new();
+    for task in submissions {
+        answers.push(task.await.unwrap());
+    }
+    let mut decision_answers = Vec::new();
+    for task in decided {
+        decision_answers.push(task.await.unwrap());
+    }
+    (answers, decision_answers)
+}
+
 // Several threads: the burst's answers are read as they come, so the kill follows the
 // acknowledgements closely.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -172,49 +247,19 @@ async fn a_crash_mid_burst_keeps_every_acknowledged_submission_and_half_writes_n
 
     // The burst: every submission and decision at once, each in its own task; the server is
     // killed as soon as enough submissions were acknowledged.
-    let (done, mut finished) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let mut submissions = Vec::new();
-    for id in &burst {
-        let (client, base, holder, id, done) = (
-            client.clone(),
-            base.clone(),
-            holder.clone(),
-            id.clone(),
-            done.clone(),
-        );
-        submissions.push(tokio::spawn(async move {
-            let answer = submit(&client, &base, &holder, &id).await;
-            if acknowledged(&answer, "submitDossier", "SUBMITTED") {
-                let _ = done.send(());
-            }
-            answer
-        }));
-    }
-    let mut decided = Vec::new();
-    for (review, agent, decision) in &decisions {
-        let (client, base, token) = (client.clone(), base.clone(), agents[*agent].clone());
-        let variables = json!({ "id": review, "decision": decision,
-            "amount": (*decision == "GRANTED").then_some(20000),
-            "motivation": "Décision rendue pendant la rafale." });
-        decided.push(tokio::spawn(async move {
-            post(&client, &base, &token, DECIDE, variables).await
-        }));
-    }
-    drop(done);
-    let mut seen = 0;
-    while seen < KILL_AFTER_ACKNOWLEDGED && finished.recv().await.is_some() {
-        seen += 1;
-    }
-    server.kill();
-
-    let mut answers = Vec::new();
-    for task in submissions {
-        answers.push(task.await.unwrap());
-    }
-    let mut decision_answers = Vec::new();
-    for task in decided {
-        decision_answers.push(task.await.unwrap());
-    }
+    let (answers, decision_answers) = send_burst(
+        &client,
+        std::slice::from_ref(&base),
+        Burst {
+            holder: &holder,
+            drafts: &burst,
+            agents: &agents,
+            decisions: &decisions,
+        },
+        KILL_AFTER_ACKNOWLEDGED,
+        || server.kill(),
+    )
+    .await;
     let acked: Vec<bool> = answers
         .iter()
         .map(|a| acknowledged(a, "submitDossier", "SUBMITTED"))

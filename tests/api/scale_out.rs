@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::dossier_reliability::{
-    Answer, account, acknowledged, decisions_of, message_id, post, reference_in, submission_mail,
-    submit,
+    Burst, account, acknowledged, decisions_of, message_id, post, reference_in, send_burst,
+    submission_mail, submit,
 };
 use crate::dossiers::{
     DECIDE, FUNDERS, HOLDER_EMAIL, SUBMIT, complete_input, graphql_at, publish_schemes,
@@ -347,52 +347,19 @@ async fn three_gateways_share_one_postgresql_and_a_killed_one_loses_nothing() {
 
     // The burst, spread over the three gateways; the victim is killed once enough
     // submissions were acknowledged.
-    let (done, mut finished) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let mut submissions = Vec::new();
-    for (i, id) in burst.iter().enumerate() {
-        let (client, base, holder, id, done) = (
-            client.clone(),
-            bases[i % GATEWAYS].clone(),
-            holder.clone(),
-            id.clone(),
-            done.clone(),
-        );
-        submissions.push(tokio::spawn(async move {
-            let answer = submit(&client, &base, &holder, &id).await;
-            if acknowledged(&answer, "submitDossier", "SUBMITTED") {
-                let _ = done.send(());
-            }
-            answer
-        }));
-    }
-    let mut decided = Vec::new();
-    for (i, (review, agent, decision)) in decisions.iter().enumerate() {
-        let (client, base, token) = (
-            client.clone(),
-            bases[i % GATEWAYS].clone(),
-            agents[*agent].clone(),
-        );
-        let variables = json!({ "id": review, "decision": decision,
-            "amount": (*decision == "GRANTED").then_some(20000),
-            "motivation": "Décision rendue pendant la rafale." });
-        decided.push(tokio::spawn(async move {
-            post(&client, &base, &token, DECIDE, variables).await
-        }));
-    }
-    drop(done);
-    let mut seen = 0;
-    while seen < KILL_AFTER_ACKNOWLEDGED && finished.recv().await.is_some() {
-        seen += 1;
-    }
-    gateways[VICTIM].take().unwrap().kill();
-    let mut answers: Vec<Answer> = Vec::new();
-    for task in submissions {
-        answers.push(task.await.unwrap());
-    }
-    let mut decision_answers: Vec<Answer> = Vec::new();
-    for task in decided {
-        decision_answers.push(task.await.unwrap());
-    }
+    let (answers, decision_answers) = send_burst(
+        &client,
+        &bases,
+        Burst {
+            holder: &holder,
+            drafts: &burst,
+            agents: &agents,
+            decisions: &decisions,
+        },
+        KILL_AFTER_ACKNOWLEDGED,
+        || gateways[VICTIM].take().unwrap().kill(),
+    )
+    .await;
 
     // The surviving gateways answered everything; the victim answered or lost the connection,
     // never with an error.
