@@ -26,12 +26,19 @@ fn collect(dir: &Path, prefix: &str, out: &mut Vec<(String, String)>) {
 }
 
 fn main() {
-    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web");
+    // Read when the script runs, not when it is compiled (`env!`): a compiled build script is
+    // reused by every checkout sharing the target directory, and would embed another
+    // checkout's web/ (or none, once that one is gone).
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let web = Path::new(&manifest_dir).join("../web");
     println!("cargo:rerun-if-changed={}", web.display());
+    assert!(
+        web.is_dir(),
+        "{} not found: the web front end is embedded into the binary",
+        web.display()
+    );
     let mut files = Vec::new();
-    if web.is_dir() {
-        collect(&web, "", &mut files);
-    }
+    collect(&web, "", &mut files);
     for (_, path) in &files {
         println!("cargo:rerun-if-changed={path}");
     }
