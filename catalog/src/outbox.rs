@@ -171,28 +171,37 @@ pub async fn claim_due(
         claimed.sort_by_key(|m| (m.next_attempt_at, m.id));
         return Ok(claimed);
     }
-    let candidates = outbox::Entity::find()
-        .filter(due)
-        .order_by_asc(outbox::Column::NextAttemptAt)
-        .order_by_asc(outbox::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?;
-    let mut claimed = Vec::with_capacity(candidates.len());
-    for message in candidates {
-        let mut update = outbox::Entity::update_many()
-            .col_expr(outbox::Column::ClaimedUntil, Expr::value(now + lease))
-            .filter(outbox::Column::Id.eq(message.id))
-            .filter(outbox::Column::SentAt.is_null());
-        update = match message.claimed_until {
-            Some(previous) => update.filter(outbox::Column::ClaimedUntil.eq(previous)),
-            None => update.filter(outbox::Column::ClaimedUntil.is_null()),
-        };
-        if update.exec(db).await?.rows_affected == 1 {
-            claimed.push(message);
+    // Candidates all taken by another worker in between: look again, so that "nothing
+    // claimed" means "nothing due" (every lost race is another worker's progress).
+    loop {
+        let candidates = outbox::Entity::find()
+            .filter(due.clone())
+            .order_by_asc(outbox::Column::NextAttemptAt)
+            .order_by_asc(outbox::Column::Id)
+            .limit(limit)
+            .all(db)
+            .await?;
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut claimed = Vec::with_capacity(candidates.len());
+        for message in candidates {
+            let mut update = outbox::Entity::update_many()
+                .col_expr(outbox::Column::ClaimedUntil, Expr::value(now + lease))
+                .filter(outbox::Column::Id.eq(message.id))
+                .filter(outbox::Column::SentAt.is_null());
+            update = match message.claimed_until {
+                Some(previous) => update.filter(outbox::Column::ClaimedUntil.eq(previous)),
+                None => update.filter(outbox::Column::ClaimedUntil.is_null()),
+            };
+            if update.exec(db).await?.rows_affected == 1 {
+                claimed.push(message);
+            }
+        }
+        if !claimed.is_empty() {
+            return Ok(claimed);
         }
     }
-    Ok(claimed)
 }
 
 /// Marks a message as sent.

@@ -4,7 +4,7 @@
 mod worker;
 
 pub use catalog::outbox::{Template, escape_html};
-pub use worker::{LEASE, Transport, spawn_worker, spawn_worker_until};
+pub use worker::{IN_FLIGHT, LEASE, Transport, spawn_worker, spawn_worker_until};
 
 /// The login link message; variable `link`.
 pub const LOGIN_LINK: Template = catalog::mail_template!("login_link");

@@ -102,9 +102,32 @@ async fn build(
         .multipart(body)?)
 }
 
-/// Sends every message that is due now, claiming no new one once `shutdown` is triggered;
-/// returns how many were sent.
+/// Messages being sent at once by one process's worker: sending is mostly waiting for the
+/// SMTP server (lettre's pooled connections are reused), so a few in flight multiply the
+/// rate; each has its own one-message lease, and a process killed mid-send strands at most
+/// this many (sent again when their leases expire).
+pub const IN_FLIGHT: usize = 4;
+
+/// Sends every message that is due now, [`IN_FLIGHT`] at a time, claiming no new one once
+/// `shutdown` is triggered; returns how many were sent.
 pub async fn send_due(
+    db: &DatabaseConnection,
+    transport: &Transport,
+    from: &str,
+    blobs: &BlobStore,
+    shutdown: &Shutdown,
+) -> anyhow::Result<usize> {
+    let lanes = (0..IN_FLIGHT).map(|_| send_one_by_one(db, transport, from, blobs, shutdown));
+    // Every lane ends (none is dropped mid-send); the first error is reported.
+    let mut sent = 0;
+    for lane in futures_util::future::join_all(lanes).await {
+        sent += lane?;
+    }
+    Ok(sent)
+}
+
+/// One lane of [`send_due`]: claims and sends one message at a time until none is due.
+async fn send_one_by_one(
     db: &DatabaseConnection,
     transport: &Transport,
     from: &str,
@@ -118,7 +141,7 @@ pub async fn send_due(
         }
         // One at a time: a lease covers one send, so a slow server cannot outlast the lease
         // of messages still waiting in a batch (another process would send them too), and a
-        // crash strands one message, not twenty.
+        // crash strands one message per lane, not twenty.
         let batch = outbox::claim_due(db, 1, LEASE).await?;
         if batch.is_empty() {
             return Ok(sent);
