@@ -1,5 +1,5 @@
 //! Stopping the server: on SIGTERM (or Ctrl-C) it stops accepting connections, answers the
-//! requests in flight, lets the mail worker finish the message it is sending, stops the
+//! requests in flight, lets the mail worker finish the messages it is sending, stops the
 //! background tasks, and exits — within a bounded time, after which it exits anyway.
 
 use std::sync::Arc;

@@ -182,7 +182,7 @@ pub fn spawn_worker(
     spawn_worker_until(db, transport, from, blobs, wakeup, Shutdown::new())
 }
 
-/// Runs the worker until `shutdown` is triggered: it then finishes the message it is
+/// Runs the worker until `shutdown` is triggered: it then finishes the messages it is
 /// sending, claims no other, and ends.
 pub fn spawn_worker_until(
     db: DatabaseConnection,
