@@ -172,8 +172,9 @@ pub async fn claim_due(
         return Ok(claimed);
     }
     // Candidates all taken by another worker in between: look again, so that "nothing
-    // claimed" means "nothing due" (every lost race is another worker's progress).
-    loop {
+    // claimed" means "nothing due" (every lost race is another worker's progress). A few
+    // times only: the worker's next round comes soon anyway, and a claim must never spin.
+    for _ in 0..LOOKS {
         let candidates = outbox::Entity::find()
             .filter(due.clone())
             .order_by_asc(outbox::Column::NextAttemptAt)
@@ -202,7 +203,11 @@ pub async fn claim_due(
             return Ok(claimed);
         }
     }
+    Ok(Vec::new())
 }
+
+/// How many times a claim on SQLite looks for candidates when others took them first.
+const LOOKS: usize = 8;
 
 /// Marks a message as sent.
 pub async fn mark_sent(db: &impl ConnectionTrait, id: i64) -> Result<()> {

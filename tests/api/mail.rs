@@ -189,3 +189,50 @@ async fn mail_queued_while_smtp_is_down_arrives_once_when_it_comes_back() {
     assert!(message.contains("Subject:"));
     worker.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_take_each_message_once_and_leave_none() {
+    // What the worker's lanes (and other gateways) do at once: many claimers, one message
+    // each time, until nothing is due. PostgreSQL skips locked rows; SQLite compares and sets.
+    let app = TestApp::spawn().await;
+    let db = &app.state.db;
+    let mut queued = std::collections::BTreeSet::new();
+    for i in 0..40 {
+        let mail = guichet::mail::LOGIN_LINK.render(
+            catalog::email::Email::parse(&format!("lane-{i}@village.fr")).unwrap(),
+            &[("link", "https://guichet.test/login?token=x")],
+        );
+        queued.insert(catalog::outbox::enqueue(db, mail).await.unwrap());
+    }
+    let mut claimers = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let db = db.clone();
+        claimers.spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let claimed = catalog::outbox::claim_due(&db, 1, chrono::Duration::seconds(60))
+                    .await
+                    .unwrap();
+                if claimed.is_empty() {
+                    return mine;
+                }
+                mine.extend(claimed.into_iter().map(|m| m.id));
+            }
+        });
+    }
+    let mut claimed = Vec::new();
+    while let Some(mine) = claimers.join_next().await {
+        claimed.extend(mine.unwrap());
+    }
+    claimed.sort_unstable();
+    let distinct: std::collections::BTreeSet<i64> = claimed.iter().copied().collect();
+    assert_eq!(distinct.len(), claimed.len(), "a message claimed twice");
+    assert_eq!(distinct, queued, "claimed and queued messages differ");
+    // All leased: nothing is due until the leases end.
+    assert!(
+        catalog::outbox::claim_due(db, 10, chrono::Duration::seconds(60))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
