@@ -55,8 +55,11 @@ use serde_json::{Value, json};
 mod measure;
 #[path = "support/multipart.rs"]
 mod multipart;
+#[path = "support/schemes.rs"]
+mod schemes;
 use measure::{cpu_time, load_average, ms, percentile};
 use multipart::graphql_upload;
+use schemes::last_shop_scheme;
 
 const ROLE: &str = "GUICHET_BENCH_ROLE";
 const BACKEND: &str = "GUICHET_BENCH_BACKEND";
@@ -613,23 +616,7 @@ async fn set_up(
     let staff = token(state, "equipe@guichet.test", catalog::Role::Staff, None).await?;
     for (funder, name, kind) in FUNDERS {
         let slug = scheme_slug(funder);
-        let input = json!({
-            "slug": slug,
-            "title": format!("Dernier commerce en milieu rural — {name}"),
-            "summary": "Aide aux communes qui rouvrent leur dernier commerce.",
-            "funders": [{ "slug": funder, "name": name, "kind": kind,
-                          "contactEmail": format!("instruction@{funder}.test") }],
-            "beneficiaryTypes": ["COMMUNE", "EPCI"],
-            "themes": ["commerce", "revitalisation"],
-            "aidTypes": ["GRANT"],
-            "perimeter": { "departments": ["52"] },
-            "rules": { "maxCommunePopulation": 3500, "minProjectCost": 10000 },
-            "funding": { "rateMin": 10, "rateMax": 50, "amountMax": 80000, "regime": "NONE" },
-            "calendar": { "recurrence": "PERMANENT" },
-            "requiredDocuments": ["Délibération", "Devis"],
-            "sourceUrl": "https://exemple.gouv.fr/aide",
-            "verifiedOn": "2026-11-27"
-        });
+        let input = last_shop_scheme(&slug, (funder, name, kind));
         api.ok(
             &staff,
             "mutation($input: SchemeInput!) { createScheme(input: $input) { slug } }",

@@ -60,8 +60,14 @@ use tokio::time::Instant;
 mod measure;
 #[path = "support/multipart.rs"]
 mod multipart;
+#[path = "support/queries.rs"]
+mod queries;
+#[path = "support/schemes.rs"]
+mod schemes;
 use measure::{cpu_time, load_average, ms, percentile};
 use multipart::graphql_upload;
+use queries::{Query, SEARCH_QUERY, queries};
+use schemes::last_shop_scheme;
 
 /// The five funders: (slug, name, kind). Each has one scheme, `commerce-<slug>`.
 const FUNDERS: [(&str, &str, &str); 5] = [
@@ -101,25 +107,6 @@ const SAMPLE_EVERY: Duration = Duration::from_secs(5);
 /// Journeys in flight beyond which a due journey is not started but counted as an error
 /// (the server is hopelessly behind; the client would only pile up connections).
 const MAX_IN_FLIGHT: usize = 2_000;
-
-/// The query the web front end sends (web/search.js), facets included.
-const SEARCH: &str = "query SearchSchemes($text: String, $filter: SchemeFilter, $sort: SchemeSort!,
-    $first: Int!, $after: String, $withFacets: Boolean!) {
-  searchSchemes(text: $text, filter: $filter, sort: $sort, first: $first, after: $after) {
-    total
-    hits {
-      highlight
-      scheme {
-        slug title summary status
-        funders { slug name }
-        funding { rateMin rateMax amountMin amountMax }
-        calendar { recurrence opensOn closesOn }
-      }
-    }
-    facets @include(if: $withFacets) { field values { value label count } }
-    pageInfo { endCursor hasNextPage }
-  }
-}";
 
 const MATCH: &str = "query($project: ProjectInput!) { matchProject(project: $project) {
   eligibleCount toCheckCount
@@ -443,7 +430,10 @@ async fn run_journey(world: &World, journey: &Journey, seed: u64) -> Outcome<()>
                     .token
                     .as_str()
             });
-            let data = world.api.gql(token, SEARCH, variables.clone()).await?;
+            let data = world
+                .api
+                .gql(token, SEARCH_QUERY, variables.clone())
+                .await?;
             check(
                 data["searchSchemes"]["total"].is_u64() && data["searchSchemes"]["hits"].is_array(),
                 "searchSchemes",
@@ -717,28 +707,6 @@ async fn decide(world: &World, rng: &mut StdRng) -> Outcome<()> {
 // ---------------------------------------------------------------------------------------------
 // What the schedule draws
 // ---------------------------------------------------------------------------------------------
-
-struct Query {
-    text: String,
-    territory: Option<String>,
-}
-
-fn queries() -> Vec<Query> {
-    include_str!("queries.txt")
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|line| {
-            let (text, territory) = match line.split_once('\t') {
-                Some((text, territory)) => (text, Some(territory.trim().to_owned())),
-                None => (line, None),
-            };
-            Query {
-                text: text.trim().to_owned(),
-                territory: territory.filter(|t| !t.is_empty()),
-            }
-        })
-        .collect()
-}
 
 const DEPARTMENTS: [&str; 16] = [
     "52", "48", "15", "25", "29", "63", "2A", "01", "88", "10", "55", "21", "87", "64", "971", "24",
@@ -1127,25 +1095,9 @@ async fn set_up(
     let db = catalog::db::connect(database_url).await?;
     let staff = token(&db, "equipe@guichet.test", catalog::Role::Staff, None).await?;
     let fail = |e: Failure| anyhow::anyhow!("{}: {}", e.class, e.detail);
-    for (f, (funder, name, kind)) in FUNDERS.iter().enumerate() {
+    for (f, funder) in FUNDERS.iter().enumerate() {
         let slug = scheme_slug(f);
-        let input = json!({
-            "slug": slug,
-            "title": format!("Dernier commerce en milieu rural — {name}"),
-            "summary": "Aide aux communes qui rouvrent leur dernier commerce.",
-            "funders": [{ "slug": funder, "name": name, "kind": kind,
-                          "contactEmail": format!("instruction@{funder}.test") }],
-            "beneficiaryTypes": ["COMMUNE", "EPCI"],
-            "themes": ["commerce", "revitalisation"],
-            "aidTypes": ["GRANT"],
-            "perimeter": { "departments": ["52"] },
-            "rules": { "maxCommunePopulation": 3500, "minProjectCost": 10000 },
-            "funding": { "rateMin": 10, "rateMax": 50, "amountMax": 80000, "regime": "NONE" },
-            "calendar": { "recurrence": "PERMANENT" },
-            "requiredDocuments": ["Délibération", "Devis"],
-            "sourceUrl": "https://exemple.gouv.fr/aide",
-            "verifiedOn": "2026-11-27"
-        });
+        let input = last_shop_scheme(&slug, *funder);
         api.gql(
             Some(&staff),
             "mutation($input: SchemeInput!) { createScheme(input: $input) { slug } }",

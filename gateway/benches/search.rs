@@ -53,30 +53,13 @@ use measure::{cpu_time, load_average, ms, percentile};
 
 #[path = "support/catalogue.rs"]
 mod catalogue;
+#[path = "support/queries.rs"]
+mod queries;
+use queries::{Query, SEARCH_QUERY, queries};
 
 const ROLE: &str = "GUICHET_BENCH_ROLE";
 const SIZE: &str = "GUICHET_BENCH_SIZE";
 const DIR: &str = "GUICHET_BENCH_DIR";
-
-/// The query the web front end sends (web/search.js), facets included.
-const SEARCH_QUERY: &str =
-    "query SearchSchemes($text: String, $filter: SchemeFilter, $sort: SchemeSort!,
-    $first: Int!, $after: String, $withFacets: Boolean!) {
-  searchSchemes(text: $text, filter: $filter, sort: $sort, first: $first, after: $after) {
-    total
-    hits {
-      highlight
-      scheme {
-        slug title summary status
-        funders { slug name }
-        funding { rateMin rateMax amountMin amountMax }
-        calendar { recurrence opensOn closesOn }
-      }
-    }
-    facets @include(if: $withFacets) { field values { value label count } }
-    pageInfo { endCursor hasNextPage }
-  }
-}";
 
 /// PostgreSQL's side: the Aides-territoires way.
 const PG_SEARCH: &str =
@@ -188,30 +171,6 @@ fn dir_size(dir: &Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
-}
-
-/// One line of queries.txt.
-#[derive(Clone, Debug)]
-struct Query {
-    text: String,
-    territory: Option<String>,
-}
-
-fn queries() -> Vec<Query> {
-    include_str!("queries.txt")
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|line| {
-            let (text, territory) = match line.split_once('\t') {
-                Some((text, territory)) => (text, Some(territory.trim().to_owned())),
-                None => (line, None),
-            };
-            Query {
-                text: text.trim().to_owned(),
-                territory: territory.filter(|t| !t.is_empty()),
-            }
-        })
-        .collect()
 }
 
 impl Query {
