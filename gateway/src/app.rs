@@ -25,8 +25,9 @@ use crate::rate_limit::RateLimiter;
 use crate::shutdown::Shutdown;
 use crate::{alerts, auth, files, mail, metrics, request_id, security, shutdown, web};
 
-/// Largest accepted request body on `/graphql`.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Largest accepted JSON request body on `/graphql`: the largest real request (a dossier
+/// draft with its expenses and plan) is a few kilobytes.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Largest multipart request (one attachment of at most 20 MB, and the form around it).
 pub const MAX_UPLOAD_BYTES: usize = 21 * 1024 * 1024;
 

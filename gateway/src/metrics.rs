@@ -276,20 +276,30 @@ pub fn operation_label(
     operation: &Positioned<OperationDefinition>,
     document: &ExecutableDocument,
 ) -> String {
-    fn first_field(
-        set: &Positioned<SelectionSet>,
-        document: &ExecutableDocument,
+    /// The first field selected, fragments followed once each (a document reaches here
+    /// admitted, without fragment cycles, but this walk does not rely on it).
+    fn first_field<'a>(
+        set: &'a Positioned<SelectionSet>,
+        document: &'a ExecutableDocument,
+        followed: &mut HashSet<&'a str>,
     ) -> Option<String> {
         for selection in &set.node.items {
             let found = match &selection.node {
                 Selection::Field(field) => Some(field.node.name.node.to_string()),
                 Selection::InlineFragment(fragment) => {
-                    first_field(&fragment.node.selection_set, document)
+                    first_field(&fragment.node.selection_set, document, followed)
                 }
-                Selection::FragmentSpread(spread) => document
-                    .fragments
-                    .get(&spread.node.fragment_name.node)
-                    .and_then(|f| first_field(&f.node.selection_set, document)),
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    if followed.insert(name) {
+                        document
+                            .fragments
+                            .get(name)
+                            .and_then(|f| first_field(&f.node.selection_set, document, followed))
+                    } else {
+                        None
+                    }
+                }
             };
             if found.is_some() {
                 return found;
@@ -304,7 +314,7 @@ pub fn operation_label(
     {
         return name.to_owned();
     }
-    match first_field(&operation.node.selection_set, document) {
+    match first_field(&operation.node.selection_set, document, &mut HashSet::new()) {
         Some(field) if field.starts_with("__") => "introspection".into(),
         Some(field) if labels.root_fields.contains(&field) => field,
         _ => OTHER_OPERATION.into(),
@@ -634,7 +644,10 @@ mod tests {
         if let Some(name) = name {
             request = request.operation_name(name);
         }
-        crate::graphql::operation(&request).label.to_string()
+        crate::graphql::admit(&mut request)
+            .unwrap()
+            .label
+            .to_string()
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod eligibility;
 mod fuzz_regressions;
 mod gateway;
 mod helpers;
+mod hostile_requests;
 mod mail;
 #[path = "../../gateway/benches/support/multipart.rs"]
 mod multipart;

@@ -111,6 +111,7 @@ impl Funder {
         Ok(loader.load_one(id).await?.unwrap_or(0))
     }
     /// Its schemes, by title (published ones, or all for staff).
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
     async fn schemes(
         &self,
         ctx: &Context<'_>,
@@ -351,6 +352,7 @@ impl CatalogQuery {
     }
 
     /// Schemes by title: published ones, or the given statuses for staff.
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
     async fn schemes(
         &self,
         ctx: &Context<'_>,
@@ -371,6 +373,7 @@ impl CatalogQuery {
     }
 
     /// Every funder, by name.
+    #[graphql(complexity = "super::LONG_LIST_COST * child_complexity")]
     async fn funders(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Funder>> {
         let state = ctx.data::<AppState>()?;
         Ok(catalog::funder::all(&state.db)

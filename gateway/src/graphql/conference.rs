@@ -190,6 +190,7 @@ pub struct ConferenceQuery;
 #[Object]
 impl ConferenceQuery {
     /// Conferences the caller may see (staff; agents of an invited funder), latest first.
+    #[graphql(complexity = "super::page_cost(first.unwrap_or(20), child_complexity)")]
     async fn conferences(
         &self,
         ctx: &Context<'_>,

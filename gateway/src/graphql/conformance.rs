@@ -11,6 +11,10 @@
 //!   `#__graphql_file__:N`; async-graphql panics (the connection drops, no answer) on such a
 //!   string that names no file of the request or is not a number, even sent over plain JSON.
 //!   [`forged_upload`] finds them before execution.
+//! - **Key order.** async-graphql resolves the fields of a query's object concurrently and
+//!   writes each as it completes, so a field that waits (a DataLoader, the database) moved
+//!   behind its siblings on one call and not the next. The spec orders a response's keys as
+//!   the query selects them: [`order_keys`] puts them back in that order.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -228,13 +232,10 @@ fn set_null(data: &mut Value, position: &[PathSegment], nulled: &[Vec<PathSegmen
     }
 }
 
-/// Puts the nulls the spec requires for the response's field errors (see the module's doc).
-pub fn propagate_nulls(
-    query: &str,
-    operation_name: Option<&str>,
-    response: &mut async_graphql::Response,
-) {
-    if response.errors.iter().all(|e| e.path.is_empty()) {
+/// Brings an executed response within the spec: each failed field's null where the spec puts
+/// it (see the module's doc), and every object's keys in the order of the query.
+pub fn settle(query: &str, operation_name: Option<&str>, response: &mut async_graphql::Response) {
+    if matches!(response.data, Value::Null) {
         return;
     }
     let Ok(document) = async_graphql::parser::parse_query(query) else {
@@ -249,11 +250,21 @@ pub fn propagate_nulls(
         async_graphql::parser::types::OperationType::Subscription => return,
     };
     let root = (&operation.node.selection_set.node, root_type);
+    propagate_nulls(&document, root, response);
+    order_keys(&document, &[root.0], &mut response.data);
+}
+
+/// Puts the nulls the spec requires for the response's field errors (see the module's doc).
+fn propagate_nulls<'a>(
+    document: &'a ExecutableDocument,
+    root: (&'a SelectionSet, &'a str),
+    response: &mut async_graphql::Response,
+) {
     let mut positions: Vec<Vec<PathSegment>> = response
         .errors
         .iter()
         .filter(|e| !e.path.is_empty())
-        .filter_map(|e| null_position(&document, root, &e.path).map(<[_]>::to_vec))
+        .filter_map(|e| null_position(document, root, &e.path).map(<[_]>::to_vec))
         .collect();
     // Shallower first: a null above makes those below moot.
     positions.sort_by_key(Vec::len);
@@ -268,5 +279,94 @@ pub fn propagate_nulls(
         }
         set_null(&mut response.data, &position, &nulled);
         nulled.push(position);
+    }
+}
+
+/// The response keys `sets` select, in the order they first appear (fragments expanded once
+/// each), each with the selection sets of the fields answering under it.
+fn keys_in_order<'a>(
+    document: &'a ExecutableDocument,
+    sets: &[&'a SelectionSet],
+    keys: &mut Vec<(&'a str, Vec<&'a SelectionSet>)>,
+    followed: &mut Vec<&'a str>,
+) {
+    for set in sets {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let key = field.node.response_key().node.as_str();
+                    let below = &field.node.selection_set.node;
+                    match keys.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, found)) => found.push(below),
+                        None => keys.push((key, vec![below])),
+                    }
+                }
+                Selection::InlineFragment(fragment) => {
+                    keys_in_order(
+                        document,
+                        &[&fragment.node.selection_set.node],
+                        keys,
+                        followed,
+                    );
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    if !followed.contains(&name)
+                        && let Some(fragment) = document.fragments.get(name)
+                    {
+                        followed.push(name);
+                        keys_in_order(
+                            document,
+                            &[&fragment.node.selection_set.node],
+                            keys,
+                            followed,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Orders the keys of `value` (an object, or a list of them at any depth) and of everything
+/// below it as `sets` select them.
+fn order_keys(document: &ExecutableDocument, sets: &[&SelectionSet], value: &mut Value) {
+    let mut keys = Vec::new();
+    keys_in_order(document, sets, &mut keys, &mut Vec::new());
+    if keys.is_empty() {
+        return;
+    }
+    order_with(document, &keys, value);
+}
+
+fn order_with(
+    document: &ExecutableDocument,
+    keys: &[(&str, Vec<&SelectionSet>)],
+    value: &mut Value,
+) {
+    match value {
+        Value::List(items) => {
+            for item in items {
+                order_with(document, keys, item);
+            }
+        }
+        Value::Object(map) => {
+            let position = |key: &str| keys.iter().position(|(k, _)| *k == key);
+            let in_order = map
+                .keys()
+                .map(|k| position(k.as_str()))
+                .is_sorted_by(|a, b| a <= b);
+            if !in_order {
+                map.sort_by_cached_key(|k, _| position(k.as_str()).unwrap_or(usize::MAX));
+            }
+            for (key, below) in keys {
+                if below.iter().any(|set| !set.items.is_empty())
+                    && let Some(inner) = map.get_mut(*key)
+                {
+                    order_keys(document, below, inner);
+                }
+            }
+        }
+        _ => {}
     }
 }

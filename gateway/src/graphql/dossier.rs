@@ -705,6 +705,7 @@ impl DossierQuery {
 
     /// The dossiers the caller may see: a holder's own, those sent to an agent's funder,
     /// every one for staff.
+    #[graphql(complexity = "super::page_cost(first.unwrap_or(20), child_complexity)")]
     async fn dossiers(
         &self,
         ctx: &Context<'_>,

@@ -278,6 +278,7 @@ pub struct EligibilityQuery;
 impl EligibilityQuery {
     /// Evaluates every published scheme for a project: eligible, to check (nothing fails,
     /// something is unknown) or, with `includeIneligible`, ineligible, each with its criteria.
+    #[graphql(complexity = "super::EXPENSIVE_COST + child_complexity")]
     async fn match_project(
         &self,
         ctx: &Context<'_>,
@@ -306,6 +307,7 @@ impl EligibilityQuery {
     /// Checks a financing plan against the co-financing rules: balance, the owner's 20 %
     /// (CGCT L1111-10), each scheme's rates, amounts and public aid cap, de minimis
     /// ceilings, national co-funding for LEADER-type schemes.
+    #[graphql(complexity = "super::EXPENSIVE_COST + child_complexity")]
     async fn check_financing_plan(
         &self,
         ctx: &Context<'_>,
@@ -330,6 +332,7 @@ impl EligibilityQuery {
     /// A financing plan for the project from the schemes it is eligible for (and those to
     /// check, with warnings), maximising aid, grants first, that passes
     /// `checkFinancingPlan`.
+    #[graphql(complexity = "super::EXPENSIVE_COST + child_complexity")]
     async fn suggest_financing_plan(
         &self,
         ctx: &Context<'_>,

@@ -1,6 +1,7 @@
 //! The GraphQL schema: roots merged by concept, limits, the HTTP handler, and SDL export.
 
 pub mod account;
+pub mod admission;
 pub mod alert;
 pub mod cache;
 pub mod catalog;
@@ -61,6 +62,23 @@ pub type GuichetSchema = Schema<Query, Mutation, EmptySubscription>;
 /// Largest accepted query depth and complexity.
 pub const MAX_DEPTH: usize = 12;
 pub const MAX_COMPLEXITY: usize = 5_000;
+
+/// Complexity of the root fields that rank or evaluate the whole catalogue
+/// ([`admission::EXPENSIVE_FIELDS`]), on top of what they select: four of them alone exceed
+/// [`MAX_COMPLEXITY`].
+pub const EXPENSIVE_COST: usize = 1_250;
+
+/// Complexity factor of a list with no `first` that may be long (every funder).
+pub const LONG_LIST_COST: usize = 10;
+
+/// Complexity of a page of `first` items: what each item selects counts `first` times.
+pub fn page_cost(first: i32, child_complexity: usize) -> usize {
+    usize::try_from(first)
+        .unwrap_or(0)
+        .max(1)
+        .saturating_mul(child_complexity)
+        .saturating_add(1)
+}
 
 /// Largest depth of a query that only introspects the schema: the standard introspection
 /// query (graphql-js, GraphiQL) nests `ofType` nine levels, depth 14 under `args`. Such a query
@@ -211,11 +229,13 @@ pub struct Operation {
 const OPERATION_CACHE_QUERY_BYTES: usize = 4096;
 const OPERATION_CACHE_ENTRIES: usize = 512;
 
-/// The request's [`Operation`]. The query is parsed once per distinct text (the front end's
-/// queries are a fixed set), not on every request: execution parses it again anyway, and a
-/// cached search answer does not need it at all.
-pub fn operation(request: &async_graphql::Request) -> Operation {
+/// Admits the request ([`admission`]) and tells its [`Operation`]. The query is parsed and
+/// checked once per distinct text (the front end's queries are a fixed set), not on every
+/// request: a text once admitted is remembered with its operation, and a cached search answer
+/// does not need the parse at all. A parse done here is handed on to execution.
+pub fn admit(request: &mut async_graphql::Request) -> Result<Operation, admission::Refusal> {
     static SEEN: LazyLock<Mutex<HashMap<Box<str>, Operation>>> = LazyLock::new(Default::default);
+    admission::check_variables(&request.variables)?;
     let cacheable =
         request.operation_name.is_none() && request.query.len() <= OPERATION_CACHE_QUERY_BYTES;
     if cacheable
@@ -224,29 +244,34 @@ pub fn operation(request: &async_graphql::Request) -> Operation {
             .unwrap_or_else(|e| e.into_inner())
             .get(request.query.as_str())
     {
-        return found.clone();
+        return Ok(found.clone());
     }
-    let parsed = async_graphql::parser::parse_query(&request.query).ok();
-    let found = parsed
-        .as_ref()
-        .and_then(|document| {
-            let (name, op) = selected_operation(document, request.operation_name.as_deref())?;
-            let roots = &op.node.selection_set.node.items;
-            Some(Operation {
-                mutation: op.node.ty == OperationType::Mutation,
-                label: metrics::operation_label(name, op, document).into(),
-                introspection: op.node.ty == OperationType::Query
-                    && !roots.is_empty()
-                    && roots.iter().all(|root| {
-                        matches!(&root.node, Selection::Field(f) if f.node.name.node.starts_with("__"))
-                    }),
+    admission::check_text(&request.query)?;
+    let operation_name = request.operation_name.clone();
+    // A text that does not parse gets async-graphql's own error when it is executed.
+    let found = match request.parsed_query() {
+        Ok(document) => {
+            admission::check_document(document)?;
+            selected_operation(document, operation_name.as_deref()).map(|(name, op)| {
+                let roots = &op.node.selection_set.node.items;
+                Operation {
+                    mutation: op.node.ty == OperationType::Mutation,
+                    label: metrics::operation_label(name, op, document).into(),
+                    introspection: op.node.ty == OperationType::Query
+                        && !roots.is_empty()
+                        && roots.iter().all(|root| {
+                            matches!(&root.node, Selection::Field(f) if f.node.name.node.starts_with("__"))
+                        }),
+                }
             })
-        })
-        .unwrap_or_else(|| Operation {
-            mutation: false,
-            label: metrics::OTHER_OPERATION.into(),
-            introspection: false,
-        });
+        }
+        Err(_) => None,
+    }
+    .unwrap_or_else(|| Operation {
+        mutation: false,
+        label: metrics::OTHER_OPERATION.into(),
+        introspection: false,
+    });
     if cacheable {
         let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
         if seen.len() >= OPERATION_CACHE_ENTRIES {
@@ -254,7 +279,7 @@ pub fn operation(request: &async_graphql::Request) -> Operation {
         }
         seen.insert(request.query.as_str().into(), found.clone());
     }
-    found
+    Ok(found)
 }
 
 /// True when the client accepts the `application/graphql-response+json` media type.
@@ -319,6 +344,47 @@ fn request_failure(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
+/// The answer to a request that is not a GraphQL request at all (a body that is not the JSON
+/// of one, a broken multipart form, a body longer than allowed): a GraphQL-over-HTTP error
+/// body in French, without the parser's detail (which goes to the log).
+fn rejected(
+    rejection: async_graphql_axum::rejection::GraphQLRejection,
+    new_media_type: bool,
+) -> Response {
+    use async_graphql::ParseRequestError as E;
+    let error = &rejection.0;
+    // A body cut by the length limit reaches here as an I/O error whose text is
+    // `http_body_util::LengthLimitError`'s (async-graphql-axum keeps only the text).
+    let too_large = matches!(error, E::PayloadTooLarge)
+        || matches!(error, E::Io(io) if io.to_string() == "length limit exceeded");
+    let (status, message) = match error {
+        _ if too_large => (StatusCode::PAYLOAD_TOO_LARGE, "Requête trop volumineuse."),
+        E::InvalidRequest(_) => (
+            StatusCode::BAD_REQUEST,
+            "Requête illisible : un objet JSON { \"query\": …, \"variables\": … } est attendu.",
+        ),
+        E::UnsupportedBatch => (
+            StatusCode::BAD_REQUEST,
+            "Les lots de requêtes ne sont pas acceptés : envoyez une requête à la fois.",
+        ),
+        E::Io(_) => (
+            StatusCode::BAD_REQUEST,
+            "La requête n'a pas pu être lue en entier.",
+        ),
+        // The multipart variants (the enum is non-exhaustive).
+        _ => (
+            StatusCode::BAD_REQUEST,
+            "Envoi de fichier illisible : la requête multipart ne suit pas la convention \
+             GraphQL multipart request.",
+        ),
+    };
+    tracing::debug!(error = %error, "request that is not GraphQL");
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": "VALIDATION" } }]
+    });
+    json_response(status, new_media_type, body.to_string().into())
+}
+
 /// `GET` and `POST /graphql`.
 pub async fn handler(
     State(state): State<AppState>,
@@ -327,16 +393,25 @@ pub async fn handler(
     connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
     request: Result<GraphQLRequest, async_graphql_axum::rejection::GraphQLRejection>,
 ) -> Response {
-    let request = match request {
+    let mut request = match request {
         Ok(request) => request.into_inner(),
         Err(rejection) => {
             if method == Method::GET && wants_html(&headers) {
                 return graphiql();
             }
-            return rejection.into_response();
+            return rejected(rejection, graphql_response_json(&headers));
         }
     };
-    let operation = operation(&request);
+    let operation = match admit(&mut request) {
+        Ok(operation) => operation,
+        Err(refusal) => {
+            return respond(
+                async_graphql::Response::from_errors(vec![refusal.into_server_error()]),
+                true,
+                graphql_response_json(&headers),
+            );
+        }
+    };
     let _timer = state.metrics.graphql_timer(operation.label.clone());
     if method == Method::POST && !accepted_content_type(&headers) {
         return request_failure(
@@ -426,7 +501,7 @@ pub async fn handler(
         &state.schema
     };
     let mut response = schema.execute(request).await;
-    conformance::propagate_nulls(&query, operation_name.as_deref(), &mut response);
+    conformance::settle(&query, operation_name.as_deref(), &mut response);
     // Parse, validation and variable errors come before execution and have no path.
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
@@ -442,6 +517,13 @@ pub async fn handler(
                 extensions.set("code", "VALIDATION");
                 if let Some(rest) = error.message.strip_prefix("Failed to parse ") {
                     error.message = format!("Valeur invalide : {rest}");
+                } else if error.message == "Query is too complex." {
+                    error.message = format!(
+                        "Requête trop coûteuse : demandez moins d'éléments (« first ») ou moins \
+                         de champs (complexité {MAX_COMPLEXITY} au plus)."
+                    );
+                } else if error.message == "Query is nested too deep." {
+                    error.message = format!("Requête trop profonde : {MAX_DEPTH} niveaux au plus.");
                 }
             } else {
                 tracing::error!(message = %error.message, "unmapped GraphQL error");

@@ -108,6 +108,9 @@ pub struct SearchQuery;
 impl SearchQuery {
     /// Searches the catalogue: French analysis, synonyms, typos; `"phrase"` and `-exclusion`.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "super::EXPENSIVE_COST + super::page_cost(first.unwrap_or(20), child_complexity)"
+    )]
     async fn search_schemes(
         &self,
         ctx: &Context<'_>,

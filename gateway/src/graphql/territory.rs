@@ -54,6 +54,7 @@ pub struct TerritoryQuery;
 impl TerritoryQuery {
     /// Territories whose name, postcode or code matches, best first (accent- and
     /// case-insensitive; « st » for « saint »; hyphens optional).
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
     async fn territories(
         &self,
         ctx: &Context<'_>,
