@@ -14,6 +14,7 @@ mod eligibility;
 mod fuzz_regressions;
 mod gateway;
 mod helpers;
+mod inputs;
 mod mail;
 #[path = "../../gateway/benches/support/multipart.rs"]
 mod multipart;
