@@ -194,6 +194,9 @@ async fn malformed_or_out_of_range_cursors_are_validation_errors_on_every_list()
     assert!(body["errors"].is_null(), "{body}");
 }
 
+/// A change to an input that makes it invalid.
+type Edit = fn(&mut Value);
+
 const CREATE_SCHEME: &str =
     "mutation($input: SchemeInput!) { createScheme(input: $input) { slug title } }";
 
@@ -201,7 +204,7 @@ const CREATE_SCHEME: &str =
 async fn one_line_scheme_and_funder_fields_refuse_line_breaks_and_control_characters() {
     let app = TestApp::spawn().await;
     let staff = app.staff_token().await;
-    let cases: [(&str, fn(&mut Value)); 6] = [
+    let cases: [(&str, Edit); 6] = [
         ("title", |s| s["title"] = json!("Aide au dernier\ncommerce")),
         ("summary", |s| {
             s["summary"] = json!("Aide aux communes.\r\nDeuxième ligne")
@@ -307,7 +310,7 @@ const UPDATE_DOSSIER: &str = "mutation($id: ID!, $input: DossierInput!) {
 async fn one_line_dossier_fields_and_dates_are_checked_and_nothing_is_half_written() {
     let f = Fixture::new().await;
     let draft = f.complete_draft().await;
-    let cases: [(&str, fn(&mut Value)); 8] = [
+    let cases: [(&str, Edit); 8] = [
         ("holder.legalName", |i| {
             i["holder"]["legalName"] = json!("Commune\nd'Ageville")
         }),
