@@ -12,6 +12,7 @@ use crate::actor::Actor;
 use crate::entity::saved_search;
 use crate::error::{Error, Result};
 use crate::search::Filter;
+use crate::text;
 
 /// How often a digest is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +109,10 @@ pub async fn create(
             "La recherche ne doit pas dépasser 500 caractères.",
         ));
     }
+    if let Some(text) = &text {
+        text::one_line("text", text)?;
+    }
+    filter.check_dates()?;
     let existing = saved_search::Entity::find()
         .filter(saved_search::Column::AccountId.eq(account))
         .count(db)

@@ -5,6 +5,7 @@
 
 use chrono::NaiveDate;
 
+use crate::calendar;
 use crate::error::{Error, Result};
 use crate::scheme::{Funding, Perimeter, SchemeRecord};
 use crate::territory::{Territories, Territory, TerritoryKind};
@@ -12,10 +13,6 @@ use crate::vocab::{AidType, BeneficiaryType, Recurrence, theme_label};
 
 /// The largest amount accepted anywhere (10 billion euros): anything above is a typing error.
 pub const MAX_AMOUNT: i64 = 10_000_000_000;
-/// The earliest date accepted in a project or a plan.
-pub const EARLIEST_DATE: NaiveDate = NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date");
-/// The latest date accepted in a project or a plan.
-pub const LATEST_DATE: NaiveDate = NaiveDate::from_ymd_opt(2100, 12, 31).expect("valid date");
 /// The longest free description accepted, in characters.
 const MAX_TEXT_CHARS: usize = 10_000;
 
@@ -117,9 +114,9 @@ pub fn validate(
         .transpose()?;
     let starts_on = project
         .starts_on
-        .map(|d| date_in_range("startsOn", d))
+        .map(|d| calendar::sane("startsOn", d))
         .transpose()?;
-    let filing_on = date_in_range("filingOn", project.filing_on.unwrap_or(today))?;
+    let filing_on = calendar::sane("filingOn", project.filing_on.unwrap_or(today))?;
     let text = project
         .text
         .map(|t| t.trim().to_owned())
@@ -226,21 +223,6 @@ pub(crate) fn positive_amount(field: &str, value: i64) -> Result<i64> {
         ));
     }
     amount(field, value)
-}
-
-fn date_in_range(field: &str, date: NaiveDate) -> Result<NaiveDate> {
-    if (EARLIEST_DATE..=LATEST_DATE).contains(&date) {
-        Ok(date)
-    } else {
-        Err(Error::validation(
-            field,
-            format!(
-                "La date doit être comprise entre le {} et le {}.",
-                french::date(EARLIEST_DATE),
-                french::date(LATEST_DATE)
-            ),
-        ))
-    }
 }
 
 /// The `rate` percent of `cost`, rounded down: the largest whole amount within that rate.
@@ -1130,7 +1112,7 @@ pub(crate) mod tests {
             ("totalCost", |p| p.total_cost = Some(-1)),
             ("totalCost", |p| p.total_cost = Some(0)),
             ("totalCost", |p| p.total_cost = Some(MAX_AMOUNT + 1)),
-            ("startsOn", |p| p.starts_on = Some(day("1999-12-31"))),
+            ("startsOn", |p| p.starts_on = Some(day("1899-12-31"))),
             ("filingOn", |p| p.filing_on = Some(day("2101-01-01"))),
             ("themes", |p| {
                 p.themes = vec!["commerce".into(), "bistrot".into()]

@@ -16,6 +16,7 @@ use crate::email::Email;
 use crate::entity::{funder as funder_row, scheme as scheme_row, scheme_funder};
 use crate::error::{Error, Result};
 use crate::scheme::{FieldError, is_slug};
+use crate::text;
 use crate::vocab::{FunderKind, SchemeStatus};
 
 /// A funder as written in scheme JSON and in `upsertFunder`.
@@ -63,6 +64,7 @@ impl FunderRecord {
                 message: "Le nom du financeur est obligatoire.".into(),
             });
         }
+        errors.extend(FieldError::of(text::one_line("name", &self.name)));
         if let Some(email) = &self.contact_email
             && Email::parse(email).is_err()
         {

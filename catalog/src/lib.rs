@@ -4,6 +4,7 @@
 pub mod account;
 pub mod actor;
 pub mod alert;
+pub mod calendar;
 pub mod change;
 pub mod db;
 pub mod eligibility;

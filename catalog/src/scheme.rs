@@ -11,6 +11,7 @@ use sea_orm::{
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::actor::Actor;
+use crate::calendar;
 use crate::change;
 use crate::entity::{
     funder as funder_row, scheme as scheme_row, scheme_document, scheme_funder, scheme_perimeter,
@@ -19,6 +20,7 @@ use crate::entity::{
 use crate::error::{Error, Result};
 use crate::funder::{self, FunderRecord};
 use crate::territory::{Territories, TerritoryKind};
+use crate::text;
 use crate::vocab::{
     AidType, BeneficiaryType, Recurrence, SchemeStatus, StateAidRegime, theme_label,
 };
@@ -167,6 +169,20 @@ pub struct FieldError {
 impl From<FieldError> for Error {
     fn from(e: FieldError) -> Self {
         Error::validation(e.field, e.message)
+    }
+}
+
+impl FieldError {
+    /// The problem a field check found, if any (checks only return validation errors).
+    pub(crate) fn of(check: Result<impl Sized>) -> Option<FieldError> {
+        match check {
+            Err(Error::Validation { field, message }) => Some(FieldError { field, message }),
+            Err(e) => Some(FieldError {
+                field: String::new(),
+                message: e.to_string(),
+            }),
+            Ok(_) => None,
+        }
     }
 }
 
@@ -390,7 +406,44 @@ impl SchemeRecord {
                 );
             }
         }
+        errors.extend(self.text_and_date_problems());
         errors
+    }
+
+    /// Line breaks or control characters where they do not belong, and dates out of range.
+    fn text_and_date_problems(&self) -> Vec<FieldError> {
+        let mut checks = vec![
+            FieldError::of(text::one_line("slug", &self.slug)),
+            FieldError::of(text::one_line("title", &self.title)),
+        ];
+        for (field, value) in [
+            ("summary", &self.summary),
+            ("applicationUrl", &self.application_url),
+            ("sourceUrl", &self.source_url),
+        ] {
+            if let Some(value) = value {
+                checks.push(FieldError::of(text::one_line(field, value)));
+            }
+        }
+        if let Some(description) = &self.description {
+            checks.push(FieldError::of(text::multi_line("description", description)));
+        }
+        for (i, doc) in self.required_documents.iter().enumerate() {
+            checks.push(FieldError::of(text::one_line(
+                &format!("requiredDocuments.{i}"),
+                doc,
+            )));
+        }
+        for (field, date) in [
+            ("calendar.opensOn", self.calendar.opens_on),
+            ("calendar.closesOn", self.calendar.closes_on),
+            ("verifiedOn", self.verified_on),
+        ] {
+            if let Some(date) = date {
+                checks.push(FieldError::of(calendar::sane(field, date)));
+            }
+        }
+        checks.into_iter().flatten().collect()
     }
 }
 

@@ -69,6 +69,10 @@ fn validate(group: &Group) -> Result<(), Error> {
             "Indiquez au moins un synonyme non vide.",
         ));
     }
+    crate::text::one_line("term", &group.term)?;
+    for (i, synonym) in group.synonyms.iter().enumerate() {
+        crate::text::one_line(&format!("synonyms.{i}"), synonym)?;
+    }
     Ok(())
 }
 

@@ -207,7 +207,7 @@ impl Territories {
     /// insensitive), best match first: exact code, postcode, exact name, name prefix, word
     /// prefix, then anywhere; larger populations first within a rank.
     pub fn search(&self, query: &str, first: usize) -> Vec<&Territory> {
-        let query = query.trim();
+        let query = crate::text::search_text(query).trim();
         if query.is_empty() || first == 0 {
             return Vec::new();
         }

@@ -1,5 +1,56 @@
-//! Text normalisation shared by territory look-up and the catalogue: case and accent
-//! folding, and word splitting that ignores hyphens and apostrophes.
+//! Text shared by territory look-up, search and every form: case and accent folding, word
+//! splitting that ignores hyphens and apostrophes, the bound on what a search reads, and the
+//! characters a one-line or multi-line field accepts.
+
+use crate::error::{Error, Result};
+
+/// Most characters of a search text that are read; the rest is ignored.
+pub const MAX_SEARCH_CHARS: usize = 500;
+/// Most words of a search text that are read; the rest are ignored.
+pub const MAX_SEARCH_WORDS: usize = 32;
+
+/// The part of a free search text that is read: its first [`MAX_SEARCH_CHARS`] characters
+/// (cut on a character boundary). Any text stays a valid search.
+pub fn search_text(text: &str) -> &str {
+    match text.char_indices().nth(MAX_SEARCH_CHARS) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
+/// Line and paragraph separators: line breaks for a reader though not control characters.
+fn is_separator(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Refuses control characters, line breaks included, in a field shown on one line (titles,
+/// names, roles, labels, slugs).
+pub fn one_line(field: &str, value: &str) -> Result<()> {
+    if value.chars().any(|c| c.is_control() || is_separator(c)) {
+        let message = if value.contains(['\n', '\r']) || value.chars().any(is_separator) {
+            "Ce champ tient sur une ligne : retirez les retours à la ligne."
+        } else {
+            "Ce champ contient des caractères de contrôle (tabulation…) : retirez-les."
+        };
+        return Err(Error::validation(field, message));
+    }
+    Ok(())
+}
+
+/// Refuses control characters other than line breaks and tabs in a field of several lines
+/// (descriptions, motivations, questions, answers, messages).
+pub fn multi_line(field: &str, value: &str) -> Result<()> {
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(Error::validation(
+            field,
+            "Ce champ contient des caractères de contrôle : retirez-les.",
+        ));
+    }
+    Ok(())
+}
 
 /// Lowercases and removes French (and common Latin) diacritics; ligatures are expanded.
 pub fn fold(text: &str) -> String {
@@ -58,6 +109,50 @@ mod tests {
         assert_eq!(place_key("L'Haÿ-les-Roses"), "l hay les roses");
         assert_eq!(place_key("ÉCOLE  Œuvre"), "ecole oeuvre");
         assert_eq!(place_key("Sainte-Marie-aux-Mines"), "ste marie aux mines");
+    }
+
+    #[test]
+    fn a_search_text_is_cut_after_its_first_characters_on_a_character_boundary() {
+        assert_eq!(search_text("café"), "café");
+        let long = "é".repeat(MAX_SEARCH_CHARS + 10);
+        let cut = search_text(&long);
+        assert_eq!(cut.chars().count(), MAX_SEARCH_CHARS);
+        assert_eq!(cut.len(), 2 * MAX_SEARCH_CHARS);
+        let mixed = format!("{}🌾x", "a".repeat(MAX_SEARCH_CHARS - 1));
+        assert_eq!(
+            search_text(&mixed),
+            format!("{}🌾", "a".repeat(MAX_SEARCH_CHARS - 1))
+        );
+        assert_eq!(search_text(""), "");
+    }
+
+    #[test]
+    fn one_line_fields_refuse_line_breaks_and_control_characters() {
+        assert!(one_line("title", "Maison de santé « Les Tilleuls » – 2026").is_ok());
+        for bad in [
+            "a\nb",
+            "a\rb",
+            "a\tb",
+            "a\u{0}b",
+            "a\u{7f}b",
+            "a\u{85}b",
+            "a\u{2028}b",
+        ] {
+            let Err(Error::Validation { field, message }) = one_line("holder.legalName", bad)
+            else {
+                panic!("{bad:?} accepted");
+            };
+            assert_eq!(field, "holder.legalName");
+            assert!(!message.is_empty());
+        }
+    }
+
+    #[test]
+    fn multi_line_fields_keep_line_breaks_and_tabs_but_refuse_other_controls() {
+        assert!(multi_line("description", "Ligne 1\r\nLigne 2\n\tpuce").is_ok());
+        for bad in ["a\u{0}b", "a\u{1b}[31mb", "a\u{7f}", "a\u{9b}b"] {
+            assert!(multi_line("description", bad).is_err(), "{bad:?} accepted");
+        }
     }
 }
 

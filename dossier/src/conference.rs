@@ -194,6 +194,8 @@ pub async fn create(
             "Donnez un intitulé à la conférence (3 à 200 caractères).",
         ));
     }
+    catalog::text::one_line("input.title", title)?;
+    catalog::calendar::sane("input.heldOn", held_on)?;
     if funder_slugs.is_empty() {
         return Err(Error::validation(
             "input.funderSlugs",

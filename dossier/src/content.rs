@@ -2,6 +2,7 @@
 //! identity and legal representative, the project, the budget and the financing plan. Each
 //! section is validated when saved; completeness is checked at submission.
 
+use catalog::calendar;
 use catalog::email::Email;
 use catalog::vocab::BeneficiaryType;
 use catalog::{Error, Result, Territories, TerritoryKind};
@@ -118,7 +119,22 @@ pub struct DossierInput {
 pub const MAX_LINES: usize = 50;
 pub const MAX_AMOUNT: i64 = 10_000_000_000;
 
+/// A one-line text (a name, a title, a label): trimmed, `min` to `max` characters, no line
+/// break or control character.
 fn text(field: &str, value: &str, label: &str, min: usize, max: usize) -> Result<String> {
+    let value = bounded(field, value, label, min, max)?;
+    catalog::text::one_line(field, &value)?;
+    Ok(value)
+}
+
+/// A text of several lines (a description): as [`text`], line breaks and tabs allowed.
+fn paragraphs(field: &str, value: &str, label: &str, min: usize, max: usize) -> Result<String> {
+    let value = bounded(field, value, label, min, max)?;
+    catalog::text::multi_line(field, &value)?;
+    Ok(value)
+}
+
+fn bounded(field: &str, value: &str, label: &str, min: usize, max: usize) -> Result<String> {
     let value = value.trim();
     let count = value.chars().count();
     if count < min.max(1) {
@@ -134,15 +150,6 @@ fn text(field: &str, value: &str, label: &str, min: usize, max: usize) -> Result
         return Err(Error::validation(
             field,
             format!("{} : au plus {max} caractères.", capitalise(label)),
-        ));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-    {
-        return Err(Error::validation(
-            field,
-            format!("{} contient des caractères invalides.", capitalise(label)),
         ));
     }
     Ok(value.to_owned())
@@ -337,7 +344,7 @@ impl Project {
         }
         Ok(Project {
             title: text("project.title", &self.title, "le titre du projet", 3, 200)?,
-            description: text(
+            description: paragraphs(
                 "project.description",
                 &self.description,
                 "la description du projet",
@@ -346,8 +353,14 @@ impl Project {
             )?,
             themes,
             commune_code: commune("project.communeCode", &self.commune_code, territories)?,
-            starts_on: self.starts_on,
-            ends_on: self.ends_on,
+            starts_on: self
+                .starts_on
+                .map(|d| calendar::sane("project.startsOn", d))
+                .transpose()?,
+            ends_on: self
+                .ends_on
+                .map(|d| calendar::sane("project.endsOn", d))
+                .transpose()?,
         })
     }
 }
@@ -397,6 +410,9 @@ impl Plan {
                     .scheme_slug
                     .map(|s| s.trim().to_owned())
                     .filter(|s| !s.is_empty());
+                if let Some(slug) = &scheme_slug {
+                    catalog::text::one_line(&format!("financingPlan.lines.{i}.schemeSlug"), slug)?;
+                }
                 let funder_name = match l.funder_name.as_deref().map(str::trim) {
                     None | Some("") => None,
                     Some(name) => Some(text(
@@ -497,5 +513,92 @@ mod tests {
         ])
         .unwrap_err();
         assert!(matches!(err, Error::Validation { field, .. } if field == "expenses.1.amount"));
+    }
+
+    fn holder() -> Holder {
+        Holder {
+            legal_name: "Commune de Chaumont".into(),
+            holder_type: BeneficiaryType::Commune,
+            siret: "21520269900017".into(),
+            rna: None,
+            commune_code: "52001".into(),
+            representative: Representative {
+                name: "Christine Guillemy".into(),
+                role: "Maire".into(),
+                email: "mairie@chaumont.fr".into(),
+                phone: Some("03 25 30 60 00".into()),
+            },
+        }
+    }
+
+    fn project() -> Project {
+        Project {
+            title: "Maison de santé".into(),
+            description: "Une maison de santé.\n\nDeux médecins\tet une infirmière.".into(),
+            themes: vec![],
+            commune_code: "52001".into(),
+            starts_on: NaiveDate::from_ymd_opt(2026, 9, 1),
+            ends_on: NaiveDate::from_ymd_opt(2027, 6, 30),
+        }
+    }
+
+    fn field_of(result: Result<impl std::fmt::Debug>) -> String {
+        match result {
+            Err(Error::Validation { field, .. }) => field,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn one_line_fields_of_a_dossier_refuse_line_breaks_and_control_characters() {
+        let territories = Territories::embedded();
+        assert!(holder().validate(&territories).is_ok());
+        type Edit = fn(&mut Holder);
+        let cases: [(&str, Edit); 3] = [
+            ("holder.legalName", |h| {
+                h.legal_name = "Commune\nde Chaumont".into()
+            }),
+            ("holder.representative.name", |h| {
+                h.representative.name = "Christine\rGuillemy".into()
+            }),
+            ("holder.representative.role", |h| {
+                h.representative.role = "Maire\u{0}".into()
+            }),
+        ];
+        for (field, edit) in cases {
+            let mut h = holder();
+            edit(&mut h);
+            assert_eq!(field_of(h.validate(&territories)), field);
+        }
+        let mut p = project();
+        p.title = "Maison\nde santé".into();
+        assert_eq!(field_of(p.validate(&territories)), "project.title");
+        let label = validate_expenses(vec![Expense {
+            label: "Travaux\tgros œuvre".into(),
+            amount: 10,
+        }]);
+        assert_eq!(field_of(label), "expenses.0.label");
+    }
+
+    #[test]
+    fn a_project_description_keeps_its_lines_but_refuses_other_control_characters() {
+        let territories = Territories::embedded();
+        let valid = project().validate(&territories).expect("a valid project");
+        assert!(valid.description.contains("\n\nDeux médecins\tet"));
+        let mut p = project();
+        p.description = "Texte\u{1b}[2J effacé".into();
+        assert_eq!(field_of(p.validate(&territories)), "project.description");
+    }
+
+    #[test]
+    fn project_dates_outside_1900_to_2100_name_their_field() {
+        let territories = Territories::embedded();
+        let mut p = project();
+        p.starts_on = NaiveDate::from_ymd_opt(-1, 1, 1);
+        p.ends_on = None;
+        assert_eq!(field_of(p.validate(&territories)), "project.startsOn");
+        let mut p = project();
+        p.ends_on = NaiveDate::from_ymd_opt(9999, 12, 31);
+        assert_eq!(field_of(p.validate(&territories)), "project.endsOn");
     }
 }

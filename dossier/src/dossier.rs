@@ -1003,6 +1003,7 @@ pub async fn withdraw(
             "Indiquez le motif du retrait (2 000 caractères au plus).",
         ));
     }
+    catalog::text::multi_line("reason", reason)?;
     if matches!(
         dossier.status,
         DossierStatus::Draft | DossierStatus::Decided | DossierStatus::Withdrawn

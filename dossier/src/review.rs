@@ -190,6 +190,7 @@ pub async fn decide(
             "Motivez la décision (5 000 caractères au plus).",
         ));
     }
+    catalog::text::multi_line("motivation", motivation)?;
     let amount = match (decision, amount) {
         (Decision::Granted, Some(a)) if a > 0 && a <= crate::content::MAX_AMOUNT => Some(a),
         (Decision::Granted, _) => {
@@ -328,6 +329,7 @@ pub async fn request_information(
             "Posez votre question (de 5 à 5 000 caractères).",
         ));
     }
+    catalog::text::multi_line("question", question)?;
     let (dossier, access) = dossier::get(db, actor, dossier_id).await?;
     let Access::Funder(funder) = access else {
         return Err(Error::Forbidden);
@@ -399,6 +401,7 @@ pub async fn answer(
             "Écrivez votre réponse (10 000 caractères au plus).",
         ));
     }
+    catalog::text::multi_line("answer", answer)?;
     let request = information_request::Entity::find_by_id(request_id)
         .one(db)
         .await?
@@ -487,6 +490,7 @@ pub async fn add_note(
             "Écrivez la note (5 000 caractères au plus).",
         ));
     }
+    catalog::text::multi_line("text", text)?;
     let (found, _) = actionable(db, actor, review_id).await?;
     Ok(review_note::Entity::insert(review_note::ActiveModel {
         id: NotSet,

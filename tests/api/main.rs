@@ -15,6 +15,7 @@ mod fuzz_regressions;
 mod gateway;
 mod helpers;
 mod hostile_requests;
+mod inputs;
 mod mail;
 #[path = "../../gateway/benches/support/multipart.rs"]
 mod multipart;

@@ -252,6 +252,7 @@ impl Scope {
         filter: &Filter,
         actor: &Actor,
     ) -> Result<Scope> {
+        filter.check_dates()?;
         let statuses = if actor.is_staff() && !filter.status.is_empty() {
             filter.status.clone()
         } else {

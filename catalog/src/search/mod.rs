@@ -33,6 +33,7 @@ use tantivy::{
 };
 
 use crate::actor::Actor;
+use crate::calendar;
 use crate::eligibility::{self, Evaluation, ValidProject, Verdict};
 use crate::error::{Error, Result};
 use crate::scheme::{self, Scheme};
@@ -144,6 +145,22 @@ pub struct Filter {
     pub open_on: Option<NaiveDate>,
     pub closes_before: Option<NaiveDate>,
     pub status: Vec<SchemeStatus>,
+}
+
+impl Filter {
+    /// Refuses dates out of [`calendar`]'s range, naming `filter.openOn` or
+    /// `filter.closesBefore`.
+    pub fn check_dates(&self) -> Result<()> {
+        for (field, date) in [
+            ("filter.openOn", self.open_on),
+            ("filter.closesBefore", self.closes_before),
+        ] {
+            if let Some(date) = date {
+                calendar::sane(field, date)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

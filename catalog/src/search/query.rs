@@ -3,6 +3,10 @@
 //! exact phrase; `-word` excludes. Each word matches its stem in the title, summary, topics
 //! and description (in decreasing weight), its literal form a little more, its synonyms less,
 //! and, from five letters on, one wrong, missing or swapped letter least.
+//!
+//! One search has a small fixed ceiling of memory and work: only the start of the text is read
+//! (500 characters, 32 words), only the first eight words tolerate a typo and at most 32
+//! synonyms are added.
 
 use std::collections::HashSet;
 
@@ -15,6 +19,7 @@ use tantivy::tokenizer::TextAnalyzer;
 
 use super::analysis::{self, positioned_tokens, tokens};
 use crate::synonym::Thesaurus;
+use crate::text::{self, MAX_SEARCH_WORDS};
 
 /// What the user typed, split into its parts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -28,29 +33,41 @@ pub struct ParsedQuery {
 }
 
 impl ParsedQuery {
+    /// Splits what was typed. Only the first [`text::MAX_SEARCH_CHARS`] characters and, in the order
+    /// typed, the first [`MAX_SEARCH_WORDS`] words (a phrase counts its words, an exclusion
+    /// one) are read: the rest is ignored, so that any text is a valid search of bounded cost.
     pub fn parse(text: &str) -> Self {
         let mut parsed = ParsedQuery::default();
-        let mut free = String::new();
-        for (i, part) in text.split('"').enumerate() {
+        let mut budget = MAX_SEARCH_WORDS;
+        for (i, part) in text::search_text(text).split('"').enumerate() {
+            if budget == 0 {
+                break;
+            }
             if i % 2 == 1 {
-                if !part.trim().is_empty() {
-                    parsed.phrases.push(part.trim().to_owned());
+                let phrase: Vec<&str> = part.split_whitespace().take(budget).collect();
+                if !phrase.is_empty() {
+                    budget -= phrase.len();
+                    parsed.phrases.push(phrase.join(" "));
                 }
                 continue;
             }
             for token in part.split_whitespace() {
+                if budget == 0 {
+                    break;
+                }
                 match token.strip_prefix('-') {
                     Some(rest) if !rest.is_empty() && !rest.starts_with('-') => {
+                        budget -= 1;
                         parsed.excluded.push(rest.to_owned())
                     }
                     _ => {
-                        free.push_str(token);
-                        free.push(' ');
+                        let words: Vec<String> = text::words(token).take(budget).collect();
+                        budget -= words.len();
+                        parsed.words.extend(words);
                     }
                 }
             }
         }
-        parsed.words = crate::text::words(&free).collect();
         parsed
     }
 
@@ -70,6 +87,11 @@ const LITERAL_BONUS: f32 = 0.5;
 const SYNONYM_WEIGHT: f32 = 0.4;
 const FUZZY_WEIGHT: f32 = 0.3;
 const PROXIMITY_WEIGHT: f32 = 1.0;
+/// Words, in the order typed, that also match with a typo: each costs an automaton walk of
+/// every plain field's dictionary.
+const MAX_FUZZY_WORDS: usize = 8;
+/// Synonyms, over the whole query, that are also looked for.
+const MAX_SYNONYMS: usize = 32;
 
 fn boost(query: Box<dyn Query>, weight: f32) -> Box<dyn Query> {
     if (weight - 1.0).abs() < f32::EPSILON {
@@ -93,6 +115,9 @@ pub struct Builder<'a> {
     thesaurus: &'a Thesaurus,
     /// The stems the query looks for (not those it excludes), to highlight them.
     stems: HashSet<String>,
+    /// Typo-tolerant words and synonyms the query being built may still add.
+    fuzzy_left: usize,
+    synonyms_left: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -103,6 +128,8 @@ impl<'a> Builder<'a> {
             plain: analysis::plain(),
             thesaurus,
             stems: HashSet::new(),
+            fuzzy_left: MAX_FUZZY_WORDS,
+            synonyms_left: MAX_SYNONYMS,
         }
     }
 
@@ -149,13 +176,17 @@ impl<'a> Builder<'a> {
         let plain = tokens(&mut self.plain, &text);
         if plain.len() == 1 {
             let word = &plain[0];
+            let fuzzy = word.chars().count() >= 5 && self.fuzzy_left > 0;
+            if fuzzy {
+                self.fuzzy_left -= 1;
+            }
             for &(field, weight) in &self.fields.plain {
                 let term = Term::from_field_text(field, word);
                 alternatives.push(boost(
                     Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
                     weight * LITERAL_BONUS,
                 ));
-                if word.chars().count() >= 5 {
+                if fuzzy {
                     alternatives.push(boost(
                         Box::new(FuzzyTermQuery::new(term, 1, true)),
                         weight * FUZZY_WEIGHT,
@@ -163,7 +194,9 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        for synonym in synonyms {
+        let kept = synonyms.len().min(self.synonyms_left);
+        self.synonyms_left -= kept;
+        for synonym in &synonyms[..kept] {
             if let Some(query) = self.stemmed_match(synonym, 1) {
                 alternatives.push(boost(query, SYNONYM_WEIGHT));
             }
@@ -173,6 +206,8 @@ impl<'a> Builder<'a> {
 
     /// The query for `parsed`: every expression required when `all`, any otherwise.
     pub fn build(&mut self, parsed: &ParsedQuery, all: bool) -> Box<dyn Query> {
+        self.fuzzy_left = MAX_FUZZY_WORDS;
+        self.synonyms_left = MAX_SYNONYMS;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let expressions = self.thesaurus.expressions(&parsed.words);
         let mut required = 0;
@@ -210,6 +245,7 @@ impl<'a> Builder<'a> {
 #[cfg(test)]
 mod tests {
     use super::ParsedQuery;
+    use crate::text::{MAX_SEARCH_CHARS, MAX_SEARCH_WORDS};
 
     #[test]
     fn quotes_and_exclusions_are_recognised_and_anything_parses() {
@@ -233,5 +269,46 @@ mod tests {
         assert!(ParsedQuery::parse(" - ").is_empty());
         let unbalanced = ParsedQuery::parse("\"tiers lieux");
         assert_eq!(unbalanced.phrases, ["tiers lieux"]);
+    }
+
+    #[test]
+    fn only_the_first_words_of_a_long_text_are_read_in_the_order_typed() {
+        let long: Vec<String> = (0..3_000).map(|i| format!("mot{i}")).collect();
+        let q = ParsedQuery::parse(&long.join(" "));
+        assert_eq!(q.words.len(), MAX_SEARCH_WORDS);
+        assert_eq!(q.words[..], long[..MAX_SEARCH_WORDS]);
+
+        let q = ParsedQuery::parse(
+            "un \"deux trois\" -quatre cinq-six sept huit neuf dix onze douze treize quatorze \
+             quinze seize dix-sept dix-huit dix-neuf vingt vingt-et-un vingt-deux vingt-trois \
+             trente deux trop",
+        );
+        let counted = q.words.len()
+            + q.phrases
+                .iter()
+                .map(|p| p.split(' ').count())
+                .sum::<usize>()
+            + q.excluded.len();
+        assert_eq!(counted, MAX_SEARCH_WORDS);
+        assert_eq!(q.phrases, ["deux trois"]);
+        assert_eq!(q.excluded, ["quatre"]);
+        assert_eq!(q.words.last().map(String::as_str), Some("deux"));
+
+        // A phrase longer than what is left is cut to it.
+        let q = ParsedQuery::parse(&format!("\"{}\" apres", long.join(" ")));
+        assert_eq!(q.phrases[0].split(' ').count(), MAX_SEARCH_WORDS);
+        assert!(q.words.is_empty());
+    }
+
+    #[test]
+    fn only_the_first_characters_of_a_long_text_are_read_even_mid_character() {
+        // 100 KB without spaces: one word, cut on a character boundary.
+        let q = ParsedQuery::parse(&"é".repeat(50_000));
+        assert_eq!(q.words, ["e".repeat(MAX_SEARCH_CHARS)]);
+        let q = ParsedQuery::parse(&format!("{}🌾🌾", "a".repeat(MAX_SEARCH_CHARS - 1)));
+        assert_eq!(q.words.concat().chars().count(), MAX_SEARCH_CHARS - 1);
+        // Hyphens make many words of one token: still at most the cap.
+        let q = ParsedQuery::parse(&"a-".repeat(5_000));
+        assert_eq!(q.words.len(), MAX_SEARCH_WORDS);
     }
 }

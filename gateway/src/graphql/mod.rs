@@ -133,13 +133,17 @@ pub struct PageInfoCursor {
     pub has_next_page: bool,
 }
 
-/// The offset a cursor stands for (0 without one).
+/// The offset a cursor stands for (0 without one): `o` and a number within the database's
+/// 64-bit integers; anything else is a validation error on `after`. An offset beyond the end
+/// is an empty page.
 pub fn parse_cursor(after: Option<&str>) -> async_graphql::Result<u64> {
     match after {
         None => Ok(0),
         Some(cursor) => cursor
             .strip_prefix('o')
-            .and_then(|n| n.parse().ok())
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u64>().ok())
+            .filter(|&n| i64::try_from(n).is_ok())
             .ok_or_else(|| {
                 error::GraphqlError::extend(::catalog::Error::validation(
                     "after",
