@@ -611,7 +611,7 @@ async fn check_room(
         return Err(Error::validation(
             "file",
             format!(
-                "Les pièces d'un dossier ne peuvent dépasser {} au total ({} déjà jointes).",
+                "Les pièces d'un dossier ne peuvent dépasser {} au total (déjà joint : {}).",
                 megabytes(quotas.dossier_bytes),
                 megabytes(in_dossier)
             ),
@@ -631,7 +631,7 @@ async fn check_room(
         return Err(Error::validation(
             "file",
             format!(
-                "Les pièces de tous vos dossiers ne peuvent dépasser {} au total ({} déjà jointes) : retirez des pièces de vos brouillons.",
+                "Les pièces de tous vos dossiers ne peuvent dépasser {} au total (déjà joint : {}) : retirez des pièces de vos brouillons.",
                 megabytes(quotas.account_bytes),
                 megabytes(in_account)
             ),
@@ -697,8 +697,12 @@ pub async fn add_attachment(
         .map_err(|e| Error::Internal(format!("attachment store: {e}")))?;
     let txn = catalog::db::begin_write(db).await?;
     lock_account(&txn, dossier.account_id).await?;
-    let current = load(&txn, dossier_id)
+    // Locked too, so that a submission cannot slip between this check and the insert.
+    let current: Dossier = row::Entity::find_by_id(dossier_id)
+        .lock(LockType::NoKeyUpdate)
+        .one(&txn)
         .await?
+        .map(Into::into)
         .ok_or_else(|| Error::NotFound("Dossier".into()))?;
     if current.status != DossierStatus::Draft {
         return Err(conflict_status(
