@@ -121,3 +121,29 @@ impl Settings {
         self.database_url.starts_with("sqlite:")
     }
 }
+
+#[cfg(test)]
+mod quota_tests {
+    use super::quotas_from;
+
+    #[test]
+    fn quotas_default_when_unset_and_refuse_what_is_not_a_whole_number() {
+        assert_eq!(quotas_from(|_| None).unwrap(), dossier::Quotas::default());
+        let set = quotas_from(|name| match name {
+            "GUICHET_QUOTA_DOSSIER_MB" => Some("50".into()),
+            "GUICHET_QUOTA_ACCOUNT_MB" => Some(" 2000 ".into()),
+            "GUICHET_QUOTA_DRAFTS" => Some("5".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(set.dossier_bytes, 50 * 1024 * 1024);
+        assert_eq!(set.account_bytes, 2000 * 1024 * 1024);
+        assert_eq!(set.open_drafts, 5);
+        for bad in ["abc", "0", "-1", "1.5"] {
+            let error = quotas_from(|name| (name == "GUICHET_QUOTA_DRAFTS").then(|| bad.into()))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("GUICHET_QUOTA_DRAFTS"), "{error}");
+        }
+    }
+}
