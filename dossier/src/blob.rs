@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-/// Largest attachment, and largest total of a dossier's attachments.
+/// Largest attachment (the totals per dossier and per account are
+/// [`crate::dossier::Quotas`]).
 pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
-pub const MAX_DOSSIER_BYTES: u64 = 100 * 1024 * 1024;
 
 /// A content-addressed file store: `ROOT/ab/abcdef…` for SHA-256 `abcdef…`.
 #[derive(Clone, Debug)]
