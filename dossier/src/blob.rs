@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-/// Largest attachment, and largest total of a dossier's attachments.
+/// Largest attachment (the totals per dossier and per account are
+/// [`crate::dossier::Quotas`]).
 pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
-pub const MAX_DOSSIER_BYTES: u64 = 100 * 1024 * 1024;
 
 /// A content-addressed file store: `ROOT/ab/abcdef…` for SHA-256 `abcdef…`.
 #[derive(Clone, Debug)]
@@ -201,13 +201,19 @@ fn sniff_zip(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// True for the invisible characters that change the direction of text (LRM, RLM, ALM and
+/// the embedding, override and isolate controls): `\u{202e}fdp.exe` shows as `exe.pdf`.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// A file name safe to show and to put in a `Content-Disposition` header: no path, no control
-/// or quote characters, at most 150 characters.
+/// or bidirectional-control characters, no quotes, at most 150 characters; accents are kept.
 pub fn clean_filename(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '\\' | '/' | ';'))
+        .filter(|c| !c.is_control() && !is_bidi_control(*c) && !matches!(c, '"' | '\\' | '/' | ';'))
         .take(150)
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
@@ -215,6 +221,50 @@ pub fn clean_filename(name: &str) -> String {
         "piece-jointe".into()
     } else {
         cleaned
+    }
+}
+
+/// The file name extensions of an accepted content type, the usual one first.
+pub fn extensions(content_type: &str) -> &'static [&'static str] {
+    match content_type {
+        "application/pdf" => &["pdf"],
+        "image/png" => &["png"],
+        "image/jpeg" => &["jpg", "jpeg"],
+        "image/webp" => &["webp"],
+        "application/msword" => &["doc"],
+        "application/vnd.ms-excel" => &["xls"],
+        "application/vnd.ms-powerpoint" => &["ppt"],
+        "application/vnd.oasis.opendocument.text" => &["odt"],
+        "application/vnd.oasis.opendocument.spreadsheet" => &["ods"],
+        "application/vnd.oasis.opendocument.presentation" => &["odp"],
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => &["docx"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => &["xlsx"],
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation" => &["pptx"],
+        _ => &[],
+    }
+}
+
+/// The name an attachment is served under: its cleaned name, with the extension of the type
+/// its content was sniffed as (`devis.html` holding a PDF is served as `devis.pdf`), so that
+/// the saved file opens with the program its content is for.
+pub fn served_filename(name: &str, content_type: &str) -> String {
+    let name = clean_filename(name);
+    let Some(usual) = extensions(content_type).first() else {
+        return name;
+    };
+    let (stem, extension) = match name.rsplit_once('.') {
+        Some((stem, extension))
+            if !stem.is_empty()
+                && (1..=10).contains(&extension.len())
+                && extension.chars().all(|c| c.is_ascii_alphanumeric()) =>
+        {
+            (stem, Some(extension))
+        }
+        _ => (name.as_str(), None),
+    };
+    match extension {
+        Some(e) if extensions(content_type).contains(&e.to_ascii_lowercase().as_str()) => name,
+        _ => format!("{}.{usual}", stem.trim_end()),
     }
 }
 
@@ -258,6 +308,42 @@ mod tests {
             "devis final.pdf"
         );
         assert_eq!(clean_filename("\n"), "piece-jointe");
+    }
+
+    #[test]
+    fn file_names_keep_accents_and_lose_control_and_direction_characters() {
+        assert_eq!(clean_filename("Délibération.pdf"), "Délibération.pdf");
+        assert_eq!(clean_filename("\u{202e}fdp.exe"), "fdp.exe");
+        assert_eq!(
+            clean_filename(
+                "a\u{200e}b\u{200f}c\u{061c}d\u{202a}e\u{2066}f\u{2069}g\u{7}h\u{85}i.pdf"
+            ),
+            "abcdefghi.pdf"
+        );
+    }
+
+    #[test]
+    fn served_names_carry_the_extension_of_the_sniffed_type() {
+        assert_eq!(
+            served_filename("devis.html", "application/pdf"),
+            "devis.pdf"
+        );
+        assert_eq!(
+            served_filename("\u{202e}fdp.exe", "application/pdf"),
+            "fdp.pdf"
+        );
+        assert_eq!(
+            served_filename("Délibération.PDF", "application/pdf"),
+            "Délibération.PDF"
+        );
+        assert_eq!(served_filename("photo.jpeg", "image/jpeg"), "photo.jpeg");
+        assert_eq!(served_filename("photo.png", "image/jpeg"), "photo.jpg");
+        assert_eq!(served_filename("statuts", "application/pdf"), "statuts.pdf");
+        assert_eq!(
+            served_filename("budget v2.1 final.xlsx", "application/vnd.ms-excel"),
+            "budget v2.1 final.xls"
+        );
+        assert_eq!(served_filename(".pdf", "application/pdf"), "pdf.pdf");
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::dossier::{self, Env, record};
 use crate::entity::{agenda_item, conference as row, conference_funder};
 use crate::model::{
-    ConferenceStatus, Decision, Dossier, DossierStatus, ReviewStatus, agent_funder,
+    Access, ConferenceStatus, Decision, Dossier, DossierStatus, ReviewStatus, agent_funder,
 };
 use crate::notify;
 use crate::review::{self, Review};
@@ -81,6 +81,10 @@ pub struct Outcome {
     pub public_share: f64,
     pub own_share: f64,
     pub violations: Vec<OutcomeViolation>,
+    /// The dossier's part of the minutes as written at close, without its number (absent
+    /// from conferences closed before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<String>,
 }
 
 /// An agenda item: a dossier and, once closed, its outcome.
@@ -176,6 +180,40 @@ pub async fn agenda(db: &impl ConnectionTrait, id: i64) -> Result<Vec<AgendaItem
             outcome: i.outcome.and_then(|o| serde_json::from_str(&o).ok()),
         })
         .collect())
+}
+
+/// An agenda item the actor may see, with its dossier and why they may see it.
+#[derive(Clone, Debug)]
+pub struct VisibleItem {
+    pub item: AgendaItem,
+    pub dossier: Dossier,
+    pub access: Access,
+}
+
+/// The agenda of `conference` as the actor may see it, in order: staff, every dossier; a
+/// funder agent, only the dossiers sent to their funder (the rule of [`dossier::access`]).
+/// Every view of a conference (agenda, minutes, decisions CSV) is built from this.
+pub async fn visible_agenda(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    conference: &Conference,
+) -> Result<Vec<VisibleItem>> {
+    let mut visible = Vec::new();
+    for item in agenda(db, conference.id).await? {
+        let Some(dossier) = dossier::load(db, item.dossier_id).await? else {
+            continue;
+        };
+        match dossier::access(db, actor, &dossier).await {
+            Ok(access) => visible.push(VisibleItem {
+                item,
+                dossier,
+                access,
+            }),
+            Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(visible)
 }
 
 /// Plans a conference (staff).
@@ -407,6 +445,7 @@ async fn outcome(
                     .collect()
             })
             .unwrap_or_default(),
+        minutes: None,
     })
 }
 
@@ -416,6 +455,37 @@ struct Closing {
     reviews: Vec<Review>,
     names: BTreeMap<i64, String>,
     outcome: Outcome,
+}
+
+/// What a dossier brings to the close, from its reviews as they stand.
+async fn closing_of(db: &impl ConnectionTrait, dossier: Dossier) -> Result<Closing> {
+    let reviews = review::reviews_of(db, dossier.id).await?;
+    let mut names = BTreeMap::new();
+    for r in &reviews {
+        let name = catalog::funder::get_by_id(db, r.funder_id)
+            .await?
+            .map(|f| f.record.name)
+            .unwrap_or_default();
+        names.insert(r.funder_id, name);
+    }
+    let outcome = outcome(db, &dossier, &reviews).await?;
+    Ok(Closing {
+        dossier,
+        reviews,
+        names,
+        outcome,
+    })
+}
+
+/// The names of the funders invited to a conference.
+async fn invited_names(db: &impl ConnectionTrait, id: i64) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for f in funder_ids(db, id).await? {
+        if let Some(found) = catalog::funder::get_by_id(db, f).await? {
+            names.push(found.record.name);
+        }
+    }
+    Ok(names)
 }
 
 /// Closes the conference (staff): refused while a decision is missing; records each
@@ -446,30 +516,21 @@ pub async fn close(
         if dossier.status == DossierStatus::Withdrawn {
             continue;
         }
-        let reviews = review::reviews_of(db, dossier.id).await?;
-        let mut names = BTreeMap::new();
-        for r in &reviews {
-            let name = catalog::funder::get_by_id(db, r.funder_id)
-                .await?
-                .map(|f| f.record.name)
-                .unwrap_or_default();
-            names.insert(r.funder_id, name);
-        }
-        let waiting: Vec<&str> = reviews
+        let closing_item = closing_of(db, dossier).await?;
+        let waiting: Vec<&str> = closing_item
+            .reviews
             .iter()
             .filter(|r| r.status != ReviewStatus::Decided.as_str())
-            .map(|r| names[&r.funder_id].as_str())
+            .map(|r| closing_item.names[&r.funder_id].as_str())
             .collect();
         if !waiting.is_empty() {
-            missing.push(format!("{} ({})", dossier.reference, waiting.join(", ")));
+            missing.push(format!(
+                "{} ({})",
+                closing_item.dossier.reference,
+                waiting.join(", ")
+            ));
         }
-        let outcome = outcome(db, &dossier, &reviews).await?;
-        closing.push(Closing {
-            dossier,
-            reviews,
-            names,
-            outcome,
-        });
+        closing.push(closing_item);
     }
     if !missing.is_empty() {
         return Err(Error::Conflict(format!(
@@ -477,15 +538,16 @@ pub async fn close(
             missing.join(" ; ")
         )));
     }
-    let invited = funder_ids(db, id).await?;
-    let mut invited_names = Vec::new();
-    for f in invited {
-        if let Some(found) = catalog::funder::get_by_id(db, f).await? {
-            invited_names.push(found.record.name);
-        }
-    }
     let now = Utc::now();
-    let minutes = minutes_text(&conference, &invited_names, &closing, now, &env.territories);
+    let header = minutes_header(&conference, &invited_names(db, id).await?, now);
+    for c in &mut closing {
+        c.outcome.minutes = Some(minutes_section(c, &env.territories));
+    }
+    let sections: Vec<&str> = closing
+        .iter()
+        .filter_map(|c| c.outcome.minutes.as_deref())
+        .collect();
+    let minutes = minutes_text(&header, &sections);
     let txn = catalog::db::begin_write(db).await?;
     let moved = row::Entity::update_many()
         .col_expr(
@@ -597,87 +659,132 @@ fn decision_line(r: &Review, funder: &str) -> String {
     )
 }
 
-fn minutes_text(
+/// The head of the minutes: the conference, the funders invited, when it was closed.
+fn minutes_header(
     conference: &Conference,
     invited: &[String],
-    closing: &[Closing],
     closed_at: chrono::DateTime<Utc>,
-    territories: &catalog::Territories,
 ) -> String {
     let invited: Vec<&str> = invited.iter().map(String::as_str).collect();
-    let mut out = format!(
+    format!(
         "PROCÈS-VERBAL — {}\nConférence des financeurs du {}\nFinanceurs invités : {}.\nClose le {} à {} (UTC).\n",
         conference.title,
         french::date(conference.held_on),
         french::list(&invited),
         french::date(closed_at.date_naive()),
         closed_at.format("%H:%M"),
+    )
+}
+
+/// A dossier's part of the minutes, without its number: the dossier, each decision and the
+/// combined plan.
+fn minutes_section(c: &Closing, territories: &catalog::Territories) -> String {
+    let holder = c
+        .dossier
+        .holder
+        .as_ref()
+        .map_or("—", |h| h.legal_name.as_str());
+    let place = c
+        .dossier
+        .project
+        .as_ref()
+        .and_then(|p| territories.get_kind(&p.commune_code, catalog::TerritoryKind::Commune))
+        .map_or_else(String::new, |t| format!(", {}", t.name));
+    let mut out = format!(
+        "{} — {} — {}{}\n   Coût total : {}. Autofinancement : {}.\n",
+        c.dossier.reference,
+        c.dossier.title(),
+        holder,
+        place,
+        french::euros(c.outcome.total_cost),
+        french::euros(c.outcome.own_funds),
     );
-    for (i, c) in closing.iter().enumerate() {
-        let holder = c
-            .dossier
-            .holder
-            .as_ref()
-            .map_or("—", |h| h.legal_name.as_str());
-        let place = c
-            .dossier
-            .project
-            .as_ref()
-            .and_then(|p| territories.get_kind(&p.commune_code, catalog::TerritoryKind::Commune))
-            .map_or_else(String::new, |t| format!(", {}", t.name));
+    for r in &c.reviews {
         out.push_str(&format!(
-            "\n{}. {} — {} — {}{}\n   Coût total : {}. Autofinancement : {}.\n",
-            i + 1,
-            c.dossier.reference,
-            c.dossier.title(),
-            holder,
-            place,
-            french::euros(c.outcome.total_cost),
-            french::euros(c.outcome.own_funds),
+            "   - {}\n",
+            decision_line(r, &c.names[&r.funder_id])
         ));
-        for r in &c.reviews {
-            out.push_str(&format!(
-                "   - {}\n",
-                decision_line(r, &c.names[&r.funder_id])
-            ));
-        }
-        let verdict = if c.outcome.violations.is_empty() {
-            "conforme aux règles de cofinancement".to_owned()
-        } else {
-            let messages: Vec<&str> = c
-                .outcome
-                .violations
-                .iter()
-                .map(|v| v.message.as_str())
-                .collect();
-            format!("à revoir : {}", messages.join(" "))
-        };
-        out.push_str(&format!(
-            "   Plan consolidé : {} accordés, reste à financer {} ; {}.\n",
-            french::euros(c.outcome.granted),
-            french::euros(c.outcome.remaining),
-            verdict
-        ));
+    }
+    let verdict = if c.outcome.violations.is_empty() {
+        "conforme aux règles de cofinancement".to_owned()
+    } else {
+        let messages: Vec<&str> = c
+            .outcome
+            .violations
+            .iter()
+            .map(|v| v.message.as_str())
+            .collect();
+        format!("à revoir : {}", messages.join(" "))
+    };
+    out.push_str(&format!(
+        "   Plan consolidé : {} accordés, reste à financer {} ; {}.\n",
+        french::euros(c.outcome.granted),
+        french::euros(c.outcome.remaining),
+        verdict
+    ));
+    out
+}
+
+/// The minutes: the head, then the sections numbered in order.
+fn minutes_text(header: &str, sections: &[&str]) -> String {
+    let mut out = header.to_owned();
+    for (i, section) in sections.iter().enumerate() {
+        out.push_str(&format!("\n{}. {section}", i + 1));
     }
     out
 }
 
-/// The awarded subsidies of a closed conference, as SCDL rows.
+/// The minutes of a closed conference as the actor may read them (`None` before the
+/// close): the head, then the part of each dossier of their [`visible_agenda`], numbered
+/// in order. Staff read them whole, as written at close.
+pub async fn minutes(
+    db: &impl ConnectionTrait,
+    territories: &catalog::Territories,
+    actor: &Actor,
+    conference: &Conference,
+) -> Result<Option<String>> {
+    let (Some(whole), Some(closed_at)) = (&conference.minutes, conference.closed_at) else {
+        return Ok(None);
+    };
+    if actor.is_staff() {
+        return Ok(Some(whole.clone()));
+    }
+    let mut sections = Vec::new();
+    for visible in visible_agenda(db, actor, conference).await? {
+        // Dossiers withdrawn before the close have no outcome and were not in the minutes.
+        let Some(outcome) = visible.item.outcome else {
+            continue;
+        };
+        let section = match outcome.minutes {
+            Some(section) => section,
+            // Closed before each dossier's part was kept: written again from its reviews.
+            None => minutes_section(&closing_of(db, visible.dossier).await?, territories),
+        };
+        sections.push(section);
+    }
+    let header = minutes_header(
+        conference,
+        &invited_names(db, conference.id).await?,
+        closed_at,
+    );
+    let sections: Vec<&str> = sections.iter().map(String::as_str).collect();
+    Ok(Some(minutes_text(&header, &sections)))
+}
+
+/// The awarded subsidies of a closed conference, as SCDL rows: those of the dossiers of the
+/// actor's [`visible_agenda`].
 pub async fn scdl_rows(
     db: &impl ConnectionTrait,
-    id: i64,
+    actor: &Actor,
+    conference: &Conference,
 ) -> Result<Vec<crate::document::ScdlRow>> {
-    let conference = load(db, id).await?;
     if conference.status != ConferenceStatus::Closed {
         return Err(Error::Conflict(
             "Les décisions sont exportées une fois la conférence close.".into(),
         ));
     }
     let mut rows = Vec::new();
-    for item in agenda(db, id).await? {
-        let Some(dossier) = dossier::load(db, item.dossier_id).await? else {
-            continue;
-        };
+    for VisibleItem { dossier, .. } in visible_agenda(db, actor, conference).await? {
         for r in review::reviews_of(db, dossier.id).await? {
             let (Some(Decision::Granted), Some(amount)) =
                 (r.decision.as_deref().and_then(Decision::parse), r.amount)

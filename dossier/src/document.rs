@@ -245,37 +245,72 @@ pub const SCDL_COLUMNS: [&str; 15] = [
     "dispositifAide",
 ];
 
-/// The SCDL « subventions » CSV (comma-separated, UTF-8, one header line).
-pub fn scdl_csv(rows: &[ScdlRow]) -> Vec<u8> {
+/// A cell of a CSV file Guichet writes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell<'a> {
+    /// Text from users or the catalogue: neutralised by [`spreadsheet_safe`].
+    Text(&'a str),
+    /// A number (or a date) Guichet formats itself: written as is.
+    Number(String),
+}
+
+/// `text`, made harmless for spreadsheets (OWASP « CSV injection »): a cell starting with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return would be read as a formula, so it gets a
+/// leading apostrophe, which spreadsheets show as text.
+pub fn spreadsheet_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
+
+/// A CSV file (comma-separated, UTF-8, one header line); every CSV Guichet writes goes
+/// through it, so that no text cell can be a formula.
+pub fn csv_file<'a>(header: &[&str], rows: impl IntoIterator<Item = Vec<Cell<'a>>>) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let _ = writer.write_record(SCDL_COLUMNS);
-    for r in rows {
-        let share = if r.total_cost > 0 {
-            let value = r.amount as f64 / r.total_cost as f64;
-            let text = format!("{value:.4}");
-            text.trim_end_matches('0').trim_end_matches('.').to_owned()
-        } else {
-            String::new()
-        };
-        let _ = writer.write_record([
-            r.funder_name.as_str(),
-            r.funder_siret.as_str(),
-            &r.decided_on.format("%Y-%m-%d").to_string(),
-            r.reference.as_str(),
-            r.beneficiary.as_str(),
-            r.beneficiary_siret.as_str(),
-            r.object.as_str(),
-            &r.amount.to_string(),
-            "aide en numéraire",
-            "Unique",
-            &r.paid_on.format("%Y-%m-%d").to_string(),
-            "",
-            if r.european { "oui" } else { "non" },
-            &share,
-            r.schemes.as_str(),
-        ]);
+    let _ = writer.write_record(header.iter().map(|h| spreadsheet_safe(h).into_owned()));
+    for row in rows {
+        let _ = writer.write_record(row.iter().map(|cell| match cell {
+            Cell::Text(text) => spreadsheet_safe(text).into_owned(),
+            Cell::Number(number) => number.clone(),
+        }));
     }
     writer.into_inner().unwrap_or_default()
+}
+
+/// The SCDL « subventions » CSV.
+pub fn scdl_csv(rows: &[ScdlRow]) -> Vec<u8> {
+    let date = |d: chrono::NaiveDate| Cell::Number(d.format("%Y-%m-%d").to_string());
+    csv_file(
+        &SCDL_COLUMNS,
+        rows.iter().map(|r| {
+            let share = if r.total_cost > 0 {
+                let value = r.amount as f64 / r.total_cost as f64;
+                let text = format!("{value:.4}");
+                text.trim_end_matches('0').trim_end_matches('.').to_owned()
+            } else {
+                String::new()
+            };
+            vec![
+                Cell::Text(&r.funder_name),
+                Cell::Text(&r.funder_siret),
+                date(r.decided_on),
+                Cell::Text(&r.reference),
+                Cell::Text(&r.beneficiary),
+                Cell::Text(&r.beneficiary_siret),
+                Cell::Text(&r.object),
+                Cell::Number(r.amount.to_string()),
+                Cell::Text("aide en numéraire"),
+                Cell::Text("Unique"),
+                date(r.paid_on),
+                Cell::Text(""),
+                Cell::Text(if r.european { "oui" } else { "non" }),
+                Cell::Number(share),
+                Cell::Text(&r.schemes),
+            ]
+        }),
+    )
 }
 
 #[cfg(test)]
@@ -336,6 +371,31 @@ mod tests {
         assert_eq!(
             lines.next().unwrap(),
             "Région Test,,2027-01-15,GU-2027-000001-3,Commune d'Ageville,21520269900017,\"Café, épicerie et dépôt de pain\",20000,aide en numéraire,Unique,2027-01-15,,non,0.2667,Aide au commerce"
+        );
+    }
+
+    #[test]
+    fn text_cells_that_a_spreadsheet_would_run_as_formulas_start_with_an_apostrophe() {
+        for (text, safe) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+33 1 23", "'+33 1 23"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tcmd", "'\tcmd"),
+            ("\rcmd", "'\rcmd"),
+            ("Commune d'Ageville", "Commune d'Ageville"),
+            ("", ""),
+        ] {
+            assert_eq!(spreadsheet_safe(text), safe, "{text:?}");
+        }
+        let csv = csv_file(
+            &["nom", "montant"],
+            [vec![Cell::Text("=1+1"), Cell::Number("-5".into())]],
+        );
+        assert_eq!(
+            String::from_utf8(csv).unwrap(),
+            "nom,montant\n'=1+1,-5\n",
+            "numbers stay numbers"
         );
     }
 }

@@ -27,6 +27,52 @@ pub struct Env {
     pub territories: Arc<Territories>,
     pub blobs: BlobStore,
     pub links: Links,
+    pub quotas: Quotas,
+}
+
+/// What one holder's account may hold: attachments per dossier and in all, open drafts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quotas {
+    /// Largest total of one dossier's attachments, in bytes.
+    pub dossier_bytes: u64,
+    /// Largest total of the files of all the account's dossiers, in bytes; a file attached
+    /// to several of them (reused from one dossier to the next) counts once.
+    pub account_bytes: u64,
+    /// Most drafts one account may have at once.
+    pub open_drafts: u64,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas {
+            dossier_bytes: 100 * 1024 * 1024,
+            account_bytes: 500 * 1024 * 1024,
+            open_drafts: 20,
+        }
+    }
+}
+
+/// `bytes` in megabytes, for messages.
+fn megabytes(bytes: u64) -> String {
+    let tenths = (bytes * 10 + 524_288) / 1_048_576;
+    if tenths.is_multiple_of(10) {
+        format!("{} Mo", tenths / 10)
+    } else {
+        format!("{},{} Mo", tenths / 10, tenths % 10)
+    }
+}
+
+/// Locks an account's row until the end of the transaction (PostgreSQL; SQLite's write
+/// transactions already run one at a time), so that checks of what the account holds and the
+/// writes they allow happen one request at a time. FOR NO KEY UPDATE, like
+/// [`refresh_status`], does not wait on rows that merely reference the account.
+async fn lock_account(db: &impl ConnectionTrait, account: i64) -> Result<()> {
+    catalog::entity::account::Entity::find_by_id(account)
+        .lock(LockType::NoKeyUpdate)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::NotFound("Compte".into()))?;
+    Ok(())
 }
 
 /// Loads a dossier without any access check.
@@ -276,6 +322,20 @@ pub async fn create(
     }
     let now = Utc::now();
     let txn = catalog::db::begin_write(db).await?;
+    lock_account(&txn, me).await?;
+    let drafts = row::Entity::find()
+        .filter(row::Column::AccountId.eq(me))
+        .filter(row::Column::Status.eq(DossierStatus::Draft.as_str()))
+        .count(&txn)
+        .await?;
+    if drafts >= env.quotas.open_drafts {
+        return Err(Error::validation(
+            "dossier",
+            format!(
+                "Vous avez déjà {drafts} brouillons en cours, le maximum : complétez et déposez l'un d'eux avant d'en commencer un autre."
+            ),
+        ));
+    }
     let previous = previous_dossier(&txn, me, None).await?;
     let inserted = row::Entity::insert(row::ActiveModel {
         id: NotSet,
@@ -516,7 +576,73 @@ pub async fn attachments(
         .await?)
 }
 
-/// Adds a file to a draft: type sniffed from the content, size limits, stored once.
+/// Refuses a file of `size` bytes and digest `sha256` that `dossier_id`, or its account,
+/// has no room for under `quotas`.
+async fn check_room(
+    db: &impl ConnectionTrait,
+    quotas: &Quotas,
+    dossier: &Dossier,
+    sha256: &str,
+    size: u64,
+) -> Result<()> {
+    let files: Vec<(i64, String, i64)> = attachment::Entity::find()
+        .select_only()
+        .column(attachment::Column::DossierId)
+        .column(attachment::Column::Sha256)
+        .column(attachment::Column::Size)
+        .filter(
+            attachment::Column::DossierId.in_subquery(
+                Query::select()
+                    .column(row::Column::Id)
+                    .from(row::Entity)
+                    .and_where(row::Column::AccountId.eq(dossier.account_id))
+                    .to_owned(),
+            ),
+        )
+        .into_tuple()
+        .all(db)
+        .await?;
+    let in_dossier: u64 = files
+        .iter()
+        .filter(|(d, _, _)| *d == dossier.id)
+        .map(|(_, _, s)| *s as u64)
+        .sum();
+    if in_dossier + size > quotas.dossier_bytes {
+        return Err(Error::validation(
+            "file",
+            format!(
+                "Les pièces d'un dossier ne peuvent dépasser {} au total (déjà joint : {}).",
+                megabytes(quotas.dossier_bytes),
+                megabytes(in_dossier)
+            ),
+        ));
+    }
+    let mut distinct = BTreeMap::new();
+    for (_, sha, s) in &files {
+        distinct.insert(sha.as_str(), *s as u64);
+    }
+    let in_account: u64 = distinct.values().sum();
+    let added = if distinct.contains_key(sha256) {
+        0
+    } else {
+        size
+    };
+    if in_account + added > quotas.account_bytes {
+        return Err(Error::validation(
+            "file",
+            format!(
+                "Les pièces de tous vos dossiers ne peuvent dépasser {} au total (déjà joint : {}) : retirez des pièces de vos brouillons.",
+                megabytes(quotas.account_bytes),
+                megabytes(in_account)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Adds a file to a draft: type sniffed from the content, size limits, stored once. The
+/// quotas are checked again in the transaction that adds the row, with the account locked,
+/// so that concurrent uploads cannot together go past them.
 pub async fn add_attachment(
     db: &DatabaseConnection,
     env: &Env,
@@ -556,33 +682,42 @@ pub async fn add_attachment(
             "Type de fichier non accepté : envoyez un PDF, une image (PNG, JPEG, WebP) ou un document OpenDocument ou Office.",
         ));
     };
-    let used: i64 = attachments(db, dossier_id)
-        .await?
-        .iter()
-        .map(|a| a.size)
-        .sum();
-    let size = bytes.len() as i64;
-    if (used + size) as u64 > blob::MAX_DOSSIER_BYTES {
-        return Err(Error::validation(
-            "file",
-            "Les pièces d'un dossier ne peuvent dépasser 100 Mo au total.",
-        ));
-    }
-    // The file is stored first: if the process dies before the row is written, an unused
-    // file remains, never a row without its file.
+    let size = bytes.len() as u64;
+    let (digest, bytes) = tokio::task::spawn_blocking(move || (blob::sha256_hex(&bytes), bytes))
+        .await
+        .map_err(|e| Error::Internal(format!("attachment digest: {e}")))?;
+    // Checked first without a lock, so that a file refused anyway is not stored.
+    check_room(db, &env.quotas, &dossier, &digest, size).await?;
+    // The file is stored before the row: if the process dies in between, an unused file
+    // remains, never a row without its file.
     let sha256 = env
         .blobs
         .put(bytes)
         .await
         .map_err(|e| Error::Internal(format!("attachment store: {e}")))?;
     let txn = catalog::db::begin_write(db).await?;
+    lock_account(&txn, dossier.account_id).await?;
+    // Locked too, so that a submission cannot slip between this check and the insert.
+    let current: Dossier = row::Entity::find_by_id(dossier_id)
+        .lock(LockType::NoKeyUpdate)
+        .one(&txn)
+        .await?
+        .map(Into::into)
+        .ok_or_else(|| Error::NotFound("Dossier".into()))?;
+    if current.status != DossierStatus::Draft {
+        return Err(conflict_status(
+            current.status,
+            "Les pièces ne peuvent être ajoutées qu'à un brouillon",
+        ));
+    }
+    check_room(&txn, &env.quotas, &current, &sha256, size).await?;
     let model = attachment::Entity::insert(attachment::ActiveModel {
         id: NotSet,
         dossier_id: Set(dossier_id),
         label: Set(label.to_owned()),
         filename: Set(filename.clone()),
         content_type: Set(content_type.to_owned()),
-        size: Set(size),
+        size: Set(size as i64),
         sha256: Set(sha256),
         uploaded_at: Set(Utc::now()),
     })

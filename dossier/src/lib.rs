@@ -15,5 +15,5 @@ pub mod pdf;
 pub mod personal_data;
 pub mod review;
 
-pub use dossier::Env;
+pub use dossier::{Env, Quotas};
 pub use model::{Access, ConferenceStatus, Decision, Dossier, DossierStatus, ReviewStatus};

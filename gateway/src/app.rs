@@ -135,6 +135,7 @@ pub async fn prepare(settings: Settings, no_seed: bool) -> anyhow::Result<AppSta
             links: dossier::notify::Links {
                 public_url: settings.public_url.clone(),
             },
+            quotas: settings.quotas,
         },
         territories,
         settings: Arc::new(settings),

@@ -228,7 +228,9 @@ fn settings(data_dir: &std::path::Path) -> Settings {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { listen, no_seed } => {
-            let state = app::prepare(Settings::new(&cli.data_dir, listen), no_seed).await?;
+            let mut settings = Settings::new(&cli.data_dir, listen);
+            settings.quotas = crate::config::quotas_from(|name| std::env::var(name).ok())?;
+            let state = app::prepare(settings, no_seed).await?;
             app::serve(state).await
         }
         Command::Import {

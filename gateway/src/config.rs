@@ -9,6 +9,34 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Default data directory.
 pub const DEFAULT_DATA_DIR: &str = "./guichet-data";
 
+/// What one holder's account may hold, from `GUICHET_QUOTA_DOSSIER_MB` and
+/// `GUICHET_QUOTA_ACCOUNT_MB` (attachments per dossier and over all the account's dossiers,
+/// in megabytes) and `GUICHET_QUOTA_DRAFTS` (drafts at once), as `var` gives them; defaults
+/// for those unset. A value that is not a whole number from 1 to 1000000 is an error naming
+/// its variable.
+pub fn quotas_from(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<dossier::Quotas> {
+    let number = |name: &str, default: u64| -> anyhow::Result<u64> {
+        let Some(value) = var(name).filter(|v| !v.trim().is_empty()) else {
+            return Ok(default);
+        };
+        value
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .ok_or_else(|| {
+                anyhow::anyhow!("{name} : « {value} » n'est pas un nombre entier de 1 à 1000000")
+            })
+    };
+    const MB: u64 = 1024 * 1024;
+    let defaults = dossier::Quotas::default();
+    Ok(dossier::Quotas {
+        dossier_bytes: number("GUICHET_QUOTA_DOSSIER_MB", defaults.dossier_bytes / MB)? * MB,
+        account_bytes: number("GUICHET_QUOTA_ACCOUNT_MB", defaults.account_bytes / MB)? * MB,
+        open_drafts: number("GUICHET_QUOTA_DRAFTS", defaults.open_drafts)?,
+    })
+}
+
 /// Everything the gateway needs to know about its environment.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -32,6 +60,8 @@ pub struct Settings {
     /// Longest a stop on SIGTERM may take before the process exits anyway
     /// (`GUICHET_SHUTDOWN_TIMEOUT`, in seconds).
     pub shutdown_timeout: std::time::Duration,
+    /// Attachments per dossier and per account, drafts per account (see [`quotas_from`]).
+    pub quotas: dossier::Quotas,
 }
 
 /// Default of [`Settings::shutdown_timeout`].
@@ -69,6 +99,7 @@ impl Settings {
                 .and_then(|v| v.trim().parse::<f64>().ok())
                 .filter(|s| (0.0..=3600.0).contains(s))
                 .map_or(DEFAULT_SHUTDOWN_TIMEOUT, std::time::Duration::from_secs_f64),
+            quotas: dossier::Quotas::default(),
         }
     }
 
@@ -88,5 +119,31 @@ impl Settings {
 
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod quota_tests {
+    use super::quotas_from;
+
+    #[test]
+    fn quotas_default_when_unset_and_refuse_what_is_not_a_whole_number() {
+        assert_eq!(quotas_from(|_| None).unwrap(), dossier::Quotas::default());
+        let set = quotas_from(|name| match name {
+            "GUICHET_QUOTA_DOSSIER_MB" => Some("50".into()),
+            "GUICHET_QUOTA_ACCOUNT_MB" => Some(" 2000 ".into()),
+            "GUICHET_QUOTA_DRAFTS" => Some("5".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(set.dossier_bytes, 50 * 1024 * 1024);
+        assert_eq!(set.account_bytes, 2000 * 1024 * 1024);
+        assert_eq!(set.open_drafts, 5);
+        for bad in ["abc", "0", "-1", "1.5"] {
+            let error = quotas_from(|name| (name == "GUICHET_QUOTA_DRAFTS").then(|| bad.into()))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("GUICHET_QUOTA_DRAFTS"), "{error}");
+        }
     }
 }

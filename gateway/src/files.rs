@@ -31,31 +31,56 @@ fn failure(error: Error) -> Response {
         .into_response()
 }
 
-/// A file to download: private, never cached by shared caches, never sniffed.
+/// The `Content-Disposition` header of a download (RFC 6266): `filename` is an ASCII
+/// fallback (accents folded, anything else `_`) for old clients, `filename*` the name itself
+/// in UTF-8, percent-encoded (RFC 8187, formerly 5987). Control and bidirectional-control
+/// characters are removed from both, also from names stored before they were cleaned.
+fn content_disposition(inline: bool, filename: &str) -> HeaderValue {
+    let name = dossier::blob::clean_filename(filename);
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii() {
+                return c.to_string();
+            }
+            let folded = catalog::text::fold(&c.to_string());
+            match folded.is_ascii() && !folded.is_empty() {
+                true if c.is_uppercase() => folded.to_uppercase(),
+                true => folded,
+                false => "_".into(),
+            }
+        })
+        .collect::<String>()
+        .chars()
+        .filter(|c| (c.is_ascii_graphic() || *c == ' ') && !matches!(c, '"' | '\\' | '%'))
+        .collect();
+    let mut encoded = String::new();
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    let disposition = format!(
+        "{}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}",
+        if inline { "inline" } else { "attachment" }
+    );
+    HeaderValue::from_str(&disposition).unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+/// A file to download: private, never cached by shared caches, never sniffed. Every download
+/// goes through here, so that every file name is sent the same way.
 fn download(bytes: Vec<u8>, content_type: &str, filename: &str, inline: bool) -> Response {
     let mut response = Response::new(Body::from(bytes));
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(content_type) {
         headers.insert(header::CONTENT_TYPE, value);
     }
-    let ascii: String = filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .filter(|c| *c != '"' && *c != '\\')
-        .collect();
-    let disposition = format!(
-        "{}; filename=\"{ascii}\"",
-        if inline { "inline" } else { "attachment" }
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        content_disposition(inline, filename),
     );
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
@@ -117,7 +142,12 @@ pub async fn attachment(
         let id = id(&raw)?;
         let found = dossier::dossier::attachment_for(&state.db, actor, id).await?;
         match state.dossiers.blobs.get(&found.sha256).await {
-            Ok(Some(bytes)) => Ok(download(bytes, &found.content_type, &found.filename, false)),
+            Ok(Some(bytes)) => Ok(download(
+                bytes,
+                &found.content_type,
+                &dossier::blob::served_filename(&found.filename, &found.content_type),
+                false,
+            )),
             Ok(None) => Err(Error::Internal(format!(
                 "attachment {id}: file {} missing from the store",
                 found.sha256
@@ -137,7 +167,9 @@ pub async fn minutes(
     guarded(&state, &headers, async |actor| {
         let id = id(&raw)?;
         let conference = dossier::conference::get(&state.db, actor, id).await?;
-        let text = conference.minutes.ok_or_else(|| {
+        let minutes =
+            dossier::conference::minutes(&state.db, &state.territories, actor, &conference).await?;
+        let text = minutes.ok_or_else(|| {
             Error::Conflict("Le procès-verbal est écrit à la clôture de la conférence.".into())
         })?;
         Ok(download(
@@ -158,8 +190,8 @@ pub async fn decisions_csv(
 ) -> Response {
     guarded(&state, &headers, async |actor| {
         let id = id(&raw)?;
-        dossier::conference::get(&state.db, actor, id).await?;
-        let rows = dossier::conference::scdl_rows(&state.db, id).await?;
+        let conference = dossier::conference::get(&state.db, actor, id).await?;
+        let rows = dossier::conference::scdl_rows(&state.db, actor, &conference).await?;
         Ok(download(
             dossier::document::scdl_csv(&rows),
             "text/csv; charset=utf-8",
@@ -188,4 +220,29 @@ pub async fn personal_data(State(state): State<AppState>, headers: HeaderMap) ->
         ))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_disposition;
+
+    #[test]
+    fn download_names_are_sent_in_ascii_and_in_utf_8() {
+        assert_eq!(
+            content_disposition(false, "Délibération du 3 mars.pdf"),
+            "attachment; filename=\"Deliberation du 3 mars.pdf\"; filename*=UTF-8''D%C3%A9lib%C3%A9ration%20du%203%20mars.pdf"
+        );
+        assert_eq!(
+            content_disposition(true, "GU-2026-000001.pdf"),
+            "inline; filename=\"GU-2026-000001.pdf\"; filename*=UTF-8''GU-2026-000001.pdf"
+        );
+        assert_eq!(
+            content_disposition(false, "\u{202e}fdp.exe"),
+            "attachment; filename=\"fdp.exe\"; filename*=UTF-8''fdp.exe"
+        );
+        assert_eq!(
+            content_disposition(false, "Élan 100% «café».odt"),
+            "attachment; filename=\"Elan 100 _cafe_.odt\"; filename*=UTF-8''%C3%89lan%20100%25%20%C2%ABcaf%C3%A9%C2%BB.odt"
+        );
+    }
 }

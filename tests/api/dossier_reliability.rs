@@ -24,6 +24,10 @@ const DECIDED_DURING_BURST: usize = 3;
 /// The server is killed once this many submissions of the burst were acknowledged.
 const KILL_AFTER_ACKNOWLEDGED: usize = 5;
 
+/// One holder creates every draft of the burst before submitting them: more than the
+/// default cap on drafts allows.
+pub const BURST_QUOTAS: &[(&str, &str)] = &[("GUICHET_QUOTA_DRAFTS", "100")];
+
 /// Creates an account with the CLI and returns a new API token for it.
 pub fn account(dir: &Path, url: &str, email: &str, role: &str, funder: Option<&str>) -> String {
     let mut args = vec!["user", "add", "--email", email, "--role", role];
@@ -179,7 +183,8 @@ async fn a_crash_mid_burst_keeps_every_acknowledged_submission_and_half_writes_n
             account(&data, &url, "equipe@guichet.test", "staff", None)
         })
     };
-    let server = Server::start(data, &url, &[]).await;
+    let server =
+        Server::start_with(data, &url, &[], BURST_QUOTAS, std::process::Stdio::null()).await;
     let staff = staff.await.unwrap();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
@@ -281,7 +286,8 @@ async fn a_crash_mid_burst_keeps_every_acknowledged_submission_and_half_writes_n
     assert!(acked_count >= KILL_AFTER_ACKNOWLEDGED);
 
     // Restarted on the same data.
-    let server = Server::start(data, &url, &[]).await;
+    let server =
+        Server::start_with(data, &url, &[], BURST_QUOTAS, std::process::Stdio::null()).await;
     let base = server.url().to_owned();
     let db = catalog::db::connect(&url).await.unwrap();
 

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod alerts;
+mod attachments;
 mod backup;
 mod catalog;
 mod cli;

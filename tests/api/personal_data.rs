@@ -165,7 +165,10 @@ async fn the_export_holds_the_holders_data_and_nothing_of_others() {
     let today = chrono::Utc::now().format("%Y-%m-%d");
     assert_eq!(
         headers["content-disposition"],
-        format!("attachment; filename=\"guichet-mes-donnees-{today}.json\"").as_str()
+        format!(
+            "attachment; filename=\"guichet-mes-donnees-{today}.json\"; filename*=UTF-8''guichet-mes-donnees-{today}.json"
+        )
+        .as_str()
     );
     assert_eq!(headers["cache-control"], "private, no-store");
     let data: Value = serde_json::from_str(&text).unwrap();

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::dossier_reliability::{
-    Burst, account, acknowledged, decisions_of, message_id, post, reference_in, send_burst,
-    submission_mail, submit,
+    BURST_QUOTAS, Burst, account, acknowledged, decisions_of, message_id, post, reference_in,
+    send_burst, submission_mail, submit,
 };
 use crate::dossiers::{
     DECIDE, FUNDERS, HOLDER_EMAIL, SUBMIT, complete_input, graphql_at, publish_schemes,
@@ -54,6 +54,7 @@ impl Cluster {
             &[
                 ("GUICHET_ATTACHMENTS_DIR", &self.attachments),
                 ("SMTP_URL", &self.smtp_url),
+                BURST_QUOTAS[0],
             ],
             Stdio::null(),
         )

@@ -139,23 +139,27 @@ impl Conference {
     async fn agenda(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AgendaItem>> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
-        let mut out = Vec::new();
-        for item in domain::agenda(&state.db, self.0.id).await.gql()? {
-            match dossier::dossier::get(&state.db, actor, item.dossier_id).await {
-                Ok((inner, access)) => out.push(AgendaItem {
-                    dossier: Dossier { inner, access },
-                    outcome: item.outcome,
-                }),
-                Err(catalog::Error::NotFound(_)) => {}
-                Err(e) => return Err(e).gql(),
-            }
-        }
-        Ok(out)
+        Ok(domain::visible_agenda(&state.db, actor, &self.0)
+            .await
+            .gql()?
+            .into_iter()
+            .map(|v| AgendaItem {
+                dossier: Dossier {
+                    inner: v.dossier,
+                    access: v.access,
+                },
+                outcome: v.item.outcome,
+            })
+            .collect())
     }
 
-    /// The minutes, written at close.
-    async fn minutes(&self) -> Option<&str> {
-        self.0.minutes.as_deref()
+    /// The minutes, written at close: the part of each agenda dossier the caller may see.
+    async fn minutes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let state = ctx.data::<AppState>()?;
+        let actor = ctx.data::<Actor>()?;
+        domain::minutes(&state.db, &state.territories, actor, &self.0)
+            .await
+            .gql()
     }
 
     async fn minutes_url(&self) -> Option<String> {
