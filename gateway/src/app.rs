@@ -216,6 +216,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(auth::login))
         .route("/logout", post(auth::logout))
         .route("/alertes/desinscription", get(alerts::unsubscribe))
+        .route("/assets/graphiql/{file}", get(crate::graphiql::serve_asset))
         .route("/assets/{*path}", get(web::serve_asset))
         .fallback(get(web::index))
         .layer(CompressionLayer::new())

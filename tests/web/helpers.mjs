@@ -48,10 +48,11 @@ async function waitForServer() {
 
 /**
  * Opens `path` in a fresh browser context (no cookies, no cache; or the cookies of
- * `storageState`, e.g. a session) and waits until the page is rendered and settled. Calls
- * `fn({page, problems})` and always closes the context.
+ * `storageState`, e.g. a session) and waits until the page is rendered and settled (or, for a
+ * page that is not the front end's, until `ready(page)` resolves). Calls `fn({page, problems})`
+ * and always closes the context.
  */
-export async function withPage(path, fn, { width = 1280, height = 800, bypassCSP = false, storageState } = {}) {
+export async function withPage(path, fn, { width = 1280, height = 800, bypassCSP = false, storageState, ready = settled } = {}) {
   const context = await browser.newContext({ viewport: { width, height }, locale: 'fr-FR', bypassCSP, storageState });
   context.setDefaultTimeout(TIMEOUT);
   const page = await context.newPage();
@@ -66,7 +67,7 @@ export async function withPage(path, fn, { width = 1280, height = 800, bypassCSP
   });
   try {
     await page.goto(BASE + path, { waitUntil: 'networkidle' });
-    await settled(page);
+    await ready(page);
     await fn({ page, problems });
     assertClean(problems);
   } finally {

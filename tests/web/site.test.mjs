@@ -174,6 +174,17 @@ test('an invalid login link leads back to the login page with an explanation', a
   });
 });
 
+test('GraphiQL runs from Guichet’s own files within its policy and reads the schema', async () => {
+  const ready = (page) => page.locator('.graphiql-container').waitFor();
+  await withPage('/graphql', async ({ page, problems }) => {
+    assert.equal(await page.title(), 'Guichet — explorateur de l’API GraphQL (GraphiQL)');
+    // The documentation explorer lists the root types once the schema has been fetched.
+    await page.getByRole('button', { name: /documentation/i }).first().click();
+    await page.locator('.graphiql-doc-explorer').getByText('Query', { exact: true }).first().waitFor();
+    assert.deepEqual(problems.console.filter((m) => /Content Security Policy|Refused to/.test(m)), []);
+  }, { ready });
+});
+
 test('the account page invites to log in when nobody is logged in', async () => {
   await withPage('/compte', async ({ page }) => {
     await page.getByText('Vous n’êtes pas connecté').waitFor();
