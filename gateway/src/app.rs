@@ -213,7 +213,7 @@ pub fn router(state: AppState) -> Router {
         .route("/conferences/{id}/proces-verbal", get(files::minutes))
         .route("/conferences/{id}/decisions.csv", get(files::decisions_csv))
         .route("/compte/donnees.json", get(files::personal_data))
-        .route("/login", get(auth::login))
+        .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/alertes/desinscription", get(alerts::unsubscribe))
         .route("/assets/graphiql/{file}", get(crate::graphiql::serve_asset))

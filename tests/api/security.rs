@@ -5,7 +5,7 @@
 use catalog::Role;
 use serde_json::{Value, json};
 
-use crate::accounts::session_cookie;
+use crate::accounts::{follow_login_link, session_cookie};
 use crate::dossiers::Fixture;
 use crate::helpers::{TestApp, error_code, fresh_database};
 use crate::multipart::graphql_upload;
@@ -23,11 +23,7 @@ async fn log_in(app: &TestApp, email: &str, cookie: Option<&str>) -> String {
         .await;
     assert_eq!(body["data"]["requestLoginLink"], true, "{body}");
     let link = app.url(&format!("/login?token={}", login_secret(app, email).await));
-    let mut request = app.client.get(&link);
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
-    }
-    let response = request.send().await.unwrap();
+    let response = follow_login_link(&app.client, &link, cookie).await;
     assert_eq!(response.headers()["location"], "/compte");
     session_cookie(&response)
         .expect("a session cookie")
@@ -659,20 +655,26 @@ async fn login_links_sessions_and_tokens_never_reach_the_logs() {
         .unwrap();
     let (_, rest) = message.body_text.split_once("/login?token=").unwrap();
     let link_secret = rest.split_whitespace().next().unwrap().to_owned();
-    let login = client
-        .get(format!("{base}/login?token={link_secret}"))
-        .send()
-        .await
-        .unwrap();
+    let login =
+        follow_login_link(&client, &format!("{base}/login?token={link_secret}"), None).await;
     let cookie = session_cookie(&login)
         .unwrap()
         .split(';')
         .next()
         .unwrap()
         .to_owned();
-    // The used link again, the session, a bearer token, an unsubscribe token.
+    // The used link again (opened and posted), the session, a bearer token, an unsubscribe
+    // token.
     client
         .get(format!("{base}/login?token={link_secret}"))
+        .send()
+        .await
+        .unwrap();
+    client
+        .post(format!("{base}/login"))
+        .header("origin", &base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={link_secret}"))
         .send()
         .await
         .unwrap();

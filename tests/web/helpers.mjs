@@ -308,7 +308,9 @@ export async function loginAs(email) {
   }, `login link for ${email}`);
   let state = null;
   // The link holds the server's public address, which may differ from GUICHET_URL.
+  // Opening it shows a page whose one button logs in (the link alone uses nothing).
   await withPage(`${link.pathname}${link.search}`, async ({ page }) => {
+    await page.getByRole('button', { name: 'Se connecter' }).click();
     await page.waitForURL(`${BASE}/compte`);
     await page.getByText(email).waitFor();
     state = await page.context().storageState();
