@@ -350,7 +350,7 @@ async fn an_api_token_is_no_session_cookie_and_a_session_no_bearer_token() {
         .send()
         .await
         .unwrap();
-    assert_ne!(download.status(), 200);
+    assert_eq!(download.status(), 401);
 
     // A session secret as a bearer token: refused.
     let response = app
