@@ -287,11 +287,8 @@ export async function waitForMails(predicate, what, timeout = 20_000) {
   }
 }
 
-/**
- * Logs `email` in through a magic link (one `requestLoginLink`, the link read from its mail)
- * and resolves with the browser storage state holding the session cookie.
- */
-export async function loginAs(email) {
+/** Asks a login link for `email` (one `requestLoginLink`) and resolves with it, read from its mail. */
+export async function loginLink(email) {
   const res = await fetch(`${BASE}/graphql`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
@@ -299,13 +296,21 @@ export async function loginAs(email) {
   });
   const body = await res.json();
   assert.ok(!body.errors, `requestLoginLink: ${JSON.stringify(body.errors)}`);
-  const link = await waitForMails((mails) => {
+  return waitForMails((mails) => {
     for (const m of mails.filter((x) => x.to.includes(email.toLowerCase())).reverse()) {
       const found = /https?:\/\/[^\s"'<>]*\/login\?token=[A-Za-z0-9_-]+/.exec(m.text);
       if (found) return new URL(found[0]);
     }
     return null;
   }, `login link for ${email}`);
+}
+
+/**
+ * Logs `email` in through a magic link (one `requestLoginLink`, the link read from its mail)
+ * and resolves with the browser storage state holding the session cookie.
+ */
+export async function loginAs(email) {
+  const link = await loginLink(email);
   let state = null;
   // The link holds the server's public address, which may differ from GUICHET_URL.
   // Opening it shows a page whose one button logs in (the link alone uses nothing).
