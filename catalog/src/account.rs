@@ -177,11 +177,18 @@ pub async fn issue_api_token(
     Ok((account, secret, expires_at))
 }
 
-/// The account a bearer token or session secret belongs to, if it is valid now.
-pub async fn authenticate(db: &impl ConnectionTrait, secret: &str) -> Result<Option<Account>> {
+/// The account a secret of this kind (`token::API` for a bearer token, `token::SESSION` for
+/// a session cookie) belongs to, if it is valid now. A secret of the other kind is refused:
+/// an API token is no session, a session secret is no API token.
+pub async fn authenticate(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    secret: &str,
+) -> Result<Option<Account>> {
     let now = Utc::now();
     let Some(token) = token::Entity::find()
         .filter(token::Column::Hash.eq(digest(secret.trim())))
+        .filter(token::Column::Kind.eq(kind))
         .one(db)
         .await?
     else {
@@ -250,6 +257,16 @@ pub async fn create_login_link(db: &impl ConnectionTrait, email: &Email) -> Resu
     .exec(db)
     .await?;
     Ok(secret)
+}
+
+/// True when this login link can be used now (known, not expired, not used). Reads only:
+/// showing the login page must not use the link.
+pub async fn login_link_usable(db: &impl ConnectionTrait, secret: &str) -> Result<bool> {
+    let link = login_link::Entity::find()
+        .filter(login_link::Column::Hash.eq(digest(secret.trim())))
+        .one(db)
+        .await?;
+    Ok(link.is_some_and(|link| link.used_at.is_none() && link.expires_at > Utc::now()))
 }
 
 /// Uses a login link once: returns the account (created as a holder on first login) and a

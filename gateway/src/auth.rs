@@ -1,11 +1,17 @@
 //! Authentication: bearer tokens and session cookies to an [`Actor`], the login-link flow
-//! (`requestLoginLink`, `GET /login`, `POST /logout`) and its rate limits.
+//! (`requestLoginLink`, `GET` and `POST /login`, `POST /logout`) and its rate limits.
+//!
+//! Opening a login link uses nothing: mail scanners open links before their recipients do.
+//! `GET /login?token=…` shows a page with one button, and that button's `POST /login` uses
+//! the link and opens the session.
 
+use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use catalog::account;
 use catalog::email::Email;
+use catalog::entity::token;
 use catalog::{Actor, Error};
 use serde::Deserialize;
 
@@ -57,11 +63,13 @@ fn unauthenticated(message: &str) -> Response {
         .into_response()
 }
 
-/// Who is calling: a bearer token wins over the session cookie. A bearer token that is
-/// unknown, expired or revoked is refused outright (401); a stale cookie means anonymous.
+/// Who is calling: a bearer token wins over the session cookie. A bearer token must be an API
+/// token and the cookie a session: an API token sent as the cookie, or a session secret sent
+/// as a bearer token, is not accepted. A bearer token that is unknown, expired, revoked or a
+/// session is refused outright (401); a stale cookie means anonymous.
 pub async fn actor_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Actor, Response> {
     if let Some(token) = bearer(headers) {
-        return match account::authenticate(&state.db, token).await {
+        return match account::authenticate(&state.db, token::API, token).await {
             Ok(Some(account)) => Ok(account.actor()),
             Ok(None) => Err(unauthenticated(
                 "Jeton d'accès invalide, expiré ou révoqué.",
@@ -73,7 +81,7 @@ pub async fn actor_from_headers(state: &AppState, headers: &HeaderMap) -> Result
         };
     }
     if let Some(secret) = session_cookie(headers) {
-        return match account::authenticate(&state.db, secret).await {
+        return match account::authenticate(&state.db, token::SESSION, secret).await {
             Ok(Some(account)) => Ok(account.actor()),
             Ok(None) => Ok(Actor::Anonymous),
             Err(e) => {
@@ -122,9 +130,24 @@ pub async fn request_login_link(
     Ok(())
 }
 
+/// The token of a `GET` or `POST /login`.
 #[derive(Deserialize)]
 pub struct LoginParams {
     token: Option<String>,
+}
+
+impl LoginParams {
+    /// The token if it looks like one: a login link secret is `lien_` and 64 hex digits, so
+    /// anything else long or with other characters is not worth a lookup (and what is kept
+    /// needs no escaping in the page).
+    fn token(self) -> Option<String> {
+        self.token.filter(|t| {
+            !t.is_empty()
+                && t.len() < 200
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
+    }
 }
 
 fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
@@ -139,17 +162,112 @@ fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
     .expect("cookie values are ASCII")
 }
 
-/// `GET /login?token=…`: uses the link, sets the session cookie, goes to the account page.
-/// The session the browser held before, if any, is revoked: a new session id at each login,
-/// so a cookie planted or seen before login is worth nothing after it.
+/// Where an unusable login link leads: the login page, which says why and asks for a new one.
+fn invalid_link() -> Response {
+    Redirect::to("/connexion?erreur=lien-invalide").into_response()
+}
+
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Service momentanément indisponible.",
+    )
+        .into_response()
+}
+
+/// A small page with the look of the web front end (its stylesheet, its header), no script.
+fn html_page(status: StatusCode, title: &str, main: &str) -> Response {
+    let body = format!(
+        r#"<!doctype html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{title} — Guichet</title>
+<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/assets/style.css">
+</head>
+<body>
+<header class="site-header">
+  <div class="wrap header-inner">
+    <a class="brand" href="/"><span class="brand-name">Guichet</span> <span class="brand-tagline">— financements publics des projets ruraux</span></a>
+  </div>
+</header>
+<main id="contenu" class="wrap">
+<h1>{title}</h1>
+{main}
+</main>
+</body>
+</html>
+"#
+    );
+    let mut response = (status, axum::response::Html(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // The page's address holds the link's secret: other requests from it (its stylesheet, the
+    // form) carry at most the origin as `Referer`, never the address. Not `no-referrer`: with
+    // it browsers send `Origin: null` with the form, and the login's same-origin check fails.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin"),
+    );
+    response
+}
+
+/// `GET /login?token=…`: the page of a login link, with one button « Se connecter » whose
+/// form posts the token to [`login`]. It uses nothing, so a mail scanner that opens the link
+/// first leaves it to its recipient. An unknown, expired or used link leads to the login page.
+pub async fn login_page(
+    State(state): State<AppState>,
+    Query(params): Query<LoginParams>,
+) -> Response {
+    let Some(token) = params.token() else {
+        return invalid_link();
+    };
+    match account::login_link_usable(&state.db, &token).await {
+        Ok(true) => {}
+        Ok(false) => return invalid_link(),
+        Err(e) => {
+            tracing::error!(error = %e, "login link lookup failed");
+            return unavailable();
+        }
+    }
+    let minutes = account::LOGIN_LINK_TTL.num_minutes();
+    html_page(
+        StatusCode::OK,
+        "Connexion",
+        &format!(
+            r#"<p class="lead">Pour vous connecter à Guichet, confirmez avec le bouton ci-dessous.</p>
+<form class="form" method="post" action="/login">
+<input type="hidden" name="token" value="{token}">
+<p><button type="submit" class="button">Se connecter</button></p>
+</form>
+<p class="hint">Ce lien ne sert qu’une fois et reste valable {minutes} minutes après son envoi. Si vous n’avez pas demandé à vous connecter, fermez cette page : personne n’est connecté tant que le bouton n’est pas utilisé.</p>"#
+        ),
+    )
+}
+
+/// `POST /login` (the button of [`login_page`]): uses the link once, sets the session cookie,
+/// goes to the account page. The form must come from a page of Guichet, so no other site can
+/// log a visitor into an account of its choosing (login CSRF). The session the browser held
+/// before, if any, is revoked: a new session id at each login, so a cookie planted or seen
+/// before login is worth nothing after it.
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(params): Query<LoginParams>,
+    form: Result<Form<LoginParams>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let invalid = Redirect::to("/connexion?erreur=lien-invalide").into_response();
-    let Some(token) = params.token.filter(|t| !t.is_empty() && t.len() < 200) else {
-        return invalid;
+    if !security::same_origin(&state.settings, &headers) {
+        return html_page(
+            StatusCode::FORBIDDEN,
+            "Connexion refusée",
+            r#"<p>Cette demande de connexion ne vient pas d’une page de Guichet : elle a été refusée.</p>
+<p>Ouvrez à nouveau le lien reçu par courriel, ou <a href="/connexion">demandez un nouveau lien de connexion</a>.</p>"#,
+        );
+    }
+    let Some(token) = form.ok().and_then(|Form(params)| params.token()) else {
+        return invalid_link();
     };
     let redeemed = async {
         let txn = catalog::db::begin_write(&state.db).await?;
@@ -171,19 +289,16 @@ pub async fn login(
                 .insert(header::SET_COOKIE, cookie(&state, &session, max_age));
             response
         }
-        Err(Error::Validation { .. }) => invalid,
+        Err(Error::Validation { .. }) => invalid_link(),
         Err(e) => {
             tracing::error!(error = %e, "login failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Service momentanément indisponible.",
-            )
-                .into_response()
+            unavailable()
         }
     }
 }
 
-/// `POST /logout`: revokes the session and clears the cookie. Only from a page of Guichet
+/// `POST /logout`: revokes the session (never an API token sent as the cookie) and clears the
+/// cookie. Only from a page of Guichet
 /// (see [`security::cross_site_refusal`]).
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(refusal) =
@@ -192,7 +307,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
         return refusal;
     }
     if let Some(secret) = session_cookie(&headers)
-        && let Err(e) = account::revoke(&state.db, secret).await
+        && let Err(e) = account::revoke_session(&state.db, secret).await
     {
         tracing::error!(error = %e, "logout failed");
     }

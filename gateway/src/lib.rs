@@ -9,6 +9,7 @@ pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod files;
+pub mod graphiql;
 pub mod graphql;
 pub mod mail;
 pub mod metrics;

@@ -10,7 +10,6 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
 
 use crate::auth;
 use crate::config::Settings;
@@ -32,7 +31,7 @@ pub const DEFAULT_CSP: &str = "default-src 'self'; img-src 'self' data:; style-s
 pub const REFERRER_POLICY: &str = "same-origin";
 
 /// Adds the security headers to every response, keeping those a handler set itself (the
-/// downloads' `sandbox` policy, GraphiQL's hash-based one).
+/// downloads' `sandbox` policy, GraphiQL's, the login page's `Referrer-Policy`).
 pub async fn headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -152,53 +151,9 @@ fn forbidden(message: &str) -> Response {
     (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
 }
 
-/// The CSP source that allows exactly this inline script or style: `'sha256-…'`.
-pub fn csp_hash(source: &str) -> String {
-    format!("'sha256-{}'", base64(&Sha256::digest(source.as_bytes())))
-}
-
-/// Standard base64 with padding (RFC 4648 §4), as CSP hashes are written.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc_4648_vectors() {
-        for (input, expected) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(input.as_bytes()), expected);
-        }
-        assert_eq!(
-            csp_hash(""),
-            "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
-        );
-    }
 
     #[test]
     fn origins_are_normalised() {

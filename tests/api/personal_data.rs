@@ -42,12 +42,12 @@ async fn log_in(app: &TestApp, email: &str) -> String {
         .expect("a login link was queued");
     let (_, rest) = message.body_text.split_once("/login?token=").unwrap();
     let secret = rest.split_whitespace().next().unwrap();
-    let response = app
-        .client
-        .get(app.url(&format!("/login?token={secret}")))
-        .send()
-        .await
-        .unwrap();
+    let response = crate::accounts::follow_login_link(
+        &app.client,
+        &app.url(&format!("/login?token={secret}")),
+        None,
+    )
+    .await;
     assert_eq!(response.headers()["location"], "/compte");
     session_cookie(&response)
         .expect("a session cookie")

@@ -238,11 +238,12 @@ async fn three_gateways_share_one_postgresql_and_a_killed_one_loses_nothing() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let opened = no_redirect
-        .get(format!("{}/login?token={token}", bases[2]))
-        .send()
-        .await
-        .unwrap();
+    let opened = crate::accounts::follow_login_link(
+        &no_redirect,
+        &format!("{}/login?token={token}", bases[2]),
+        None,
+    )
+    .await;
     let cookie = crate::accounts::session_cookie(&opened).expect("a session cookie");
     let cookie = cookie.split(';').next().unwrap().to_owned();
     let me = async |gateway: usize| {

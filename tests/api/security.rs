@@ -5,7 +5,7 @@
 use catalog::Role;
 use serde_json::{Value, json};
 
-use crate::accounts::session_cookie;
+use crate::accounts::{follow_login_link, session_cookie};
 use crate::dossiers::Fixture;
 use crate::helpers::{TestApp, error_code, fresh_database};
 use crate::multipart::graphql_upload;
@@ -23,11 +23,7 @@ async fn log_in(app: &TestApp, email: &str, cookie: Option<&str>) -> String {
         .await;
     assert_eq!(body["data"]["requestLoginLink"], true, "{body}");
     let link = app.url(&format!("/login?token={}", login_secret(app, email).await));
-    let mut request = app.client.get(&link);
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
-    }
-    let response = request.send().await.unwrap();
+    let response = follow_login_link(&app.client, &link, cookie).await;
     assert_eq!(response.headers()["location"], "/compte");
     session_cookie(&response)
         .expect("a session cookie")
@@ -401,7 +397,7 @@ async fn every_kind_of_response_carries_the_security_headers() {
 }
 
 #[tokio::test]
-async fn graphiql_runs_only_its_own_inline_script() {
+async fn graphiql_loads_only_pinned_files_that_guichet_serves_itself() {
     let app = TestApp::spawn().await;
     let response = app
         .client
@@ -417,25 +413,82 @@ async fn graphiql_runs_only_its_own_inline_script() {
         .to_owned();
     assert_eq!(response.headers()["x-frame-options"], "DENY");
     let page = response.text().await.unwrap();
+
+    // The policy names no other site, and allows no inline or evaluated script.
+    for directive in csp.split(';').map(str::trim) {
+        for source in directive.split_whitespace().skip(1) {
+            assert!(
+                ["'self'", "'none'", "'unsafe-inline'", "data:"].contains(&source),
+                "{source} in {csp}"
+            );
+        }
+    }
     let script_src = csp
         .split(';')
         .map(str::trim)
         .find(|d| d.starts_with("script-src "))
         .unwrap_or_else(|| panic!("no script-src in {csp}"));
-    assert!(!script_src.contains("unsafe"), "{csp}");
+    assert_eq!(script_src, "script-src 'self'");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-    let inline: Vec<&str> = page
-        .split("<script>")
-        .skip(1)
-        .map(|rest| rest.split_once("</script>").unwrap().0)
+    assert!(page.contains(r#"<html lang="fr">"#), "{page}");
+    assert!(!page.contains("<script>"), "an inline script:\n{page}");
+
+    // Every script and stylesheet it references is Guichet's own, served with its type; the
+    // pinned files carry their version in their name and may be kept.
+    let references: Vec<&str> = ["src=\"", "href=\""]
+        .iter()
+        .flat_map(|attribute| page.split(attribute).skip(1))
+        .map(|rest| rest.split('"').next().unwrap())
         .collect();
-    assert!(!inline.is_empty());
-    for script in inline {
+    let scripts = references.iter().filter(|r| r.ends_with(".js")).count();
+    assert_eq!(scripts, 4, "{page}");
+    assert!(
+        references
+            .iter()
+            .any(|r| r.contains("graphiql-4.1.2.min.css"))
+    );
+    for reference in references {
+        assert!(reference.starts_with("/assets/"), "{reference}");
+        let file = app.client.get(app.url(reference)).send().await.unwrap();
+        assert_eq!(file.status(), 200, "{reference}");
+        let content_type = file.headers()["content-type"].to_str().unwrap().to_owned();
+        let expected = match reference.rsplit('.').next() {
+            Some("js") => "text/javascript",
+            Some("css") => "text/css",
+            _ => "image/svg+xml",
+        };
         assert!(
-            script_src.contains(&guichet::security::csp_hash(script)),
-            "{csp}"
+            content_type.starts_with(expected),
+            "{reference}: {content_type}"
         );
+        if reference.contains("-4.1.2.") || reference.contains("-18.3.1.") {
+            assert_eq!(
+                file.headers()["cache-control"],
+                "public, max-age=31536000, immutable",
+                "{reference}"
+            );
+        }
+        assert!(!file.bytes().await.unwrap().is_empty(), "{reference}");
     }
+
+    // The licences go with the files.
+    for licence in ["LICENSE-graphiql", "LICENSE-react"] {
+        let file = app
+            .client
+            .get(app.url(&format!("/assets/graphiql/{licence}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(file.status(), 200, "{licence}");
+        assert!(file.text().await.unwrap().contains("MIT License"));
+    }
+    let missing = app
+        .client
+        .get(app.url("/assets/graphiql/inconnu.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
 }
 
 #[tokio::test]
@@ -602,20 +655,26 @@ async fn login_links_sessions_and_tokens_never_reach_the_logs() {
         .unwrap();
     let (_, rest) = message.body_text.split_once("/login?token=").unwrap();
     let link_secret = rest.split_whitespace().next().unwrap().to_owned();
-    let login = client
-        .get(format!("{base}/login?token={link_secret}"))
-        .send()
-        .await
-        .unwrap();
+    let login =
+        follow_login_link(&client, &format!("{base}/login?token={link_secret}"), None).await;
     let cookie = session_cookie(&login)
         .unwrap()
         .split(';')
         .next()
         .unwrap()
         .to_owned();
-    // The used link again, the session, a bearer token, an unsubscribe token.
+    // The used link again (opened and posted), the session, a bearer token, an unsubscribe
+    // token.
     client
         .get(format!("{base}/login?token={link_secret}"))
+        .send()
+        .await
+        .unwrap();
+    client
+        .post(format!("{base}/login"))
+        .header("origin", &base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={link_secret}"))
         .send()
         .await
         .unwrap();

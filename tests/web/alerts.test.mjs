@@ -77,6 +77,7 @@ function session() {
       const link = await loginLinkFor(email);
       // The link holds the server's public address, which may differ from GUICHET_URL.
       await page.goto(`${BASE}${link.pathname}${link.search}`, { waitUntil: 'networkidle' });
+      await page.getByRole('button', { name: 'Se connecter' }).click();
       await page.waitForURL(`${BASE}/compte`);
       await settled(page);
       await page.getByText(email).waitFor();

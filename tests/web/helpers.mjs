@@ -48,10 +48,11 @@ async function waitForServer() {
 
 /**
  * Opens `path` in a fresh browser context (no cookies, no cache; or the cookies of
- * `storageState`, e.g. a session) and waits until the page is rendered and settled. Calls
- * `fn({page, problems})` and always closes the context.
+ * `storageState`, e.g. a session) and waits until the page is rendered and settled (or, for a
+ * page that is not the front end's, until `ready(page)` resolves). Calls `fn({page, problems})`
+ * and always closes the context.
  */
-export async function withPage(path, fn, { width = 1280, height = 800, bypassCSP = false, storageState } = {}) {
+export async function withPage(path, fn, { width = 1280, height = 800, bypassCSP = false, storageState, ready = settled } = {}) {
   const context = await browser.newContext({ viewport: { width, height }, locale: 'fr-FR', bypassCSP, storageState });
   context.setDefaultTimeout(TIMEOUT);
   const page = await context.newPage();
@@ -66,7 +67,7 @@ export async function withPage(path, fn, { width = 1280, height = 800, bypassCSP
   });
   try {
     await page.goto(BASE + path, { waitUntil: 'networkidle' });
-    await settled(page);
+    await ready(page);
     await fn({ page, problems });
     assertClean(problems);
   } finally {
@@ -286,11 +287,8 @@ export async function waitForMails(predicate, what, timeout = 20_000) {
   }
 }
 
-/**
- * Logs `email` in through a magic link (one `requestLoginLink`, the link read from its mail)
- * and resolves with the browser storage state holding the session cookie.
- */
-export async function loginAs(email) {
+/** Asks a login link for `email` (one `requestLoginLink`) and resolves with it, read from its mail. */
+export async function loginLink(email) {
   const res = await fetch(`${BASE}/graphql`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
@@ -298,16 +296,26 @@ export async function loginAs(email) {
   });
   const body = await res.json();
   assert.ok(!body.errors, `requestLoginLink: ${JSON.stringify(body.errors)}`);
-  const link = await waitForMails((mails) => {
+  return waitForMails((mails) => {
     for (const m of mails.filter((x) => x.to.includes(email.toLowerCase())).reverse()) {
       const found = /https?:\/\/[^\s"'<>]*\/login\?token=[A-Za-z0-9_-]+/.exec(m.text);
       if (found) return new URL(found[0]);
     }
     return null;
   }, `login link for ${email}`);
+}
+
+/**
+ * Logs `email` in through a magic link (one `requestLoginLink`, the link read from its mail)
+ * and resolves with the browser storage state holding the session cookie.
+ */
+export async function loginAs(email) {
+  const link = await loginLink(email);
   let state = null;
   // The link holds the server's public address, which may differ from GUICHET_URL.
+  // Opening it shows a page whose one button logs in (the link alone uses nothing).
   await withPage(`${link.pathname}${link.search}`, async ({ page }) => {
+    await page.getByRole('button', { name: 'Se connecter' }).click();
     await page.waitForURL(`${BASE}/compte`);
     await page.getByText(email).waitFor();
     state = await page.context().storageState();

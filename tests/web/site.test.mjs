@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import {
   BASE, useBrowser, withPage, settled, text, typeInCombobox, activeOptionText,
   axeSeriousViolations, describeViolations, horizontalOverflow, assertFirstLoadUnder150KB,
+  loginLink, DATA_DIR,
 } from './helpers.mjs';
 
 // Pages every audit goes through: [name in a sentence, path].
@@ -172,6 +173,33 @@ test('an invalid login link leads back to the login page with an explanation', a
     assert.match(main, /n’est plus valable/);
     assert.match(main, /expiré/);
   });
+});
+
+test('a login link opens an accessible page whose one button logs in, its address sent to nobody', { skip: !DATA_DIR && 'GUICHET_DATA_DIR is not set' }, async () => {
+  const email = `lien-web-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.org`;
+  const link = await loginLink(email);
+  await withPage(`${link.pathname}${link.search}`, async ({ page }) => {
+    const referers = [];
+    page.on('request', (req) => referers.push(req.headers().referer || ''));
+    const violations = await axeSeriousViolations(page);
+    assert.deepEqual(violations, [], describeViolations(violations));
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.waitForURL(`${BASE}/compte`);
+    await page.getByText(email).waitFor();
+    assert.ok(referers.length > 0);
+    assert.ok(referers.every((r) => !r.includes('token')), referers.join('\n'));
+  }, { bypassCSP: true }); // axe-core is injected as an inline script
+});
+
+test('GraphiQL runs from Guichet’s own files within its policy and reads the schema', async () => {
+  const ready = (page) => page.locator('.graphiql-container').waitFor();
+  await withPage('/graphql', async ({ page, problems }) => {
+    assert.equal(await page.title(), 'Guichet — explorateur de l’API GraphQL (GraphiQL)');
+    // The documentation explorer lists the root types once the schema has been fetched.
+    await page.getByRole('button', { name: /documentation/i }).first().click();
+    await page.locator('.graphiql-doc-explorer').getByText('Query', { exact: true }).first().waitFor();
+    assert.deepEqual(problems.console.filter((m) => /Content Security Policy|Refused to/.test(m)), []);
+  }, { ready });
 });
 
 test('the account page invites to log in when nobody is logged in', async () => {

@@ -20,7 +20,6 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use async_graphql::Positioned;
 use async_graphql::dataloader::DataLoader;
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{
     ExecutableDocument, OperationDefinition, OperationType, Selection,
 };
@@ -29,7 +28,7 @@ use async_graphql_axum::GraphQLRequest;
 use axum::Extension;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::auth::{self, ClientAddress};
@@ -159,49 +158,6 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"))
 }
-
-/// `GET /graphql` without a query from a browser: the GraphiQL page, with its own
-/// Content-Security-Policy (see [`graphiql_page`]).
-fn graphiql() -> Response {
-    let (page, csp) = graphiql_page();
-    let mut response = Html(page.as_str()).into_response();
-    if let Ok(value) = header::HeaderValue::from_str(csp) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, value);
-    }
-    response
-}
-
-/// The GraphiQL page and its policy. GraphiQL comes from unpkg.com and is started by one
-/// inline script: scripts are allowed from that CDN and, inline, only by the hash of that
-/// script (computed here from the page async-graphql writes). Styles may be inline
-/// (GraphiQL's components insert some); nothing may frame the page.
-fn graphiql_page() -> &'static (String, String) {
-    static PAGE: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
-    PAGE.get_or_init(|| {
-        let page = GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("Guichet — GraphiQL")
-            .finish();
-        let hashes: Vec<String> = page
-            .split("<script>")
-            .skip(1)
-            .filter_map(|rest| rest.split_once("</script>"))
-            .map(|(script, _)| security::csp_hash(script))
-            .collect();
-        let csp = format!(
-            "default-src 'none'; script-src {} {GRAPHIQL_CDN}; style-src 'unsafe-inline' {GRAPHIQL_CDN}; \
-             font-src {GRAPHIQL_CDN} data:; img-src 'self' data: https://graphql.org; \
-             connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-            hashes.join(" ")
-        );
-        (page, csp)
-    })
-}
-
-/// Where the GraphiQL page loads GraphiQL and React from.
-const GRAPHIQL_CDN: &str = "https://unpkg.com";
 
 /// The operation a parsed request selects: the one named `name`, or the first; with its name.
 fn selected_operation<'a>(
@@ -401,7 +357,7 @@ pub async fn handler(
         Ok(request) => request.into_inner(),
         Err(rejection) => {
             if method == Method::GET && wants_html(&headers) {
-                return graphiql();
+                return crate::graphiql::page();
             }
             return rejected(rejection, graphql_response_json(&headers));
         }
@@ -428,7 +384,7 @@ pub async fn handler(
     }
     if method == Method::GET {
         if request.query.trim().is_empty() && wants_html(&headers) {
-            return graphiql();
+            return crate::graphiql::page();
         }
         if operation.mutation {
             return (
