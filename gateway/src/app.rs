@@ -23,7 +23,7 @@ use crate::graphql::{self, GuichetSchema};
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use crate::shutdown::Shutdown;
-use crate::{alerts, auth, files, mail, metrics, request_id, security, shutdown, web};
+use crate::{alerts, auth, files, mail, metrics, request_id, security, server, shutdown, web};
 
 /// Largest accepted request body on `/graphql`.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -307,13 +307,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         state.settings.shutdown_timeout,
         move || metrics.in_flight(),
     ));
-    let stopping = state.shutdown.clone();
-    let served = axum::serve(
-        listener,
-        router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { stopping.triggered().await })
-    .await;
+    let served = server::run(listener, state.clone()).await;
     state.shutdown.trigger();
     tracing::info!("HTTP server stopped: every request in flight was answered");
     shutdown::join("mail worker", worker).await;

@@ -168,15 +168,7 @@ impl TestApp {
         settings.public_url = address.clone();
         adjust(&mut settings);
         let state = app::prepare(settings, false).await.unwrap();
-        let router = app::router(state.clone());
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .await
-            .unwrap();
-        });
+        tokio::spawn(guichet::server::run(listener, state.clone()));
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
