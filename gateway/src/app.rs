@@ -307,7 +307,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         state.settings.shutdown_timeout,
         move || metrics.in_flight(),
     ));
-    let served = server::run(listener, state.clone()).await;
+    let served = server::run(listener, state.clone(), state.shutdown.clone()).await;
     state.shutdown.trigger();
     tracing::info!("HTTP server stopped: every request in flight was answered");
     shutdown::join("mail worker", worker).await;

@@ -54,16 +54,17 @@ static REFUSAL: LazyLock<Vec<u8>> = LazyLock::new(|| {
     .into_bytes()
 });
 
-/// Serves the application's router on `listener` until `state.shutdown` is triggered, then
-/// stops accepting and returns once every open connection has ended (see the module doc).
-pub async fn run(listener: TcpListener, state: AppState) -> io::Result<()> {
+/// Serves the application's router on `listener` until `stop` is triggered (for `guichet
+/// serve`, `state.shutdown`), then stops accepting and returns once every open connection has
+/// ended (see the module doc).
+pub async fn run(listener: TcpListener, state: AppState, stop: Shutdown) -> io::Result<()> {
     let router = app::router(state.clone());
     let limits = state.settings.connections.clone();
     let admission = Arc::new(Admission::new(
         &limits,
         state.settings.trusted_proxies.clone(),
     ));
-    let shutdown = state.shutdown.clone();
+    let shutdown = stop;
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
