@@ -12,7 +12,8 @@
 //! - On shutdown the listener is closed, idle connections are closed, requests in flight
 //!   are answered, and [`run`] returns once every connection has ended.
 //!
-//! Handlers get the peer as `ConnectInfo<SocketAddr>`, as with `axum::serve`.
+//! Handlers get the peer as `ConnectInfo<SocketAddr>`, as with `axum::serve`; each request is
+//! handled in a `client` span naming its [`ClientAddress`], so its log lines name it too.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -35,6 +36,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tower::ServiceExt;
+use tracing::Instrument;
 
 use crate::app::{self, AppState};
 use crate::client::{ClientAddress, TrustedProxies};
@@ -60,6 +62,7 @@ static REFUSAL: LazyLock<Vec<u8>> = LazyLock::new(|| {
 pub async fn run(listener: TcpListener, state: AppState, stop: Shutdown) -> io::Result<()> {
     let router = app::router(state.clone());
     let limits = state.settings.connections.clone();
+    let trusted = Arc::new(state.settings.trusted_proxies.clone());
     let admission = Arc::new(Admission::new(
         &limits,
         state.settings.trusted_proxies.clone(),
@@ -91,6 +94,7 @@ pub async fn run(listener: TcpListener, state: AppState, stop: Shutdown) -> io::
             stream,
             peer,
             router.clone(),
+            trusted.clone(),
             limits.clone(),
             shutdown.clone(),
             ticket,
@@ -255,6 +259,7 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     router: Router,
+    trusted: Arc<TrustedProxies>,
     limits: ConnectionLimits,
     shutdown: Shutdown,
     _ticket: Ticket,
@@ -265,6 +270,7 @@ async fn serve_connection(
         hyper::service::service_fn(move |request: Request<Incoming>| {
             let router = router.clone();
             let activity = activity.clone();
+            let trusted = trusted.clone();
             async move {
                 let in_flight = InFlight::start(activity.clone());
                 let mut request = request.map(|body| {
@@ -274,7 +280,10 @@ async fn serve_connection(
                     })
                 });
                 request.extensions_mut().insert(ConnectInfo(peer));
-                let response = match router.oneshot(request).await {
+                // Every log line of the request names its client.
+                let client = ClientAddress::resolve(peer.ip(), request.headers(), &trusted);
+                let span = tracing::info_span!("client", address = %client);
+                let response = match router.oneshot(request).instrument(span).await {
                     Ok(response) => response,
                     Err(never) => match never {},
                 };

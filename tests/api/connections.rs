@@ -324,3 +324,37 @@ fn a_bad_connection_setting_stops_the_server_at_start_naming_the_variable() {
         assert!(stderr.contains(name) && stderr.contains(named), "{stderr}");
     }
 }
+
+#[tokio::test]
+async fn the_log_names_the_client_a_trusted_proxy_forwards_for() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let url = crate::helpers::fresh_database(dir.path(), true).await;
+    let log_path = dir.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let server = crate::startup::Server::start_with(
+        dir.path(),
+        &url,
+        &[],
+        &[
+            ("GUICHET_LOG", "info,sqlx=warn,sea_orm=warn"),
+            ("GUICHET_TRUSTED_PROXIES", "127.0.0.1"),
+        ],
+        std::process::Stdio::from(log),
+    )
+    .await;
+    let response = reqwest::Client::new()
+        .get(format!("{}/compte", server.url()))
+        .header("x-forwarded-for", "198.51.100.9")
+        .header("x-request-id", "client-log-test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    server.kill();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("request_id=client-log-test") && l.contains("request answered"))
+        .unwrap_or_else(|| panic!("no line for the request:\n{log}"));
+    assert!(line.contains("address=198.51.100.9"), "{line}");
+}
