@@ -286,9 +286,10 @@ pub fn start_search_sync(state: &AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Serves HTTP on the configured address until SIGTERM or Ctrl-C, then stops gracefully: no
-/// new connections, requests in flight answered, the mail being sent finished, background
-/// tasks stopped — or exits anyway after `shutdown_timeout` (see [`crate::shutdown`]).
+/// Serves HTTP on the configured address, within the connection limits of [`crate::server`],
+/// until SIGTERM or Ctrl-C, then stops gracefully: no new connections, requests in flight
+/// answered, the mail being sent finished, background tasks stopped — or exits anyway after
+/// `shutdown_timeout` (see [`crate::shutdown`]).
 pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(state.settings.listen)
         .await
