@@ -23,7 +23,7 @@ use crate::graphql::{self, GuichetSchema};
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use crate::shutdown::Shutdown;
-use crate::{alerts, auth, files, mail, metrics, request_id, security, shutdown, web};
+use crate::{alerts, auth, files, mail, metrics, request_id, security, server, shutdown, web};
 
 /// Largest accepted JSON request body on `/graphql`: the largest real request (a dossier
 /// draft with its expenses and plan) is a few kilobytes.
@@ -289,9 +289,10 @@ pub fn start_search_sync(state: &AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Serves HTTP on the configured address until SIGTERM or Ctrl-C, then stops gracefully: no
-/// new connections, requests in flight answered, the mail being sent finished, background
-/// tasks stopped — or exits anyway after `shutdown_timeout` (see [`crate::shutdown`]).
+/// Serves HTTP on the configured address, within the connection limits of [`crate::server`],
+/// until SIGTERM or Ctrl-C, then stops gracefully: no new connections, requests in flight
+/// answered, the mail being sent finished, background tasks stopped — or exits anyway after
+/// `shutdown_timeout` (see [`crate::shutdown`]).
 pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(state.settings.listen)
         .await
@@ -310,13 +311,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         state.settings.shutdown_timeout,
         move || metrics.in_flight(),
     ));
-    let stopping = state.shutdown.clone();
-    let served = axum::serve(
-        listener,
-        router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { stopping.triggered().await })
-    .await;
+    let served = server::run(listener, state.clone(), state.shutdown.clone()).await;
     state.shutdown.trigger();
     tracing::info!("HTTP server stopped: every request in flight was answered");
     shutdown::join("mail worker", worker).await;

@@ -21,9 +21,7 @@ use crate::{mail, security};
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "guichet_session";
 
-/// The client's IP address (or `local` in tests without a socket), for rate limits.
-#[derive(Clone, Debug)]
-pub struct ClientAddress(pub String);
+pub use crate::client::ClientAddress;
 
 /// True when the request carries an `Authorization: Bearer …` header.
 pub fn has_bearer(headers: &HeaderMap) -> bool {

@@ -228,9 +228,7 @@ fn settings(data_dir: &std::path::Path) -> Settings {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { listen, no_seed } => {
-            let mut settings = Settings::new(&cli.data_dir, listen);
-            settings.quotas = crate::config::quotas_from(|name| std::env::var(name).ok())?;
-            let state = app::prepare(settings, no_seed).await?;
+            let state = app::prepare(Settings::for_server(&cli.data_dir, listen)?, no_seed).await?;
             app::serve(state).await
         }
         Command::Import {

@@ -168,15 +168,13 @@ impl TestApp {
         settings.public_url = address.clone();
         adjust(&mut settings);
         let state = app::prepare(settings, false).await.unwrap();
-        let router = app::router(state.clone());
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .await
-            .unwrap();
-        });
+        // Its own stop signal: tests trigger `state.shutdown` to stop background tasks while
+        // the server goes on answering.
+        tokio::spawn(guichet::server::run(
+            listener,
+            state.clone(),
+            guichet::shutdown::Shutdown::new(),
+        ));
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

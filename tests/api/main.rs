@@ -9,6 +9,7 @@ mod backup;
 mod catalog;
 mod cli;
 mod conferences;
+mod connections;
 mod dossier_reliability;
 mod dossiers;
 mod eligibility;

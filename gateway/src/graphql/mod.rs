@@ -25,8 +25,7 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{EmptySubscription, MergedObject, Schema, SimpleObject};
 use async_graphql_axum::GraphQLRequest;
-use axum::Extension;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -350,7 +349,7 @@ pub async fn handler(
     State(state): State<AppState>,
     method: Method,
     headers: HeaderMap,
-    connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
+    client: ClientAddress,
     request: Result<GraphQLRequest, async_graphql_axum::rejection::GraphQLRejection>,
 ) -> Response {
     let mut request = match request {
@@ -438,11 +437,6 @@ pub async fn handler(
         );
     }
     let (query, operation_name) = (request.query.clone(), request.operation_name.clone());
-    let client = ClientAddress(
-        connect
-            .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
-            .unwrap_or_else(|| "local".into()),
-    );
     let request = request
         .data(state.clone())
         .data(actor)
