@@ -280,13 +280,14 @@ async fn scheme_dates_outside_1900_to_2100_are_validation_errors_naming_the_fiel
             "{body}"
         );
     }
-    // A negative year never reaches the domain, but is still a VALIDATION error.
+    // A negative year too.
     let mut input = scheme_input("aide-dates");
     input["calendar"]["opensOn"] = json!("-0001-01-01");
     let body = app
         .graphql_as(Some(&staff), CREATE_SCHEME, json!({ "input": input }))
         .await;
     assert_eq!(error_code(&body), "VALIDATION", "{body}");
+    assert!(error_field(&body).ends_with("calendar.opensOn"), "{body}");
 
     // Search filters too.
     let body = app
@@ -301,6 +302,28 @@ async fn scheme_dates_outside_1900_to_2100_are_validation_errors_naming_the_fiel
         )
         .await;
     assert_eq!(error_field(&body), "filter.closesBefore", "{body}");
+
+    // And saved searches, whose text is also shown on one line in the digests.
+    let holder = app
+        .token_for("maire@village.fr", catalog::Role::Holder, None)
+        .await;
+    let save = "mutation($text: String, $filter: SchemeFilter) {
+      saveSearch(text: $text, filter: $filter, frequency: WEEKLY) { id } }";
+    for (field, variables) in [
+        ("text", json!({ "text": "café\nmultiservice" })),
+        (
+            "filter.openOn",
+            json!({ "text": "café", "filter": { "openOn": "9999-12-31" } }),
+        ),
+    ] {
+        let body = app.graphql_as(Some(&holder), save, variables).await;
+        assert_eq!(error_code(&body), "VALIDATION", "{body}");
+        assert_eq!(error_field(&body), field, "{body}");
+    }
+    let body = app
+        .graphql_as(Some(&holder), "{ savedSearches { id } }", json!({}))
+        .await;
+    assert_eq!(body["data"]["savedSearches"], json!([]), "{body}");
 }
 
 const UPDATE_DOSSIER: &str = "mutation($id: ID!, $input: DossierInput!) {
