@@ -218,9 +218,9 @@ fn html_page(status: StatusCode, title: &str, main: &str) -> Response {
 /// first leaves it to its recipient. An unknown, expired or used link leads to the login page.
 pub async fn login_page(
     State(state): State<AppState>,
-    Query(params): Query<LoginParams>,
+    query: Result<Query<LoginParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Some(token) = params.token() else {
+    let Some(token) = query.ok().and_then(|Query(params)| params.token()) else {
         return invalid_link();
     };
     match account::login_link_usable(&state.db, &token).await {

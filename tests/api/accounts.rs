@@ -410,6 +410,7 @@ async fn an_expired_or_unknown_link_is_refused() {
         "/login?token=lien_inconnu",
         "/login",
         "/login?token=<script>",
+        "/login?token=a&token=b",
     ] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 303, "{path}");
