@@ -20,8 +20,8 @@ async fn a_failed_non_null_field_in_a_list_nulls_up_to_data_not_the_list_items()
     // `"funders": [null, null, …]` (or items without their `schemes` key).
     let app = TestApp::spawn().await;
     for query in [
-        "{ funders { schemes(first: 101) { total } } }",
-        "{ funders { slug schemeCount schemes(first: 101) { total } } }",
+        "{ funders { schemes(first: 1000) { total } } }",
+        "{ funders { slug schemeCount schemes(first: 1000) { total } } }",
     ] {
         let body = app.graphql(query, json!({})).await;
         assert!(body["data"].is_null(), "{query}: {body}");
@@ -40,7 +40,7 @@ async fn a_failed_non_null_field_nulls_its_nearest_nullable_parent_only() {
     let app = TestApp::spawn().await;
     let body = app
         .graphql(
-            "{ scheme(slug: \"detr\") { title funders { slug schemes(first: 101) { total } } } \
+            "{ scheme(slug: \"detr\") { title funders { slug schemes(first: 1000) { total } } } \
                funders { slug } }",
             json!({}),
         )
@@ -80,7 +80,7 @@ async fn a_failed_non_null_root_field_nulls_data() {
     let app = TestApp::spawn().await;
     let body = app
         .graphql(
-            "{ funders { slug } schemes(first: 101) { total } }",
+            "{ funders { slug } schemes(first: 1000) { total } }",
             json!({}),
         )
         .await;
@@ -89,7 +89,7 @@ async fn a_failed_non_null_root_field_nulls_data() {
     // Two failures under non-null roots: one `data: null`, both errors kept.
     let body = app
         .graphql(
-            "{ a: schemes(first: 101) { total } b: schemes(after: \"?\") { total } }",
+            "{ a: schemes(first: 1000) { total } b: schemes(after: \"?\") { total } }",
             json!({}),
         )
         .await;

@@ -262,12 +262,12 @@ fn check_literals(document: &ExecutableDocument) -> Result<(), Refusal> {
         let value = value
             .clone()
             .into_const_with(|_| Ok::<_, std::convert::Infallible>(Value::Null));
-        value.map_or(Ok(()), |v| constant(field, &v))
+        value.map_or(Ok(()), |v| argument(field, &v))
     }
     for (_, operation) in document.operations.iter() {
         for variable in &operation.node.variable_definitions {
             if let Some(default) = &variable.node.default_value {
-                constant(variable.node.name.node.as_str(), &default.node)?;
+                argument(variable.node.name.node.as_str(), &default.node)?;
             }
         }
         directives(&operation.node.directives)?;
@@ -284,7 +284,17 @@ fn check_literals(document: &ExecutableDocument) -> Result<(), Refusal> {
 pub fn check_variables(variables: &Variables) -> Result<(), Refusal> {
     variables
         .iter()
-        .try_for_each(|(name, value)| constant(name.as_str(), value))
+        .try_for_each(|(name, value)| argument(name.as_str(), value))
+}
+
+/// Checks the value of an argument or variable `name`. The fields of an input object are
+/// named as the domain names them, from inside the object (`project.description`, not
+/// `input.project.description`); a scalar by the argument's or variable's name.
+fn argument(name: &str, value: &Value) -> Result<(), Refusal> {
+    match value {
+        Value::Object(map) => map.iter().try_for_each(|(k, v)| constant(k, v)),
+        _ => constant(name, value),
+    }
 }
 
 fn constant(field: &str, value: &Value) -> Result<(), Refusal> {
@@ -423,16 +433,13 @@ mod tests {
         let refusal = check(r#"{ scheme(slug: "a\u0000b") { title } }"#).unwrap_err();
         assert_eq!(refusal.field.as_deref(), Some("slug"));
         let nested = r#"query { matchProject(project: { holderType: COMMUNE, communeCode: "52448", text: "x\u0000" }) { eligibleCount } }"#;
-        assert_eq!(
-            check(nested).unwrap_err().field.as_deref(),
-            Some("project.text")
-        );
+        assert_eq!(check(nested).unwrap_err().field.as_deref(), Some("text"));
         let variables = Variables::from_json(serde_json::json!({
             "input": { "holder": { "legalName": "ok", "tags": ["a", "b\u{0}"] } }
         }));
         assert_eq!(
             check_variables(&variables).unwrap_err().field.as_deref(),
-            Some("input.holder.tags.1")
+            Some("holder.tags.1")
         );
         check_variables(&Variables::from_json(serde_json::json!({ "slug": "détr" }))).unwrap();
         check(r#"{ scheme(slug: "détr\n") { title } }"#).unwrap();

@@ -69,11 +69,14 @@ pub const EXPENSIVE_COST: usize = 1_250;
 /// Complexity factor of a list with no `first` that may be long (every funder).
 pub const LONG_LIST_COST: usize = 10;
 
-/// Complexity of a page of `first` items: what each item selects counts `first` times.
+/// Largest page a list field gives (its `first` validator refuses more).
+pub const MAX_PAGE: i32 = 100;
+
+/// Complexity of a page of `first` items: what each item selects counts `first` times. A
+/// `first` beyond [`MAX_PAGE`] costs a full page: its own validator refuses it, naming it.
 pub fn page_cost(first: i32, child_complexity: usize) -> usize {
-    usize::try_from(first)
-        .unwrap_or(0)
-        .max(1)
+    usize::try_from(first.clamp(1, MAX_PAGE))
+        .unwrap_or(1)
         .saturating_mul(child_complexity)
         .saturating_add(1)
 }
