@@ -58,10 +58,10 @@ static REFUSAL: LazyLock<Vec<u8>> = LazyLock::new(|| {
     .into_bytes()
 });
 
-/// Serves the application's router on `listener` until `stop` is triggered (for `guichet
+/// Serves the application's router on `listener` until `shutdown` is triggered (for `guichet
 /// serve`, `state.shutdown`), then stops accepting and returns once every open connection has
 /// ended (see the module doc).
-pub async fn run(listener: TcpListener, state: AppState, stop: Shutdown) -> io::Result<()> {
+pub async fn run(listener: TcpListener, state: AppState, shutdown: Shutdown) -> io::Result<()> {
     let router = app::router(state.clone());
     let limits = state.settings.connections.clone();
     let trusted = Arc::new(state.settings.trusted_proxies.clone());
@@ -69,7 +69,6 @@ pub async fn run(listener: TcpListener, state: AppState, stop: Shutdown) -> io::
         &limits,
         state.settings.trusted_proxies.clone(),
     ));
-    let shutdown = stop;
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
