@@ -71,6 +71,10 @@ pub struct ConnectionLimits {
     /// take the next bytes of a response (`GUICHET_BODY_READ_TIMEOUT`, seconds): reset at
     /// every piece, so a long upload on a slow line passes as long as it moves.
     pub body_read_timeout: Duration,
+    /// Slowest average a request body may come at, in bytes per second, once the first
+    /// `body_read_timeout` has passed (`GUICHET_BODY_MIN_RATE`): a body trickled a byte at a
+    /// time is cut, a 20 MB upload on a slow line is not.
+    pub body_min_rate: usize,
     /// Longest an open connection may wait for its next request
     /// (`GUICHET_KEEP_ALIVE_TIMEOUT`, seconds).
     pub keep_alive_timeout: Duration,
@@ -86,6 +90,7 @@ impl Default for ConnectionLimits {
         ConnectionLimits {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
+            body_min_rate: 1000,
             keep_alive_timeout: Duration::from_secs(60),
             max_connections: 1024,
             max_connections_per_client: 64,
@@ -95,7 +100,7 @@ impl Default for ConnectionLimits {
 
 impl ConnectionLimits {
     /// The limits from `GUICHET_HEADER_READ_TIMEOUT`, `GUICHET_BODY_READ_TIMEOUT`,
-    /// `GUICHET_KEEP_ALIVE_TIMEOUT`, `GUICHET_MAX_CONNECTIONS` and
+    /// `GUICHET_BODY_MIN_RATE`, `GUICHET_KEEP_ALIVE_TIMEOUT`, `GUICHET_MAX_CONNECTIONS` and
     /// `GUICHET_MAX_CONNECTIONS_PER_CLIENT` as `var` gives them; defaults for those unset. A
     /// value that does not parse is an error naming the variable.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
@@ -123,6 +128,7 @@ impl ConnectionLimits {
                 defaults.header_read_timeout,
             )?,
             body_read_timeout: seconds("GUICHET_BODY_READ_TIMEOUT", defaults.body_read_timeout)?,
+            body_min_rate: count("GUICHET_BODY_MIN_RATE", defaults.body_min_rate)?,
             keep_alive_timeout: seconds("GUICHET_KEEP_ALIVE_TIMEOUT", defaults.keep_alive_timeout)?,
             max_connections: count("GUICHET_MAX_CONNECTIONS", defaults.max_connections)?,
             max_connections_per_client: count(
@@ -288,6 +294,7 @@ mod tests {
         let limits = ConnectionLimits::from_vars(vars(&[
             ("GUICHET_HEADER_READ_TIMEOUT", "2.5"),
             ("GUICHET_BODY_READ_TIMEOUT", "120"),
+            ("GUICHET_BODY_MIN_RATE", "250"),
             ("GUICHET_KEEP_ALIVE_TIMEOUT", " 5 "),
             ("GUICHET_MAX_CONNECTIONS", "4096"),
             ("GUICHET_MAX_CONNECTIONS_PER_CLIENT", "8"),
@@ -295,6 +302,7 @@ mod tests {
         .unwrap();
         assert_eq!(limits.header_read_timeout, Duration::from_millis(2500));
         assert_eq!(limits.body_read_timeout, Duration::from_secs(120));
+        assert_eq!(limits.body_min_rate, 250);
         assert_eq!(limits.keep_alive_timeout, Duration::from_secs(5));
         assert_eq!(limits.max_connections, 4096);
         assert_eq!(limits.max_connections_per_client, 8);
@@ -306,6 +314,7 @@ mod tests {
             ("GUICHET_HEADER_READ_TIMEOUT", "abc"),
             ("GUICHET_HEADER_READ_TIMEOUT", "0"),
             ("GUICHET_BODY_READ_TIMEOUT", "-3"),
+            ("GUICHET_BODY_MIN_RATE", "0"),
             ("GUICHET_KEEP_ALIVE_TIMEOUT", "10s"),
             ("GUICHET_MAX_CONNECTIONS", "0"),
             ("GUICHET_MAX_CONNECTIONS", "1.5"),

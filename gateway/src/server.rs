@@ -6,9 +6,11 @@
 //!   address): a connection over a cap gets a 503 with a French text and is closed at once.
 //! - A watchdog per connection closes it when the client is too slow: headers not complete
 //!   `header_read_timeout` after the connection opened (or after the first byte of a later
-//!   request), no next request within `keep_alive_timeout`, or no progress for
+//!   request), no next request within `keep_alive_timeout`, no progress for
 //!   `body_read_timeout` while the server waits for the request body or for the client to
-//!   take the response. Time the server itself spends on a request is never counted.
+//!   take the response, or a body slower on average than `body_min_rate` once the first
+//!   `body_read_timeout` has passed (a body trickled a byte at a time). Time the server
+//!   itself spends on a request is never counted.
 //! - On shutdown the listener is closed, idle connections are closed, requests in flight
 //!   are answered, and [`run`] returns once every connection has ended.
 //!
@@ -56,10 +58,10 @@ static REFUSAL: LazyLock<Vec<u8>> = LazyLock::new(|| {
     .into_bytes()
 });
 
-/// Serves the application's router on `listener` until `stop` is triggered (for `guichet
+/// Serves the application's router on `listener` until `shutdown` is triggered (for `guichet
 /// serve`, `state.shutdown`), then stops accepting and returns once every open connection has
 /// ended (see the module doc).
-pub async fn run(listener: TcpListener, state: AppState, stop: Shutdown) -> io::Result<()> {
+pub async fn run(listener: TcpListener, state: AppState, shutdown: Shutdown) -> io::Result<()> {
     let router = app::router(state.clone());
     let limits = state.settings.connections.clone();
     let trusted = Arc::new(state.settings.trusted_proxies.clone());
@@ -67,7 +69,6 @@ pub async fn run(listener: TcpListener, state: AppState, stop: Shutdown) -> io::
         &limits,
         state.settings.trusted_proxies.clone(),
     ));
-    let shutdown = stop;
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -355,6 +356,9 @@ struct ActivityState {
     head_started: Option<Instant>,
     /// Since when a handler waits for more of the request body.
     body_waiting: Option<Instant>,
+    /// When the handler began reading the request body, and how much of it it has had.
+    body_started: Option<Instant>,
+    body_received: u64,
     /// Since when the client does not take what is written to it.
     write_blocked: Option<Instant>,
 }
@@ -368,6 +372,8 @@ impl Activity {
                 idle_since: Instant::now(),
                 head_started: None,
                 body_waiting: None,
+                body_started: None,
+                body_received: 0,
                 write_blocked: None,
             }),
             changed: Notify::new(),
@@ -401,13 +407,23 @@ impl Activity {
         let body = state
             .body_waiting
             .map(|since| (since + limits.body_read_timeout, "request body"));
+        // Each byte received earns the time the minimum rate allows for it.
+        let earned = Duration::from_secs_f64(
+            state.body_received as f64 / limits.body_min_rate.max(1) as f64,
+        );
+        let body_rate = state.body_started.map(|since| {
+            (
+                since + limits.body_read_timeout + earned,
+                "request body at the minimum rate",
+            )
+        });
         let write = state.write_blocked.map(|since| {
             (
                 since + limits.body_read_timeout,
                 "client to read the response",
             )
         });
-        [waiting, body, write]
+        [waiting, body, body_rate, write]
             .into_iter()
             .flatten()
             .min_by_key(|(at, _)| *at)
@@ -437,19 +453,44 @@ impl Activity {
         });
     }
 
-    fn body_waiting(&self, waiting: bool) {
-        self.update(|s| match (waiting, s.body_waiting) {
-            (true, None) => {
-                s.body_waiting = Some(Instant::now());
-                true
+    fn body(&self, read: BodyRead) {
+        self.update(|s| {
+            let now = Instant::now();
+            let started = s.body_started.is_none() && read != BodyRead::Done;
+            if started {
+                s.body_started = Some(now);
             }
-            (false, Some(_)) => {
-                s.body_waiting = None;
-                false
+            match read {
+                BodyRead::Waiting => {
+                    let waiting = s.body_waiting.is_none();
+                    s.body_waiting.get_or_insert(now);
+                    started || waiting
+                }
+                BodyRead::Received(bytes) => {
+                    s.body_received += bytes as u64;
+                    s.body_waiting = None;
+                    started
+                }
+                BodyRead::Done => {
+                    s.body_started = None;
+                    s.body_received = 0;
+                    s.body_waiting = None;
+                    false
+                }
             }
-            _ => false,
         });
     }
+}
+
+/// What reading the request body gave.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BodyRead {
+    /// Nothing yet: the handler waits for the client.
+    Waiting,
+    /// This many bytes, and more to come.
+    Received(usize),
+    /// The end, or an error.
+    Done,
 }
 
 /// A request being handled: from its headers read until its response is written (or
@@ -475,6 +516,8 @@ impl Drop for InFlight {
             s.idle_since = Instant::now();
             s.head_started = None;
             s.body_waiting = None;
+            s.body_started = None;
+            s.body_received = 0;
             true
         });
     }
@@ -555,7 +598,14 @@ impl HttpBody for WatchedBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        self.activity.body_waiting(polled.is_pending());
+        let read = match &polled {
+            Poll::Pending => BodyRead::Waiting,
+            Poll::Ready(Some(Ok(frame))) if !self.inner.is_end_stream() => {
+                BodyRead::Received(frame.data_ref().map_or(0, |data| data.len()))
+            }
+            Poll::Ready(_) => BodyRead::Done,
+        };
+        self.activity.body(read);
         polled
     }
 
@@ -570,7 +620,7 @@ impl HttpBody for WatchedBody {
 
 impl Drop for WatchedBody {
     fn drop(&mut self) {
-        self.activity.body_waiting(false);
+        self.activity.body(BodyRead::Done);
     }
 }
 

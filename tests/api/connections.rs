@@ -108,6 +108,8 @@ async fn a_request_body_that_stops_coming_is_cut_after_the_body_timeout() {
 async fn a_slow_body_that_keeps_moving_is_not_cut_by_the_body_timeout() {
     let app = TestApp::spawn_with(|s| {
         s.connections.body_read_timeout = Duration::from_secs(2);
+        // About 80 bytes a second here: let the rate rule pass it (see the next test).
+        s.connections.body_min_rate = 10;
     })
     .await;
     let body = json!({ "query": format!("{{ __typename }}{}", " ".repeat(200)) }).to_string();
@@ -131,6 +133,36 @@ async fn a_slow_body_that_keeps_moving_is_not_cut_by_the_body_timeout() {
     let received = read_until_closed(&mut stream).await;
     assert!(received.starts_with("HTTP/1.1 200"), "{received}");
     assert!(received.contains("\"__typename\":\"Query\""), "{received}");
+}
+
+#[tokio::test]
+async fn a_body_trickled_slower_than_the_minimum_rate_is_cut_though_it_never_stops() {
+    let app = TestApp::spawn_with(|s| {
+        s.connections.body_read_timeout = Duration::from_secs(1);
+        s.connections.body_min_rate = 1000;
+    })
+    .await;
+    let mut stream = connect_from(&app, "127.0.0.1").await;
+    stream
+        .write_all(
+            b"POST /graphql HTTP/1.1\r\nHost: guichet\r\nContent-Type: application/json\r\n\
+              Content-Length: 100000\r\n\r\n{\"query\": \"",
+        )
+        .await
+        .unwrap();
+    // Ten bytes every tenth of a second: never a second without progress, but 100 bytes a
+    // second on average. A client that keeps sending gets an error once the server closes.
+    let trickle = async {
+        loop {
+            if stream.write_all(b"          ").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(PATIENCE, trickle)
+        .await
+        .expect("the server kept reading the trickled body");
 }
 
 #[tokio::test]
