@@ -13,7 +13,7 @@ scripts/test), so a request that tried to allocate gigabytes would kill it.
 Environment:
   GUICHET_URL         the server, e.g. http://127.0.0.1:8080 (required)
   GUICHET_PID         its process id, to read its memory and check it is alive (required)
-  GUICHET_RSS_LIMIT   peak resident memory allowed, MiB (default 600)
+  GUICHET_RSS_LIMIT   peak resident memory allowed, MiB (default 400)
   GUICHET_SLOW_CLIENT_SECONDS  how long a connection that trickles its headers may stay open
                       (default 40: the server's header-read timeout plus a margin)
 
@@ -32,7 +32,7 @@ import urllib.parse
 URL = urllib.parse.urlparse(os.environ["GUICHET_URL"])
 HOST, PORT = URL.hostname, URL.port or 80
 PID = int(os.environ["GUICHET_PID"])
-RSS_LIMIT_MIB = int(os.environ.get("GUICHET_RSS_LIMIT", "600"))
+RSS_LIMIT_MIB = int(os.environ.get("GUICHET_RSS_LIMIT", "400"))
 SLOW_CLIENT_SECONDS = float(os.environ.get("GUICHET_SLOW_CLIENT_SECONDS", "40"))
 TIMEOUT = 60
 
