@@ -334,10 +334,10 @@ test('errors of the server are shown next to their field: an unknown commune, a 
     assert.equal(text((await heading(page).innerText()).trim()), 'Résultats indisponibles');
   });
 
-  await withPage('/projet?porteur=COMMUNE&commune=52017&debut=1999-01-01', async ({ page }) => {
+  await withPage('/projet?porteur=COMMUNE&commune=52017&debut=1899-12-31', async ({ page }) => {
     const error = page.locator('#projet-debut-erreur');
     await error.waitFor();
-    assert.match(text(await error.innerText()), /2000/);
+    assert.match(text(await error.innerText()), /1900/);
     const start = page.getByLabel('Date de début des travaux');
     assert.equal(await start.getAttribute('aria-invalid'), 'true');
     assert.match(await start.getAttribute('aria-describedby'), /projet-debut-erreur/);
