@@ -199,7 +199,6 @@ def main():
     ] * 2
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         futures = [pool.submit(send) for send in heavy]
-        started = time.monotonic()
         health = pool.submit(healthy)
         try:
             record("/healthz answers during four heavy requests", health.result(timeout=15))
@@ -212,7 +211,6 @@ def main():
             except Exception as error:
                 ok, detail = False, repr(error)
             record("heavy request answered", ok, detail)
-        del started
 
     slow_clients()
 
