@@ -53,6 +53,13 @@ async fn read_health_response(stream: &mut TcpStream) -> String {
 
 const HEALTH_REQUEST: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: guichet\r\n\r\n";
 
+/// Asks `/healthz` on this connection and expects a 200.
+async fn assert_healthy(stream: &mut TcpStream) {
+    stream.write_all(HEALTH_REQUEST).await.unwrap();
+    let answer = read_health_response(stream).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
 #[tokio::test]
 async fn a_client_that_sends_half_a_header_line_is_disconnected_after_the_header_timeout() {
     let app = TestApp::spawn_with(|s| {
@@ -68,12 +75,7 @@ async fn a_client_that_sends_half_a_header_line_is_disconnected_after_the_header
     assert!(!received.contains("200"), "{received}");
     // A client that sends its request at once is answered.
     let mut stream = connect_from(&app, "127.0.0.1").await;
-    stream.write_all(HEALTH_REQUEST).await.unwrap();
-    assert!(
-        read_health_response(&mut stream)
-            .await
-            .starts_with("HTTP/1.1 200")
-    );
+    assert_healthy(&mut stream).await;
 }
 
 #[tokio::test]
@@ -174,12 +176,7 @@ async fn an_idle_kept_alive_connection_is_closed_after_the_keep_alive_timeout() 
     })
     .await;
     let mut stream = connect_from(&app, "127.0.0.1").await;
-    stream.write_all(HEALTH_REQUEST).await.unwrap();
-    assert!(
-        read_health_response(&mut stream)
-            .await
-            .starts_with("HTTP/1.1 200")
-    );
+    assert_healthy(&mut stream).await;
     assert_eq!(read_until_closed(&mut stream).await, "");
 }
 
@@ -191,12 +188,7 @@ async fn a_kept_alive_connection_answers_its_next_request_within_the_keep_alive_
     .await;
     let mut stream = connect_from(&app, "127.0.0.1").await;
     for _ in 0..3 {
-        stream.write_all(HEALTH_REQUEST).await.unwrap();
-        assert!(
-            read_health_response(&mut stream)
-                .await
-                .starts_with("HTTP/1.1 200")
-        );
+        assert_healthy(&mut stream).await;
     }
 }
 
@@ -222,12 +214,7 @@ async fn the_connection_over_the_per_client_cap_is_refused_while_other_clients_a
     let health = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
     let mut other = connect_from(&app, "127.0.0.3").await;
-    other.write_all(HEALTH_REQUEST).await.unwrap();
-    assert!(
-        read_health_response(&mut other)
-            .await
-            .starts_with("HTTP/1.1 200")
-    );
+    assert_healthy(&mut other).await;
     // Once the attacker lets one go, it may connect again.
     drop(held.pop());
     let started = std::time::Instant::now();
