@@ -8,6 +8,14 @@ use crate::helpers::{TestApp, error_code, error_field};
 
 const ME: &str = "{ me { email role roleLabel funder { slug } } }";
 
+/// Asks a login link for `email` and returns the link mailed.
+async fn request_login_link(app: &TestApp, email: &str) -> String {
+    let query = format!("mutation {{ requestLoginLink(email: \"{email}\") }}");
+    let body = app.graphql(&query, json!({})).await;
+    assert_eq!(body["data"]["requestLoginLink"], true, "{body}");
+    last_login_link(app, email).await
+}
+
 /// The login link in the last queued mail to `email`.
 async fn last_login_link(app: &TestApp, email: &str) -> String {
     let messages = catalog::outbox::all(&app.state.db).await.unwrap();
@@ -220,12 +228,7 @@ async fn post_login(app: &TestApp, token: &str, origin: Option<&str>) -> reqwest
 #[tokio::test]
 async fn opening_a_login_link_uses_nothing_until_its_button_is_pressed() {
     let app = TestApp::spawn().await;
-    app.graphql(
-        "mutation { requestLoginLink(email: \"scanne@village.fr\") }",
-        json!({}),
-    )
-    .await;
-    let link = last_login_link(&app, "scanne@village.fr").await;
+    let link = request_login_link(&app, "scanne@village.fr").await;
     let token = link.split_once("token=").unwrap().1;
 
     // A mail scanner opens the link (twice): a page, no session, the link still usable.
@@ -282,12 +285,7 @@ async fn opening_a_login_link_uses_nothing_until_its_button_is_pressed() {
 #[tokio::test]
 async fn a_login_form_posted_from_another_site_is_refused_and_the_link_kept() {
     let app = TestApp::spawn().await;
-    app.graphql(
-        "mutation { requestLoginLink(email: \"attaque@village.fr\") }",
-        json!({}),
-    )
-    .await;
-    let link = last_login_link(&app, "attaque@village.fr").await;
+    let link = request_login_link(&app, "attaque@village.fr").await;
     let token = link.split_once("token=").unwrap().1;
 
     // Another site's page posting the attacker's link would log its visitor into the
@@ -321,12 +319,7 @@ async fn a_login_form_posted_from_another_site_is_refused_and_the_link_kept() {
 async fn an_api_token_is_no_session_cookie_and_a_session_no_bearer_token() {
     let app = TestApp::spawn().await;
     let token = app.token_for("api@village.fr", Role::Staff, None).await;
-    app.graphql(
-        "mutation { requestLoginLink(email: \"session@village.fr\") }",
-        json!({}),
-    )
-    .await;
-    let link = last_login_link(&app, "session@village.fr").await;
+    let link = request_login_link(&app, "session@village.fr").await;
     let response = follow_login_link(&app.client, &link, None).await;
     let cookie = session_cookie(&response).unwrap();
     let cookie = cookie.split(';').next().unwrap().to_owned();
@@ -382,12 +375,7 @@ async fn an_api_token_is_no_session_cookie_and_a_session_no_bearer_token() {
 #[tokio::test]
 async fn an_expired_or_unknown_link_is_refused() {
     let app = TestApp::spawn().await;
-    app.graphql(
-        "mutation { requestLoginLink(email: \"tard@village.fr\") }",
-        json!({}),
-    )
-    .await;
-    let link = last_login_link(&app, "tard@village.fr").await;
+    let link = request_login_link(&app, "tard@village.fr").await;
     let token = link.split_once("token=").unwrap().1.to_owned();
     // The page was opened in time, the button pressed too late.
     let page = app.client.get(&link).send().await.unwrap();

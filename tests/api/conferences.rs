@@ -352,12 +352,6 @@ async fn each_agent_reads_in_the_minutes_and_the_csv_only_the_dossiers_sent_to_t
             .await
             .unwrap();
     }
-    let first_hidden = [second_ref.as_str(), "HYPERLINK", "Accord du financeur 1."];
-    let second_hidden = [
-        first_ref.as_str(),
-        "Commune d'Ageville",
-        "Accord du financeur 0.",
-    ];
     check(0, &first_ref, first_hidden, "Accord du financeur 0.").await;
     check(1, &second_ref, second_hidden, "Accord du financeur 1.").await;
 }
