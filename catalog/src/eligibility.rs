@@ -9,7 +9,7 @@ use crate::calendar;
 use crate::error::{Error, Result};
 use crate::scheme::{Funding, Perimeter, SchemeRecord};
 use crate::territory::{Territories, Territory, TerritoryKind};
-use crate::vocab::{AidType, BeneficiaryType, Recurrence, theme_label};
+use crate::vocab::{AidType, BeneficiaryType, CostBasis, Nature, Recurrence, theme_label};
 
 /// The largest amount accepted anywhere (10 billion euros): anything above is a typing error.
 pub const MAX_AMOUNT: i64 = 10_000_000_000;
@@ -32,6 +32,10 @@ pub struct Project {
     pub filing_on: Option<NaiveDate>,
     pub aid_types: Vec<AidType>,
     pub economic_activity: Option<bool>,
+    /// Investment or operating costs; unknown when `None`.
+    pub nature: Option<Nature>,
+    /// Whether `total_cost` excludes or includes VAT.
+    pub cost_basis: CostBasis,
 }
 
 /// A project that passed [`validate`]: its commune is resolved, its filing date set, its
@@ -49,6 +53,8 @@ pub struct ValidProject {
     filing_on: NaiveDate,
     aid_types: Vec<AidType>,
     economic_activity: Option<bool>,
+    nature: Option<Nature>,
+    cost_basis: CostBasis,
 }
 
 impl ValidProject {
@@ -91,6 +97,14 @@ impl ValidProject {
 
     pub fn economic_activity(&self) -> Option<bool> {
         self.economic_activity
+    }
+
+    pub fn nature(&self) -> Option<Nature> {
+        self.nature
+    }
+
+    pub fn cost_basis(&self) -> CostBasis {
+        self.cost_basis
     }
 
     /// The commune, then its EPCI, département and région.
@@ -146,6 +160,8 @@ pub fn validate(
         filing_on,
         aid_types,
         economic_activity: project.economic_activity,
+        nature: project.nature,
+        cost_basis: project.cost_basis,
     })
 }
 
@@ -919,6 +935,8 @@ pub(crate) mod tests {
             filing_on: Some(day("2026-03-16")),
             aid_types: vec![],
             economic_activity: None,
+            nature: None,
+            cost_basis: CostBasis::Ht,
         }
     }
 
@@ -937,10 +955,13 @@ pub(crate) mod tests {
                 name: "Préfecture de la Haute-Marne".into(),
                 kind: FunderKind::State,
                 contact_email: None,
+                public_body: None,
+                name_in_sentence: None,
             }],
             beneficiary_types: BeneficiaryType::ALL.to_vec(),
             themes: vec![],
             aid_types: vec![AidType::Grant],
+            natures: vec![],
             perimeter: Some(Perimeter::national()),
             rules: Rules::default(),
             funding: Funding::default(),

@@ -28,6 +28,15 @@ pub struct FunderRecord {
     pub kind: FunderKind,
     #[serde(default)]
     pub contact_email: Option<String>,
+    /// Whether its money is public (a « personne publique »): defaulted from `kind` when
+    /// absent, see [`FunderRecord::is_public`].
+    #[serde(default)]
+    pub public_body: Option<bool>,
+    /// The name as it reads inside a sentence, with its article: « l'État », « la Région
+    /// Grand Est », « le Département du Jura ». Messages say « de l'État », « du
+    /// Département du Jura » from it.
+    #[serde(default)]
+    pub name_in_sentence: Option<String>,
 }
 
 impl FunderRecord {
@@ -37,6 +46,42 @@ impl FunderRecord {
             name: row.name.clone(),
             kind: FunderKind::parse(&row.kind).unwrap_or(FunderKind::Other),
             contact_email: row.contact_email.clone(),
+            public_body: row.public_body,
+            name_in_sentence: row.name_in_sentence.clone(),
+        }
+    }
+
+    /// Whether the funder's money is public: `publicBody` when stated, else its kind's
+    /// default. The State, local authorities, the EU and public agencies are public persons.
+    /// Social-security funds (CAF, MSA caisses, Carsat) are not: they are private-law bodies
+    /// entrusted with a public service (CE, 13 mai 1938, Caisse primaire « Aide et
+    /// protection »; CSS art. L216-1), so their grants are outside « les financements
+    /// apportés par des personnes publiques » of CGCT L1111-10 III. Whether the EU counts
+    /// them as national public expenditure for FEADER co-funding depends on the managing
+    /// authority: staff set `publicBody` on the funder when a Région says so.
+    pub fn is_public(&self) -> bool {
+        self.public_body.unwrap_or(match self.kind {
+            FunderKind::State
+            | FunderKind::Region
+            | FunderKind::Department
+            | FunderKind::Intercommunality
+            | FunderKind::Commune
+            | FunderKind::Eu
+            | FunderKind::PublicAgency => true,
+            FunderKind::SocialSecurity
+            | FunderKind::Foundation
+            | FunderKind::Bank
+            | FunderKind::Network
+            | FunderKind::Other => false,
+        })
+    }
+
+    /// The name inside a sentence after « de » (« de l'État », « du Département du Jura »,
+    /// « des caisses de la MSA »); the bare name when no form with its article is stored.
+    pub fn of_name(&self) -> String {
+        match &self.name_in_sentence {
+            Some(form) => text::french::of(form),
+            None => format!("de {}", self.name),
         }
     }
 
@@ -46,6 +91,10 @@ impl FunderRecord {
         if let Some(email) = &self.contact_email {
             let email = email.trim();
             self.contact_email = (!email.is_empty()).then(|| email.to_lowercase());
+        }
+        if let Some(form) = &self.name_in_sentence {
+            let form = form.trim();
+            self.name_in_sentence = (!form.is_empty()).then(|| form.to_owned());
         }
     }
 
@@ -65,6 +114,17 @@ impl FunderRecord {
             });
         }
         errors.extend(FieldError::of(text::one_line("name", &self.name)));
+        if let Some(form) = &self.name_in_sentence {
+            errors.extend(FieldError::of(text::one_line("nameInSentence", form)));
+            if !text::french::has_article(form) {
+                errors.push(FieldError {
+                    field: "nameInSentence".into(),
+                    message: format!(
+                        "Écrivez le nom avec son article, tel qu'il se lit dans une phrase (ex. « l'État », « la Région Grand Est ») : « {form} »."
+                    ),
+                });
+            }
+        }
         if let Some(email) = &self.contact_email
             && Email::parse(email).is_err()
         {
@@ -104,6 +164,16 @@ pub(crate) async fn save_record(
         .one(db)
         .await?;
     let now = Utc::now();
+    // A record that leaves these out keeps what Guichet holds (a scheme naming its funder
+    // only by slug, name and kind must not erase them).
+    let mut record = record.clone();
+    if let Some(row) = &existing {
+        record.public_body = record.public_body.or(row.public_body);
+        record.name_in_sentence = record
+            .name_in_sentence
+            .or_else(|| row.name_in_sentence.clone());
+    }
+    let record = &record;
     match existing {
         Some(row) if FunderRecord::from_row(&row) == *record => Ok(row.into()),
         Some(row) => {
@@ -112,6 +182,8 @@ pub(crate) async fn save_record(
             active.name = Set(record.name.clone());
             active.kind = Set(record.kind.as_str().to_owned());
             active.contact_email = Set(record.contact_email.clone());
+            active.public_body = Set(record.public_body);
+            active.name_in_sentence = Set(record.name_in_sentence.clone());
             active.updated_at = Set(now);
             funder_row::Entity::update(active).exec(db).await?;
             // Its schemes show its name, kind and address: they changed too (and the search
@@ -142,6 +214,8 @@ pub(crate) async fn save_record(
                 name: Set(record.name.clone()),
                 kind: Set(record.kind.as_str().to_owned()),
                 contact_email: Set(record.contact_email.clone()),
+                public_body: Set(record.public_body),
+                name_in_sentence: Set(record.name_in_sentence.clone()),
                 created_at: Set(now),
                 updated_at: Set(now),
             })

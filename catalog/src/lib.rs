@@ -23,6 +23,7 @@ pub mod synonym;
 pub mod territory;
 pub mod text;
 pub mod vocab;
+pub mod zoning;
 
 pub use actor::{Actor, Role};
 pub use error::{Error, Result};

@@ -8,7 +8,7 @@ use crate::eligibility::{self, CriterionStatus, Evaluation, ValidProject, Verdic
 use crate::error::{Error, Result};
 use crate::scheme::{Funding, SchemeRecord};
 use crate::text::french;
-use crate::vocab::{AidType, BeneficiaryType, FunderKind, StateAidRegime};
+use crate::vocab::{AidType, BeneficiaryType, CostBasis, FunderKind, Nature, StateAidRegime};
 
 /// The most lines a plan may have.
 const MAX_LINES: usize = 100;
@@ -907,6 +907,8 @@ mod tests {
             name: format!("Financeur {}", kind.label()),
             kind,
             contact_email: None,
+            public_body: None,
+            name_in_sentence: None,
         }
     }
 
@@ -1396,6 +1398,8 @@ mod tests {
                 r.subset(AidType::ALL, 50)
             },
             economic_activity: None,
+            nature: [None, Some(Nature::Investment), Some(Nature::Operating)][r.below(3) as usize],
+            cost_basis: CostBasis::Ht,
         }
     }
 

@@ -22,7 +22,8 @@ use crate::funder::{self, FunderRecord};
 use crate::territory::{Territories, TerritoryKind};
 use crate::text;
 use crate::vocab::{
-    AidType, BeneficiaryType, Recurrence, SchemeStatus, StateAidRegime, theme_label,
+    AidType, BeneficiaryType, CostBasis, Nature, Recurrence, SchemeStatus, StateAidRegime,
+    theme_label,
 };
 
 /// `null` and absence both mean the default (an empty list).
@@ -48,6 +49,10 @@ pub struct Perimeter {
     pub epcis: Vec<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub communes: Vec<String>,
+    /// Slugs of zonings (named lists of communes: a LEADER GAL, « Petites villes de
+    /// demain », FRR…); a commune is inside when any list contains it.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub zonings: Vec<String>,
 }
 
 impl Perimeter {
@@ -71,6 +76,27 @@ impl Perimeter {
     pub fn is_national(&self) -> bool {
         self.national.unwrap_or(false)
     }
+
+    /// Whether the perimeter lists any territory or zoning.
+    pub fn lists_anything(&self) -> bool {
+        !self.zonings.is_empty() || self.lists().iter().any(|(_, _, l)| !l.is_empty())
+    }
+}
+
+/// A condition the data cannot decide (a fiscal criterion, a density…), said to the holder
+/// as something to check when it applies. It applies when every bound it states holds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Condition {
+    /// What to check and with whom, in French.
+    pub text: String,
+    #[serde(default)]
+    pub when_commune_population_above: Option<i64>,
+    #[serde(default)]
+    pub when_epci_population_above: Option<i64>,
+    /// Only for these holders (any holder when empty).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub when_holder_types: Vec<BeneficiaryType>,
 }
 
 /// Eligibility conditions; an absent rule means no such condition.
@@ -91,6 +117,8 @@ pub struct Rules {
     pub requires_national_public_cofunding: Option<bool>,
     #[serde(default)]
     pub economic_activity: Option<bool>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub conditions: Vec<Condition>,
 }
 
 /// Rates (percent) and amounts (whole euros excluding VAT).
@@ -109,6 +137,18 @@ pub struct Funding {
     pub max_public_aid_rate: Option<f64>,
     #[serde(default)]
     pub regime: Option<StateAidRegime>,
+    /// Whether rates and amounts apply to costs excluding or including VAT (unknown when
+    /// absent).
+    #[serde(default)]
+    pub basis: Option<CostBasis>,
+    /// For EU funds that need national public co-funding (LEADER): the EU share of the
+    /// public money, in percent (80 means 1 € of national public money for 4 € of FEADER).
+    #[serde(default)]
+    pub eu_cofunding_rate: Option<f64>,
+    /// The rate the scheme's funder usually grants, when it says so (a département's DETR
+    /// bands): a suggested plan uses it before `rateMax`.
+    #[serde(default)]
+    pub typical_rate: Option<f64>,
 }
 
 /// When a scheme can be applied for.
@@ -139,6 +179,9 @@ pub struct SchemeRecord {
     pub themes: Vec<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub aid_types: Vec<AidType>,
+    /// What the scheme funds: investment, operating or both (both when empty).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub natures: Vec<Nature>,
     #[serde(default)]
     pub perimeter: Option<Perimeter>,
     #[serde(default, deserialize_with = "null_as_default")]
@@ -247,6 +290,11 @@ impl SchemeRecord {
         }
         dedup(&mut self.themes);
         dedup(&mut self.aid_types);
+        dedup(&mut self.natures);
+        for condition in &mut self.rules.conditions {
+            condition.text = condition.text.trim().to_owned();
+            dedup(&mut condition.when_holder_types);
+        }
         let mut perimeter = self.perimeter.take().unwrap_or_else(Perimeter::national);
         for list in [
             &mut perimeter.regions,
@@ -259,7 +307,11 @@ impl SchemeRecord {
             }
             dedup(list);
         }
-        let listed = perimeter.lists().iter().any(|(_, _, l)| !l.is_empty());
+        for slug in perimeter.zonings.iter_mut() {
+            *slug = slug.trim().to_lowercase();
+        }
+        dedup(&mut perimeter.zonings);
+        let listed = perimeter.lists_anything();
         perimeter.national = Some(perimeter.national.unwrap_or(!listed));
         self.perimeter = Some(perimeter);
         self.required_documents = self
@@ -355,6 +407,8 @@ impl SchemeRecord {
             ("funding.rateMin", f.rate_min),
             ("funding.rateMax", f.rate_max),
             ("funding.maxPublicAidRate", f.max_public_aid_rate),
+            ("funding.euCofundingRate", f.eu_cofunding_rate),
+            ("funding.typicalRate", f.typical_rate),
         ] {
             if value.is_some_and(|v| !(0.0..=100.0).contains(&v)) {
                 err(
@@ -398,6 +452,35 @@ impl SchemeRecord {
                 );
             }
         }
+        if let Some(perimeter) = &self.perimeter {
+            for (i, slug) in perimeter.zonings.iter().enumerate() {
+                if !is_slug(slug) {
+                    err(
+                        &format!("perimeter.zonings.{i}"),
+                        format!("Identifiant de zonage invalide : « {slug} »."),
+                    );
+                }
+            }
+        }
+        for (i, condition) in self.rules.conditions.iter().enumerate() {
+            if condition.text.is_empty() {
+                err(
+                    &format!("rules.conditions.{i}.text"),
+                    "Le texte de la condition est obligatoire.".into(),
+                );
+            }
+            for (key, value) in [
+                ("whenCommunePopulationAbove", condition.when_commune_population_above),
+                ("whenEpciPopulationAbove", condition.when_epci_population_above),
+            ] {
+                if value.is_some_and(|v| v < 0) {
+                    err(
+                        &format!("rules.conditions.{i}.{key}"),
+                        "La valeur ne peut pas être négative.".into(),
+                    );
+                }
+            }
+        }
         for (i, doc) in self.required_documents.iter().enumerate() {
             if doc.is_empty() {
                 err(
@@ -424,6 +507,12 @@ impl SchemeRecord {
             if let Some(value) = value {
                 checks.push(FieldError::of(text::one_line(field, value)));
             }
+        }
+        for (i, condition) in self.rules.conditions.iter().enumerate() {
+            checks.push(FieldError::of(text::multi_line(
+                &format!("rules.conditions.{i}.text"),
+                &condition.text,
+            )));
         }
         if let Some(description) = &self.description {
             checks.push(FieldError::of(text::multi_line("description", description)));
@@ -660,6 +749,11 @@ pub fn to_active(r: &SchemeRecord, now: DateTime<Utc>) -> scheme_row::ActiveMode
         application_url: Set(r.application_url.clone()),
         source_url: Set(r.source_url.clone()),
         verified_on: Set(r.verified_on),
+        conditions: Set((!r.rules.conditions.is_empty())
+            .then(|| serde_json::to_string(&r.rules.conditions).expect("conditions serialise"))),
+        funding_basis: Set(r.funding.basis.map(|v| v.as_str().to_owned())),
+        eu_cofunding_rate: Set(r.funding.eu_cofunding_rate),
+        typical_rate: Set(r.funding.typical_rate),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -721,6 +815,12 @@ async fn insert_children(
                 .map(|v| (scheme_tag::AID_TYPE, v.as_str()))
                 .enumerate(),
         )
+        .chain(
+            r.natures
+                .iter()
+                .map(|v| (scheme_tag::NATURE, v.as_str()))
+                .enumerate(),
+        )
         .map(|(position, (list, value))| scheme_tag::ActiveModel {
             scheme_id: Set(id),
             list: Set(list.to_owned()),
@@ -747,6 +847,18 @@ async fn insert_children(
                     position: Set(position as i32),
                 })
         })
+        .chain(
+            perimeter
+                .zonings
+                .iter()
+                .enumerate()
+                .map(|(position, slug)| scheme_perimeter::ActiveModel {
+                    scheme_id: Set(id),
+                    kind: Set(ZONING.to_owned()),
+                    code: Set(slug.clone()),
+                    position: Set(position as i32),
+                }),
+        )
         .collect::<Vec<_>>();
     if !places.is_empty() {
         scheme_perimeter::Entity::insert_many(places)
@@ -771,6 +883,9 @@ async fn insert_children(
     }
     Ok(())
 }
+
+/// The `kind` of a perimeter row naming a zoning.
+const ZONING: &str = "ZONING";
 
 /// Rows hydrated per batch: keeps every `IN (…)` below SQLite's 32,766 bound variables.
 const HYDRATE_BATCH: usize = 5_000;
@@ -886,12 +1001,21 @@ async fn hydrate_batch(
                     .iter()
                     .filter_map(|v| AidType::parse(v))
                     .collect(),
+                natures: list(scheme_tag::NATURE)
+                    .iter()
+                    .filter_map(|v| Nature::parse(v))
+                    .collect(),
                 perimeter: Some(Perimeter {
                     national: Some(row.perimeter_national),
                     regions: codes(TerritoryKind::Region),
                     departments: codes(TerritoryKind::Department),
                     epcis: codes(TerritoryKind::Epci),
                     communes: codes(TerritoryKind::Commune),
+                    zonings: places
+                        .iter()
+                        .filter(|p| p.kind == ZONING)
+                        .map(|p| p.code.clone())
+                        .collect(),
                 }),
                 rules: Rules {
                     max_commune_population: row.max_commune_population,
@@ -901,6 +1025,11 @@ async fn hydrate_batch(
                     no_start_before_filing: row.no_start_before_filing,
                     requires_national_public_cofunding: row.requires_national_public_cofunding,
                     economic_activity: row.economic_activity,
+                    conditions: row
+                        .conditions
+                        .as_deref()
+                        .and_then(|json| serde_json::from_str(json).ok())
+                        .unwrap_or_default(),
                 },
                 funding: Funding {
                     rate_min: row.rate_min,
@@ -909,6 +1038,9 @@ async fn hydrate_batch(
                     amount_max: row.amount_max,
                     max_public_aid_rate: row.max_public_aid_rate,
                     regime: row.regime.as_deref().and_then(StateAidRegime::parse),
+                    basis: row.funding_basis.as_deref().and_then(CostBasis::parse),
+                    eu_cofunding_rate: row.eu_cofunding_rate,
+                    typical_rate: row.typical_rate,
                 },
                 calendar: Calendar {
                     recurrence: row.recurrence.as_deref().and_then(Recurrence::parse),

@@ -100,6 +100,20 @@ pub fn place_key(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn names_in_sentences_contract_their_article() {
+        use super::french::{has_article, of, to};
+        assert_eq!(of("l'État"), "de l'État");
+        assert_eq!(of("le Département du Jura"), "du Département du Jura");
+        assert_eq!(to("le Département du Jura"), "au Département du Jura");
+        assert_eq!(of("la Région Grand Est"), "de la Région Grand Est");
+        assert_eq!(of("les caisses de la MSA"), "des caisses de la MSA");
+        assert_eq!(to("les caisses de la MSA"), "aux caisses de la MSA");
+        assert_eq!(of("l’Agence de la transition écologique"), "de l'Agence de la transition écologique");
+        assert_eq!(of("Groupe SOS"), "de Groupe SOS");
+        assert!(has_article("l'ANCT") && !has_article("ANCT") && !has_article("Lens"));
+    }
+
     use super::*;
 
     #[test]
@@ -215,6 +229,43 @@ pub mod french {
             n => n.to_string(),
         };
         format!("{day} {} {}", MONTHS[d.month0() as usize], d.year())
+    }
+
+    /// The articles a name in a sentence may start with, and their contractions after
+    /// « de » and « à ».
+    const ARTICLES: [Article; 4] = [
+        ("le ", "du ", "au "),
+        ("les ", "des ", "aux "),
+        ("la ", "de la ", "à la "),
+        ("l'", "de l'", "à l'"),
+    ];
+
+    type Article = (&'static str, &'static str, &'static str);
+
+    fn contract(form: &str, pick: impl Fn(&Article) -> &'static str, bare: &str) -> String {
+        let form = form.replace('’', "'");
+        for article in &ARTICLES {
+            if let Some(rest) = form.strip_prefix(article.0) {
+                return format!("{}{rest}", pick(article));
+            }
+        }
+        format!("{bare} {form}")
+    }
+
+    /// Whether `form` starts with a definite article (« l'État », « la Région »).
+    pub fn has_article(form: &str) -> bool {
+        let form = form.replace('’', "'");
+        ARTICLES.iter().any(|(a, _, _)| form.starts_with(a))
+    }
+
+    /// « l'État » → « de l'État », « le Département » → « du Département ».
+    pub fn of(form: &str) -> String {
+        contract(form, |a| a.1, "de")
+    }
+
+    /// « l'État » → « à l'État », « le Département » → « au Département ».
+    pub fn to(form: &str) -> String {
+        contract(form, |a| a.2, "à")
     }
 
     /// « a », « a et b », « a, b et c ».

@@ -117,6 +117,24 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// What an operation is, for the rules that tell investment from operating costs (CGCT
+    /// L1111-10 III concerns investment only).
+    Nature {
+        Investment = "INVESTMENT" => "Investissement",
+        Operating = "OPERATING" => "Fonctionnement",
+    }
+);
+
+vocabulary!(
+    /// Whether amounts are counted excluding or including VAT (arrêté du 21 août 2018: a
+    /// budget says which).
+    CostBasis {
+        Ht = "HT" => "HT",
+        Ttc = "TTC" => "TTC",
+    }
+);
+
 /// Theme slugs and their French labels.
 pub const THEMES: &[(&str, &str)] = &[
     ("commerce", "Commerce"),

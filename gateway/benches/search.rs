@@ -672,6 +672,8 @@ async fn load_sqlite(settings: &Settings, records: &[SchemeRecord]) -> anyhow::R
                 name: Set(f.name.clone()),
                 kind: Set(f.kind.as_str().to_owned()),
                 contact_email: Set(f.contact_email.clone()),
+                public_body: Set(f.public_body),
+                name_in_sentence: Set(f.name_in_sentence.clone()),
                 created_at: Set(timestamp(0)),
                 updated_at: Set(timestamp(0)),
             });
@@ -1411,6 +1413,8 @@ fn project_of(p: &serde_json::Value) -> catalog::eligibility::Project {
         filing_on: None,
         aid_types: Vec::new(),
         economic_activity: None,
+        nature: None,
+        cost_basis: catalog::vocab::CostBasis::Ht,
     }
 }
 

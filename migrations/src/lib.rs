@@ -8,6 +8,7 @@ mod m0002_synonyms;
 mod m0003_saved_searches;
 mod m0004_dossiers;
 mod m0005_rate_limits;
+mod m0006_trustworthy_rules;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_saved_searches::Migration),
             Box::new(m0004_dossiers::Migration),
             Box::new(m0005_rate_limits::Migration),
+            Box::new(m0006_trustworthy_rules::Migration),
         ]
     }
 }

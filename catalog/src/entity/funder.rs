@@ -11,6 +11,8 @@ pub struct Model {
     pub name: String,
     pub kind: String,
     pub contact_email: Option<String>,
+    pub public_body: Option<bool>,
+    pub name_in_sentence: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -16,3 +16,5 @@ pub mod scheme_tag;
 pub mod synonym;
 pub mod territory;
 pub mod token;
+pub mod zoning;
+pub mod zoning_commune;

@@ -32,6 +32,11 @@ pub struct Model {
     pub application_url: Option<String>,
     pub source_url: Option<String>,
     pub verified_on: Option<Date>,
+    /// JSON list of conditions to check; null when none.
+    pub conditions: Option<String>,
+    pub funding_basis: Option<String>,
+    pub eu_cofunding_rate: Option<f64>,
+    pub typical_rate: Option<f64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

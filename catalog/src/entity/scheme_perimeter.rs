@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub scheme_id: i64,
-    /// `REGION`, `DEPARTMENT`, `EPCI` or `COMMUNE`.
+    /// `REGION`, `DEPARTMENT`, `EPCI`, `COMMUNE`, or `ZONING` (the code is then its slug).
     #[sea_orm(primary_key, auto_increment = false)]
     pub kind: String,
     #[sea_orm(primary_key, auto_increment = false)]

@@ -5,6 +5,7 @@ use sea_orm::entity::prelude::*;
 pub const BENEFICIARY: &str = "beneficiary";
 pub const THEME: &str = "theme";
 pub const AID_TYPE: &str = "aid_type";
+pub const NATURE: &str = "nature";
 
 #[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

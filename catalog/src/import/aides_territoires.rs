@@ -457,6 +457,8 @@ fn to_record(
         beneficiary_types,
         themes,
         aid_types,
+        // The export does not say whether an aid funds investment or operating costs.
+        natures: Vec::new(),
         perimeter: Some(perimeter),
         rules: Rules::default(),
         funding,
@@ -568,6 +570,8 @@ fn funders(names: &[String]) -> Vec<FunderRecord> {
             kind: funder_kind(&name),
             name,
             contact_email: None,
+            public_body: None,
+            name_in_sentence: None,
         });
     }
     funders
@@ -1463,6 +1467,8 @@ mod tests {
                 name: "Conseil départemental du Morbihan".into(),
                 kind: FunderKind::Department,
                 contact_email: None,
+                public_body: None,
+                name_in_sentence: None,
             }]
         );
         assert_eq!(

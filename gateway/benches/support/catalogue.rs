@@ -2334,6 +2334,8 @@ impl Generator {
             name: f.name.clone(),
             kind: f.kind,
             contact_email: None,
+            public_body: None,
+            name_in_sentence: None,
         }
     }
 
@@ -2799,6 +2801,7 @@ impl Generator {
             beneficiary_types,
             themes,
             aid_types,
+            natures: Vec::new(),
             perimeter: Some(perimeter),
             rules,
             funding,

@@ -589,6 +589,8 @@ impl CatalogMutation {
             name: input.name,
             kind: input.kind.into(),
             contact_email: input.contact_email,
+            public_body: None,
+            name_in_sentence: None,
         };
         let saved = catalog::funder::upsert(&state.db, actor, record)
             .await

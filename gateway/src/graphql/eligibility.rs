@@ -10,7 +10,8 @@ use catalog::search::Match;
 use super::catalog::Scheme;
 use super::error::ResultExt;
 use super::scalars::Date;
-use super::vocab::{AidType, BeneficiaryType, domain_list};
+use super::vocab::{AidType, BeneficiaryType, CostBasis, Nature, domain_list};
+use catalog::vocab::CostBasis as CostBasisDomain;
 use crate::app::AppState;
 
 /// A project as its holder describes it.
@@ -30,6 +31,10 @@ pub struct ProjectInput {
     pub filing_on: Option<Date>,
     pub aid_types: Option<Vec<AidType>>,
     pub economic_activity: Option<bool>,
+    /// Investment or operating costs; unknown when absent.
+    pub nature: Option<Nature>,
+    /// Whether `totalCost` excludes (default) or includes VAT.
+    pub cost_basis: Option<CostBasis>,
 }
 
 impl ProjectInput {
@@ -44,6 +49,8 @@ impl ProjectInput {
             filing_on: self.filing_on.map(|d| d.0),
             aid_types: domain_list(self.aid_types),
             economic_activity: self.economic_activity,
+            nature: self.nature.map(Into::into),
+            cost_basis: self.cost_basis.map(Into::into).unwrap_or(CostBasisDomain::Ht),
         }
     }
 }

@@ -47,6 +47,14 @@ mirror!(
     StateAidRegime = "catalog::vocab::StateAidRegime" { None, DeMinimis, DeMinimisSieg, DeMinimisAgriculture }
 );
 mirror!(
+    /// What an operation is: investment or operating costs.
+    Nature = "catalog::vocab::Nature" { Investment, Operating }
+);
+mirror!(
+    /// Whether amounts exclude (HT) or include (TTC) VAT.
+    CostBasis = "catalog::vocab::CostBasis" { Ht, Ttc }
+);
+mirror!(
     /// The level of a territory.
     TerritoryKind = "catalog::TerritoryKind" { Commune, Epci, Department, Region }
 );
