@@ -470,8 +470,14 @@ impl SchemeRecord {
                 );
             }
             for (key, value) in [
-                ("whenCommunePopulationAbove", condition.when_commune_population_above),
-                ("whenEpciPopulationAbove", condition.when_epci_population_above),
+                (
+                    "whenCommunePopulationAbove",
+                    condition.when_commune_population_above,
+                ),
+                (
+                    "whenEpciPopulationAbove",
+                    condition.when_epci_population_above,
+                ),
             ] {
                 if value.is_some_and(|v| v < 0) {
                     err(
@@ -885,7 +891,7 @@ async fn insert_children(
 }
 
 /// The `kind` of a perimeter row naming a zoning.
-const ZONING: &str = "ZONING";
+pub(crate) const ZONING: &str = "ZONING";
 
 /// Rows hydrated per batch: keeps every `IN (…)` below SQLite's 32,766 bound variables.
 const HYDRATE_BATCH: usize = 5_000;

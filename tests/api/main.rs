@@ -28,3 +28,4 @@ mod search;
 mod security;
 mod startup;
 mod territories;
+mod zonings;
