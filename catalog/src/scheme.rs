@@ -1118,6 +1118,20 @@ pub async fn changes_since(
 }
 
 /// The scheme whose source address is this one, if any.
+/// The ids of the schemes whose perimeter names a zoning.
+pub async fn naming_zonings(db: &impl ConnectionTrait) -> Result<Vec<i64>> {
+    let mut ids: Vec<i64> = scheme_perimeter::Entity::find()
+        .filter(scheme_perimeter::Column::Kind.eq(ZONING))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| p.scheme_id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
 pub async fn find_by_source_url(db: &impl ConnectionTrait, url: &str) -> Result<Option<String>> {
     Ok(scheme_row::Entity::find()
         .filter(scheme_row::Column::SourceUrl.eq(url))

@@ -101,6 +101,8 @@ async fn a_zoning_imported_at_the_command_line_bounds_a_perimeter_and_can_be_rep
     assert_eq!(body["data"]["zoning"]["communeCount"], 2);
 
     publish_zoned(&app, &token, "aide-du-gal-essai", json!(["gal-essai"])).await;
+    // The server learns of another process's import at its next sync.
+    app.state.search.sync(&app.state.db).await.unwrap();
     let has = |list: &[String]| list.iter().any(|s| s == "aide-du-gal-essai");
     assert!(
         has(&slugs_in(&app, "52001").await),
@@ -182,7 +184,8 @@ async fn a_bad_zoning_file_is_refused_naming_what_is_wrong_and_nothing_is_writte
         ],
     );
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("slug"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("identifiant du zonage"), "{stderr}");
     let list = guichet_ok(app.dir.path(), &url, &["zoning", "list"]);
     assert!(!list.contains("gal-vide"), "{list}");
 }

@@ -551,7 +551,7 @@ impl SearchIndex {
     /// until the new one is complete.
     pub async fn rebuild(self: &Arc<Self>, db: &impl ConnectionTrait) -> Result<usize> {
         let _gate = self.write_gate.lock().await;
-        self.sync_zonings(db).await?;
+        self.reload_zonings(db).await?;
         self.writer
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -610,24 +610,37 @@ impl SearchIndex {
     }
 
     /// Reloads the zonings when they changed since the last look (an import by this or
-    /// another process).
-    async fn sync_zonings(&self, db: &impl ConnectionTrait) -> Result<()> {
+    /// another process), and re-reads every scheme whose perimeter names one: a scheme
+    /// indexed before the list arrived was read without it.
+    async fn sync_zonings(self: &Arc<Self>, db: &impl ConnectionTrait) -> Result<()> {
+        if self.reload_zonings(db).await? {
+            let zoned = scheme::naming_zonings(db).await?;
+            if !zoned.is_empty() {
+                self.upsert(scheme::by_ids(db, &zoned).await?).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reloads the zonings if they changed; true when they did.
+    async fn reload_zonings(&self, db: &impl ConnectionTrait) -> Result<bool> {
         let version = zoning::version(db).await?;
         let known = self
             .zonings_version
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        if known.as_deref() != Some(version.as_str()) {
-            let zonings = Arc::new(Zonings::load(db).await?);
-            *self.zonings.write().unwrap_or_else(|e| e.into_inner()) = zonings;
-            *self
-                .zonings_version
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) = Some(version);
-            self.generation.fetch_add(1, AtomicOrdering::SeqCst);
+        if known.as_deref() == Some(version.as_str()) {
+            return Ok(false);
         }
-        Ok(())
+        let zonings = Arc::new(Zonings::load(db).await?);
+        *self.zonings.write().unwrap_or_else(|e| e.into_inner()) = zonings;
+        *self
+            .zonings_version
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(version);
+        self.generation.fetch_add(1, AtomicOrdering::SeqCst);
+        Ok(true)
     }
 
     /// The zonings as the index last loaded them: what eligibility reads with its facts.
