@@ -17,7 +17,6 @@ use crate::vocab::{AidType, BeneficiaryType, SchemeStatus, theme_label};
 
 /// The facets, in the order of [`FACETS`].
 pub const FACETS: [&str; 4] = ["themes", "beneficiaryTypes", "aidTypes", "funders"];
-pub const THEMES: usize = 0;
 pub const AID_TYPES: usize = 2;
 const FUNDERS: usize = 3;
 
