@@ -7,9 +7,12 @@ use chrono::NaiveDate;
 
 use crate::calendar;
 use crate::error::{Error, Result};
-use crate::scheme::{Funding, Perimeter, SchemeRecord};
+use crate::scheme::{Condition, Funding, Perimeter, SchemeRecord};
 use crate::territory::{Territories, Territory, TerritoryKind};
-use crate::vocab::{AidType, BeneficiaryType, CostBasis, Nature, Recurrence, theme_label};
+use crate::vocab::{
+    AidType, BeneficiaryType, CostBasis, FunderKind, Nature, Recurrence, theme_label,
+};
+use crate::zoning::{Zoning, Zonings};
 
 /// The largest amount accepted anywhere (10 billion euros): anything above is a typing error.
 pub const MAX_AMOUNT: i64 = 10_000_000_000;
@@ -253,9 +256,13 @@ pub enum CriterionCode {
     BeneficiaryType,
     Territory,
     Population,
+    /// A condition of `rules.conditions` that applies to the project: always to check.
+    Condition,
+    Nature,
     ProjectCost,
     Calendar,
     StartBeforeFiling,
+    /// Informs on relevance; never fails (themes do not decide eligibility).
     Theme,
     AidType,
 }
@@ -265,6 +272,8 @@ impl CriterionCode {
         CriterionCode::BeneficiaryType,
         CriterionCode::Territory,
         CriterionCode::Population,
+        CriterionCode::Condition,
+        CriterionCode::Nature,
         CriterionCode::ProjectCost,
         CriterionCode::Calendar,
         CriterionCode::StartBeforeFiling,
@@ -278,6 +287,8 @@ impl CriterionCode {
             CriterionCode::BeneficiaryType => "BENEFICIARY_TYPE",
             CriterionCode::Territory => "TERRITORY",
             CriterionCode::Population => "POPULATION",
+            CriterionCode::Condition => "CONDITION",
+            CriterionCode::Nature => "NATURE",
             CriterionCode::ProjectCost => "PROJECT_COST",
             CriterionCode::Calendar => "CALENDAR",
             CriterionCode::StartBeforeFiling => "START_BEFORE_FILING",
@@ -383,23 +394,30 @@ pub struct Evaluation {
     pub estimated_amount: Option<AmountRange>,
 }
 
-/// Evaluates `scheme` for `project` on every criterion code. `territories` names the places
-/// of a perimeter the project is outside of.
+/// Evaluates `scheme` for `project` on every criterion code (`CONDITION` once per condition
+/// of the scheme that applies, none when none does). `territories` names the places of a
+/// perimeter the project is outside of; `zonings` are the lists of communes a perimeter may
+/// name.
 pub fn evaluate(
     project: &ValidProject,
     scheme: &SchemeRecord,
     territories: &Territories,
+    zonings: &Zonings,
 ) -> Evaluation {
-    let criteria = vec![
+    let mut criteria = vec![
         beneficiary_type(project, scheme),
-        territory(project, scheme, territories),
+        territory(project, scheme, territories, zonings),
         population(project, scheme),
+    ];
+    criteria.extend(conditions(project, scheme));
+    criteria.extend([
+        nature(project, scheme),
         project_cost(project, scheme),
         calendar(project, scheme),
         start_before_filing(project, scheme),
         theme(project, scheme),
         aid_type(project, scheme),
-    ];
+    ]);
     Evaluation {
         verdict: Verdict::of(&criteria),
         criteria,
@@ -437,6 +455,12 @@ enum Reach<'a> {
     National,
     /// The narrowest listed territory that contains the commune (possibly the commune).
     Listed(&'a Territory),
+    /// A loaded zoning the perimeter names lists the commune.
+    Zoned(&'a Zoning),
+    /// No list contains the commune, and these zonings the perimeter names (by name when
+    /// Guichet has them, else by slug) have no communes loaded: nothing can be decided.
+    Unloaded(Vec<String>),
+    Outside,
 }
 
 /// The codes a perimeter lists for territories of `kind`.
@@ -456,11 +480,15 @@ const NARROWEST_FIRST: [TerritoryKind; 4] = [
     TerritoryKind::Region,
 ];
 
-/// Whether the scheme's perimeter contains the project's commune, and how: an absent
-/// perimeter, or one listing nothing, is national (as `SchemeRecord::normalize` makes it).
-fn reach<'a>(project: &'a ValidProject, scheme: &SchemeRecord) -> Option<Reach<'a>> {
+/// Whether the scheme's perimeter contains the project's commune, and how: the commune is
+/// inside when any list (a territory or a loaded zoning) contains it. An absent perimeter,
+/// or one listing nothing, is national (as `SchemeRecord::normalize` makes it); a perimeter
+/// saying `national: true` is national whatever else it lists. Outside every list, a named
+/// zoning that Guichet lacks or holds without communes leaves the question open: it is
+/// never read as « toute la France » nor as « outside ».
+fn reach<'a>(project: &'a ValidProject, scheme: &SchemeRecord, zonings: &'a Zonings) -> Reach<'a> {
     let Some(perimeter) = &scheme.perimeter else {
-        return Some(Reach::National);
+        return Reach::National;
     };
     let within = NARROWEST_FIRST.iter().find_map(|&kind| {
         let codes = listed(perimeter, kind);
@@ -469,18 +497,64 @@ fn reach<'a>(project: &'a ValidProject, scheme: &SchemeRecord) -> Option<Reach<'
             .filter(|t| t.kind == kind)
             .find(|t| codes.iter().any(|c| c.trim().eq_ignore_ascii_case(&t.code)))
     });
-    let lists_nothing = NARROWEST_FIRST
+    // A zoning is a list of communes: narrower than an EPCI, after the commune itself.
+    let zoned = perimeter
+        .zonings
         .iter()
-        .all(|&kind| listed(perimeter, kind).is_empty());
-    match within {
-        Some(place) => Some(Reach::Listed(place)),
-        None if perimeter.national.unwrap_or(lists_nothing) => Some(Reach::National),
-        None => None,
+        .filter_map(|slug| zonings.get(slug.trim()))
+        .find(|z| z.contains(&project.commune.code));
+    match (within, zoned) {
+        (Some(place), _) if place.kind == TerritoryKind::Commune => return Reach::Listed(place),
+        (_, Some(zoning)) => return Reach::Zoned(zoning),
+        (Some(place), None) => return Reach::Listed(place),
+        (None, None) => {}
+    }
+    if perimeter.national.unwrap_or(!perimeter.lists_anything()) {
+        return Reach::National;
+    }
+    let unloaded: Vec<String> = perimeter
+        .zonings
+        .iter()
+        .filter_map(|slug| match zonings.get(slug.trim()) {
+            None => Some(slug.trim().to_owned()),
+            Some(z) if !z.is_loaded() => Some(z.name.clone()),
+            Some(_) => None,
+        })
+        .collect();
+    if unloaded.is_empty() {
+        Reach::Outside
+    } else {
+        Reach::Unloaded(unloaded)
     }
 }
 
-/// Names of the territories a perimeter lists, narrowest last, at most `limit` then a count.
-fn perimeter_names(perimeter: &Perimeter, territories: &Territories, limit: usize) -> String {
+/// With whom to check something: « auprès de l'État » when the scheme's first funder has
+/// its name with its article, else « auprès du financeur (name) ».
+fn with_whom(scheme: &SchemeRecord) -> String {
+    match scheme.funders.first() {
+        Some(funder) if funder.name_in_sentence.is_some() => {
+            format!("auprès {}", funder.of_name())
+        }
+        Some(funder) => format!("auprès du financeur ({})", funder.name),
+        None => "auprès du financeur".to_owned(),
+    }
+}
+
+/// « « A » », « « A » et « B » ».
+fn quoted_list(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("« {n} »")).collect();
+    let quoted: Vec<&str> = quoted.iter().map(String::as_str).collect();
+    french::list(&quoted)
+}
+
+/// Names of the territories a perimeter lists, narrowest last, then its zonings; at most
+/// `limit` then a count.
+fn perimeter_names(
+    perimeter: &Perimeter,
+    territories: &Territories,
+    zonings: &Zonings,
+    limit: usize,
+) -> String {
     let names: Vec<String> = NARROWEST_FIRST
         .iter()
         .rev()
@@ -491,6 +565,11 @@ fn perimeter_names(perimeter: &Perimeter, territories: &Territories, limit: usiz
                     .map_or_else(|| code.clone(), |t| t.name.clone())
             })
         })
+        .chain(perimeter.zonings.iter().map(|slug| {
+            zonings
+                .get(slug.trim())
+                .map_or_else(|| slug.clone(), |z| format!("« {} »", z.name))
+        }))
         .collect();
     if names.len() <= limit {
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -507,30 +586,54 @@ fn territory(
     project: &ValidProject,
     scheme: &SchemeRecord,
     territories: &Territories,
+    zonings: &Zonings,
 ) -> Criterion {
     let code = CriterionCode::Territory;
     let place = format!("{} ({})", project.commune.name, project.commune.code);
-    match reach(project, scheme) {
-        Some(Reach::National) => Criterion::pass(
+    match reach(project, scheme, zonings) {
+        Reach::National => Criterion::pass(
             code,
             format!("Ce dispositif couvre toute la France, donc {place}."),
         ),
-        Some(Reach::Listed(t)) if t.kind == TerritoryKind::Commune => Criterion::pass(
+        Reach::Listed(t) if t.kind == TerritoryKind::Commune => Criterion::pass(
             code,
             format!("{place} figure dans le périmètre de ce dispositif."),
         ),
-        Some(Reach::Listed(t)) => Criterion::pass(
+        Reach::Listed(t) => Criterion::pass(
             code,
             format!(
                 "{place} est dans le périmètre de ce dispositif : {}.",
                 t.name
             ),
         ),
-        None => {
+        Reach::Zoned(zoning) => Criterion::pass(
+            code,
+            format!(
+                "{place} fait partie de « {} » (liste du {}).",
+                zoning.name,
+                french::date(zoning.as_of)
+            ),
+        ),
+        Reach::Unloaded(names) => {
+            let (lists, loaded) = if names.len() == 1 {
+                ("Liste", "non chargée")
+            } else {
+                ("Listes", "non chargées")
+            };
+            Criterion::unknown(
+                code,
+                format!(
+                    "{lists} des communes de {} {loaded} dans Guichet : vérifiez {} que {place} en fait partie.",
+                    quoted_list(&names),
+                    with_whom(scheme)
+                ),
+            )
+        }
+        Reach::Outside => {
             let names = scheme
                 .perimeter
                 .as_ref()
-                .map(|p| perimeter_names(p, territories, 5))
+                .map(|p| perimeter_names(p, territories, zonings, 5))
                 .unwrap_or_default();
             Criterion::fail(
                 code,
@@ -542,54 +645,134 @@ fn territory(
 
 /// An EPCI holder is judged on its EPCI's population when the scheme caps it; otherwise the
 /// commune ceiling describes the place of the project and applies to every holder (DETR:
-/// an EPCI of 75,000 inhabitants or fewer is eligible wherever its project lies).
+/// an EPCI of 75,000 inhabitants or fewer is eligible wherever its project lies). A ceiling
+/// is inclusive: a scheme « réservé aux communes de 3 500 habitants au plus » admits a
+/// commune of exactly 3,500.
 fn population(project: &ValidProject, scheme: &SchemeRecord) -> Criterion {
     let code = CriterionCode::Population;
     let rules = &scheme.rules;
     if project.holder_type == BeneficiaryType::Epci
         && let Some(max) = rules.max_epci_population
     {
-        let ceiling = inhabitants(max);
+        let rule = format!(
+            "ce dispositif est réservé aux EPCI de {} au plus",
+            inhabitants(max)
+        );
         return match project.epci() {
             None => Criterion::unknown(
                 code,
                 format!(
-                    "La commune ne relève d'aucune intercommunalité connue ; ce dispositif est réservé aux EPCI de moins de {ceiling} : population de l'EPCI à vérifier."
+                    "La commune ne relève d'aucune intercommunalité connue ; {rule} : population de l'EPCI à vérifier."
                 ),
             ),
-            Some(epci) if epci.population > max => Criterion::fail(
-                code,
-                format!(
-                    "{} compte {} ; ce dispositif est réservé aux EPCI de moins de {ceiling}.",
+            Some(epci) => {
+                let message = format!(
+                    "{} compte {} ; {rule}.",
                     epci.name,
                     inhabitants(epci.population)
-                ),
-            ),
-            Some(epci) => Criterion::pass(
-                code,
-                format!(
-                    "{} compte {} ; ce dispositif est ouvert aux EPCI jusqu'à {ceiling}.",
-                    epci.name,
-                    inhabitants(epci.population)
-                ),
-            ),
+                );
+                if epci.population > max {
+                    Criterion::fail(code, message)
+                } else {
+                    Criterion::pass(code, message)
+                }
+            }
         };
     }
     let population = inhabitants(project.commune.population);
     match rules.max_commune_population {
         None => Criterion::pass(code, "Ce dispositif ne fixe pas de plafond de population."),
-        Some(max) if project.commune.population > max => Criterion::fail(
+        Some(max) => {
+            let message = format!(
+                "La commune compte {population} ; ce dispositif est réservé aux communes de {} au plus.",
+                inhabitants(max)
+            );
+            if project.commune.population > max {
+                Criterion::fail(code, message)
+            } else {
+                Criterion::pass(code, message)
+            }
+        }
+    }
+}
+
+/// Whether `condition` applies to the project: every bound it states holds (a commune or
+/// EPCI population strictly above its bound, a holder type in its list). A commune outside
+/// any known EPCI cannot show its EPCI is small enough: the EPCI bound then applies.
+fn applies(condition: &Condition, project: &ValidProject) -> bool {
+    condition
+        .when_commune_population_above
+        .is_none_or(|bound| project.commune.population > bound)
+        && condition
+            .when_epci_population_above
+            .is_none_or(|bound| project.epci().is_none_or(|epci| epci.population > bound))
+        && (condition.when_holder_types.is_empty()
+            || condition.when_holder_types.contains(&project.holder_type))
+}
+
+/// One UNKNOWN criterion per condition of the scheme that applies to the project, saying
+/// what to check (e.g. DETR, CGCT L2334-33: a commune of 2,001 to 20,000 inhabitants is
+/// eligible only if its potentiel financier par habitant is low enough; Guichet does not
+/// hold it).
+fn conditions(project: &ValidProject, scheme: &SchemeRecord) -> Vec<Criterion> {
+    scheme
+        .rules
+        .conditions
+        .iter()
+        .filter(|c| applies(c, project))
+        .map(|c| {
+            let text = c.text.trim();
+            let text = if text.ends_with(['.', '!', '?', '»']) {
+                text.to_owned()
+            } else {
+                format!("{text}.")
+            };
+            Criterion::unknown(CriterionCode::Condition, text)
+        })
+        .collect()
+}
+
+/// What a nature of operation is called in a sentence.
+fn nature_name(nature: Nature) -> &'static str {
+    match nature {
+        Nature::Investment => "l'investissement",
+        Nature::Operating => "le fonctionnement",
+    }
+}
+
+/// The scheme's `natures` (none, or both, = both) against the project's nature.
+fn nature(project: &ValidProject, scheme: &SchemeRecord) -> Criterion {
+    let code = CriterionCode::Nature;
+    let funded = &scheme.natures;
+    let restricted = !funded.is_empty() && Nature::ALL.iter().any(|n| !funded.contains(n));
+    if !restricted {
+        return Criterion::pass(
+            code,
+            "Ce dispositif finance l'investissement comme le fonctionnement.",
+        );
+    }
+    // Two natures: a restricted scheme funds only the one it names.
+    let only = funded[0];
+    let only_name = nature_name(only);
+    match project.nature {
+        None => Criterion::unknown(
             code,
             format!(
-                "La commune compte {population} ; ce dispositif est réservé aux communes de moins de {}.",
-                inhabitants(max)
+                "Ce dispositif ne finance que {only_name} : précisez la nature du projet (investissement ou fonctionnement)."
             ),
         ),
-        Some(max) => Criterion::pass(
+        Some(nature) if nature == only => Criterion::pass(
             code,
             format!(
-                "La commune compte {population} ; ce dispositif est ouvert aux communes jusqu'à {}.",
-                inhabitants(max)
+                "Le projet relève {}, que ce dispositif finance.",
+                french::of(nature_name(nature))
+            ),
+        ),
+        Some(nature) => Criterion::fail(
+            code,
+            format!(
+                "Le projet relève {} ; ce dispositif ne finance que {only_name}.",
+                french::of(nature_name(nature))
             ),
         ),
     }
@@ -636,10 +819,26 @@ fn calendar(project: &ValidProject, scheme: &SchemeRecord) -> Criterion {
     let filing_on = project.filing_on;
     let filing = french::date(filing_on);
     match (calendar.opens_on, calendar.closes_on) {
-        (None, None) => Criterion::pass(
-            code,
-            format!("Ce dispositif est ouvert en permanence : dépôt possible le {filing}."),
-        ),
+        (None, None) => match calendar.recurrence {
+            Some(Recurrence::Permanent) => Criterion::pass(
+                code,
+                format!("Ce dispositif est ouvert en permanence : dépôt possible le {filing}."),
+            ),
+            Some(Recurrence::Recurring | Recurrence::OneOff) => Criterion::unknown(
+                code,
+                format!(
+                    "Dates de la prochaine session non publiées : renseignez-vous {} (dépôt prévu le {filing}).",
+                    with_whom(scheme)
+                ),
+            ),
+            None => Criterion::unknown(
+                code,
+                format!(
+                    "Calendrier non publié : ce dispositif ne dit pas s'il est ouvert en permanence ou par sessions ; renseignez-vous {} (dépôt prévu le {filing}).",
+                    with_whom(scheme)
+                ),
+            ),
+        },
         (Some(opens), _) if filing_on < opens => Criterion::fail(
             code,
             format!(
@@ -679,15 +878,55 @@ fn calendar(project: &ValidProject, scheme: &SchemeRecord) -> Criterion {
 /// What « commencement d'exécution » means, said where a scheme forbids it before filing.
 const START_RULE: &str = "tout commencement d'exécution (devis signé, bon de commande, début des travaux) avant le dépôt de la demande rend le projet inéligible";
 
+/// `noStartBeforeFiling` not stated: what to check. For the State's investment subsidies the
+/// rule is general: no start of execution before the request is received (décret
+/// n° 2018-514 du 25 juin 2018, art. 2; CGCT R2334-24 for the DETR). Other funders mostly
+/// refuse to fund what has already started, but no text makes it general, and an operating
+/// action is outside the decree: said more softly there.
+fn start_rule_unstated(project: &ValidProject, scheme: &SchemeRecord) -> String {
+    let whom = with_whom(scheme);
+    let state = scheme.funders.iter().any(|f| f.kind == FunderKind::State);
+    let operating = project.nature == Some(Nature::Operating);
+    if state && !operating {
+        format!(
+            "Ce dispositif ne précise pas si le projet peut commencer avant la demande ; pour les subventions d'investissement de l'État, aucun commencement d'exécution (devis signé, bon de commande, début des travaux) n'est admis avant la réception de la demande (décret n° 2018-514 du 25 juin 2018, art. 2 ; pour la DETR, article R2334-24 du CGCT) : vérifiez {whom} avant de vous engager."
+        )
+    } else if operating {
+        format!(
+            "Ce dispositif ne précise pas si l'action peut commencer avant la demande ; beaucoup de financeurs n'aident pas une action déjà engagée : vérifiez {whom} avant de vous engager."
+        )
+    } else {
+        format!(
+            "Ce dispositif ne précise pas si le projet peut commencer avant la demande ; la plupart des financeurs n'aident pas un projet déjà commencé (pour les subventions d'investissement de l'État, c'est la règle : décret n° 2018-514 du 25 juin 2018, art. 2) : vérifiez {whom} avant de signer un devis."
+        )
+    }
+}
+
 fn start_before_filing(project: &ValidProject, scheme: &SchemeRecord) -> Criterion {
     let code = CriterionCode::StartBeforeFiling;
-    if scheme.rules.no_start_before_filing != Some(true) {
-        return Criterion::pass(
-            code,
-            "Ce dispositif n'interdit pas de commencer le projet avant le dépôt de la demande.",
-        );
-    }
     let filing = french::date(project.filing_on);
+    match scheme.rules.no_start_before_filing {
+        Some(false) => {
+            return Criterion::pass(
+                code,
+                "Ce dispositif n'interdit pas de commencer le projet avant le dépôt de la demande.",
+            );
+        }
+        // Starting after filing keeps any such rule: decided whatever the scheme says.
+        None => {
+            return match project.starts_on {
+                Some(start) if start >= project.filing_on => Criterion::pass(
+                    code,
+                    format!(
+                        "Le projet commence le {}, pas avant le dépôt de la demande le {filing} ; d'ici là, ne signez ni devis ni bon de commande.",
+                        french::date(start)
+                    ),
+                ),
+                _ => Criterion::unknown(code, start_rule_unstated(project, scheme)),
+            };
+        }
+        Some(true) => {}
+    }
     match project.starts_on {
         None => Criterion::unknown(
             code,
@@ -745,6 +984,7 @@ fn theme_labels<'a>(themes: impl IntoIterator<Item = &'a String>) -> String {
     french::list(&labels)
 }
 
+/// Informs on the themes; never FAIL nor UNKNOWN: themes say relevance, not eligibility.
 fn theme(project: &ValidProject, scheme: &SchemeRecord) -> Criterion {
     let code = CriterionCode::Theme;
     match overlap(&project.themes, &scheme.themes) {
@@ -765,10 +1005,11 @@ fn theme(project: &ValidProject, scheme: &SchemeRecord) -> Criterion {
             code,
             format!("Thèmes en commun : {}.", theme_labels(shared)),
         ),
-        Overlap::Disjoint => Criterion::fail(
+        // Themes say how relevant a scheme is, not whether the holder may get it.
+        Overlap::Disjoint => Criterion::pass(
             code,
             format!(
-                "Le projet porte sur : {} ; ce dispositif porte sur : {}.",
+                "Le projet porte sur : {} ; ce dispositif porte sur : {}. Les thèmes disent la pertinence d'un dispositif, pas l'éligibilité.",
                 theme_labels(&project.themes),
                 theme_labels(&scheme.themes)
             ),
@@ -838,15 +1079,19 @@ pub fn estimate(funding: &Funding, total_cost: Option<i64>) -> Option<AmountRang
     (range.min.is_some() || range.max.is_some()).then_some(range)
 }
 
-/// What orders matches within a verdict.
+/// What orders matches within a verdict: relevant first, then by [`RankKey::score`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RankKey {
+    /// Whether the scheme is relevant to the project: a theme shared, the scheme open to
+    /// every theme, the project's text matching it, or a project giving neither themes nor
+    /// text. Themes and text never decide eligibility, only this and the order.
+    pub relevant: bool,
     /// Themes the project and the scheme share.
     pub shared_themes: usize,
     /// Text relevance from the search index (0 when there is none).
     pub text_score: f64,
-    /// 4 when the perimeter lists the commune, 3 its EPCI, 2 its département, 1 its
-    /// région; 0 when national or outside.
+    /// 4 when the perimeter lists the commune, 3 its EPCI or a zoning containing it, 2 its
+    /// département, 1 its région; 0 when national, outside or undecided.
     pub locality: u8,
     /// Days from filing to closing, when the scheme closes on or after the filing date.
     pub days_to_close: Option<i64>,
@@ -867,26 +1112,39 @@ impl RankKey {
     }
 }
 
-/// The ranking of `scheme` for `project`: shared themes, then text relevance (`text_score`
-/// from the search index), then a narrower perimeter before a national one, then closing
-/// soon before permanent.
-pub fn rank_key(project: &ValidProject, scheme: &SchemeRecord, text_score: Option<f64>) -> RankKey {
-    let locality = match reach(project, scheme) {
-        Some(Reach::Listed(t)) => match t.kind {
+/// The ranking of `scheme` for `project`: relevance, then shared themes, then text
+/// relevance (`text_score` from the search index), then a narrower perimeter before a
+/// national one, then closing soon before permanent.
+pub fn rank_key(
+    project: &ValidProject,
+    scheme: &SchemeRecord,
+    zonings: &Zonings,
+    text_score: Option<f64>,
+) -> RankKey {
+    let locality = match reach(project, scheme, zonings) {
+        Reach::Listed(t) => match t.kind {
             TerritoryKind::Commune => 4,
             TerritoryKind::Epci => 3,
             TerritoryKind::Department => 2,
             TerritoryKind::Region => 1,
         },
-        _ => 0,
+        Reach::Zoned(_) => 3,
+        Reach::National | Reach::Unloaded(_) | Reach::Outside => 0,
     };
+    let shared_themes = project
+        .themes
+        .iter()
+        .filter(|t| scheme.themes.contains(t))
+        .count();
+    let text_score = text_score.unwrap_or(0.0);
+    let says_nothing = project.themes.is_empty() && project.text.is_none();
     RankKey {
-        shared_themes: project
-            .themes
-            .iter()
-            .filter(|t| scheme.themes.contains(t))
-            .count(),
-        text_score: text_score.unwrap_or(0.0),
+        relevant: shared_themes > 0
+            || scheme.themes.is_empty()
+            || text_score > 0.0
+            || says_nothing,
+        shared_themes,
+        text_score,
         locality,
         days_to_close: scheme
             .calendar
@@ -923,6 +1181,8 @@ pub(crate) mod tests {
     pub(crate) const SAINT_DIZIER_EPCI: &str = "200068666";
     /// Île-de-Bréhat (22016, 429 inhabitants) belongs to no EPCI.
     pub(crate) const BREHAT: &str = "22016";
+    /// Ageville (52001, 290 inhabitants), Haute-Marne.
+    pub(crate) const AGEVILLE: &str = "52001";
 
     pub(crate) fn project(holder_type: BeneficiaryType, commune_code: &str) -> Project {
         Project {
@@ -963,14 +1223,45 @@ pub(crate) mod tests {
             aid_types: vec![AidType::Grant],
             natures: vec![],
             perimeter: Some(Perimeter::national()),
-            rules: Rules::default(),
+            // Everything the data can decide is stated: the scheme is ELIGIBLE for any
+            // holder anywhere until a test changes it.
+            rules: Rules {
+                no_start_before_filing: Some(false),
+                ..Rules::default()
+            },
             funding: Funding::default(),
-            calendar: Calendar::default(),
+            calendar: Calendar {
+                recurrence: Some(Recurrence::Permanent),
+                ..Calendar::default()
+            },
             required_documents: vec![],
             application_url: None,
             source_url: None,
             verified_on: None,
             status: None,
+        }
+    }
+
+    /// A perimeter naming only these zonings.
+    fn zoned(slugs: &[&str]) -> Perimeter {
+        Perimeter {
+            national: Some(false),
+            zonings: slugs.iter().map(|s| (*s).to_owned()).collect(),
+            ..Perimeter::default()
+        }
+    }
+
+    fn condition(
+        text: &str,
+        commune_above: Option<i64>,
+        epci_above: Option<i64>,
+        holders: &[BeneficiaryType],
+    ) -> Condition {
+        Condition {
+            text: text.into(),
+            when_commune_population_above: commune_above,
+            when_epci_population_above: epci_above,
+            when_holder_types: holders.to_vec(),
         }
     }
 
@@ -989,12 +1280,55 @@ pub(crate) mod tests {
         p
     }
 
+    /// [`evaluate`] with the embedded territories and no zonings.
+    pub(crate) fn evaluate_plain(project: &ValidProject, scheme: &SchemeRecord) -> Evaluation {
+        evaluate_without_zonings(project, scheme, territories())
+    }
+
+    /// [`evaluate`] as it was before zonings, for the tests of other modules.
+    pub(crate) fn evaluate_without_zonings(
+        project: &ValidProject,
+        scheme: &SchemeRecord,
+        territories: &Territories,
+    ) -> Evaluation {
+        evaluate(project, scheme, territories, &Zonings::default())
+    }
+
+    /// The zonings of the tests: « GAL Nord Haute-Marne » holds Ageville (52001) and
+    /// Saint-Dizier (52448); « PVD test » is known without communes.
+    pub(crate) fn zonings() -> Zonings {
+        Zonings::new([
+            Zoning::new(
+                "gal-nord-52",
+                "GAL Nord Haute-Marne",
+                "https://example.org/gal",
+                day("2025-01-01"),
+                [AGEVILLE.to_owned(), SAINT_DIZIER.to_owned()],
+            ),
+            Zoning::new(
+                "pvd",
+                "Petites villes de demain",
+                "https://example.org/pvd",
+                day("2024-07-01"),
+                [],
+            ),
+            Zoning::new(
+                "gal-lot",
+                "GAL Lot",
+                "https://example.org/lot",
+                day("2025-01-01"),
+                ["46042".to_owned()],
+            ),
+        ])
+    }
+
+    /// The first criterion of `code` (every code but `CONDITION` is always evaluated).
     fn criterion(project: &ValidProject, scheme: &SchemeRecord, code: CriterionCode) -> Criterion {
-        evaluate(project, scheme, territories())
+        evaluate(project, scheme, territories(), &zonings())
             .criteria
             .into_iter()
             .find(|c| c.code == code)
-            .expect("every code is evaluated")
+            .expect("the code is evaluated")
     }
 
     /// Removes the typographic spaces so that assertions read naturally.
@@ -1024,6 +1358,7 @@ pub(crate) mod tests {
         ("no beneficiary listed", C::BeneficiaryType, |_| {}, |s| s.beneficiary_types.clear(), Unknown, "ne précise pas"),
         ("national perimeter", C::Territory, |_| {}, |s| s.perimeter = Some(Perimeter::national()), Pass, "toute la France"),
         ("absent perimeter is national", C::Territory, |_| {}, |s| s.perimeter = None, Pass, "toute la France"),
+        ("perimeter listing nothing is national", C::Territory, |_| {}, |s| s.perimeter = Some(Perimeter::default()), Pass, "toute la France"),
         ("commune listed", C::Territory, |_| {}, |s| s.perimeter = Some(perimeter(TerritoryKind::Commune, SAINT_DIZIER)), Pass, "Saint-Dizier (52448) figure"),
         ("EPCI listed", C::Territory, |_| {}, |s| s.perimeter = Some(perimeter(TerritoryKind::Epci, SAINT_DIZIER_EPCI)), Pass, "CA du Grand Saint-Dizier Der et Vallées"),
         ("département listed", C::Territory, |_| {}, |s| s.perimeter = Some(perimeter(TerritoryKind::Department, "52")), Pass, ": Haute-Marne."),
@@ -1031,21 +1366,47 @@ pub(crate) mod tests {
         ("other département", C::Territory, |_| {}, |s| s.perimeter = Some(perimeter(TerritoryKind::Department, "46")), Fail, "hors du périmètre de ce dispositif : Lot."),
         ("région 52 is not département 52", C::Territory, |_| {}, |s| s.perimeter = Some(perimeter(TerritoryKind::Region, "52")), Fail, "Pays de la Loire"),
         ("other EPCI", C::Territory, |_| {}, |s| s.perimeter = Some(perimeter(TerritoryKind::Epci, "200068658")), Fail, "CA de Chaumont"),
+        // Issue 13 « zonings »: a commune is inside when any list contains it.
+        ("zoning lists the commune", C::Territory, |p| p.commune_code = AGEVILLE.into(), |s| s.perimeter = Some(zoned(&["gal-nord-52"])), Pass, "Ageville (52001) fait partie de « GAL Nord Haute-Marne » (liste du 1er janvier 2025)."),
+        ("zoning or département: the zoning is named", C::Territory, |p| p.commune_code = AGEVILLE.into(), |s| { let mut z = perimeter(TerritoryKind::Department, "52"); z.zonings = vec!["gal-nord-52".into()]; s.perimeter = Some(z) }, Pass, "« GAL Nord Haute-Marne »"),
+        ("zoning not loaded, département lists the commune", C::Territory, |_| {}, |s| { let mut z = perimeter(TerritoryKind::Department, "52"); z.zonings = vec!["pvd".into()]; s.perimeter = Some(z) }, Pass, ": Haute-Marne."),
+        ("loaded zoning without the commune", C::Territory, |p| p.commune_code = AGEVILLE.into(), |s| s.perimeter = Some(zoned(&["gal-lot"])), Fail, "hors du périmètre de ce dispositif : « GAL Lot »."),
+        ("zoning without communes loaded is never « toute la France »", C::Territory, |p| p.commune_code = AGEVILLE.into(), |s| s.perimeter = Some(zoned(&["pvd"])), Unknown, "Liste des communes de « Petites villes de demain » non chargée dans Guichet : vérifiez auprès du financeur (Préfecture de la Haute-Marne) que Ageville (52001) en fait partie."),
+        ("zoning Guichet lacks", C::Territory, |_| {}, |s| s.perimeter = Some(zoned(&["gal-lot", "gal-inconnu"])), Unknown, "Liste des communes de « gal-inconnu » non chargée"),
+        ("zonings not loaded, with the State's name", C::Territory, |_| {}, |s| { s.perimeter = Some(zoned(&["pvd", "frr"])); s.funders[0].name_in_sentence = Some("l'État".into()) }, Unknown, "Listes des communes de « Petites villes de demain » et « frr » non chargées dans Guichet : vérifiez auprès de l'État"),
+        ("unloaded zoning, other département", C::Territory, |_| {}, |s| { let mut z = perimeter(TerritoryKind::Department, "46"); z.zonings = vec!["pvd".into()]; s.perimeter = Some(z) }, Unknown, "non chargée"),
+        ("national with zonings is national", C::Territory, |_| {}, |s| { let mut z = zoned(&["pvd"]); z.national = Some(true); s.perimeter = Some(z) }, Pass, "toute la France"),
         ("no population rule", C::Population, |_| {}, |_| {}, Pass, "pas de plafond"),
-        ("commune too large", C::Population, |_| {}, |s| s.rules.max_commune_population = Some(2000), Fail, "La commune compte 22 858 habitants ; ce dispositif est réservé aux communes de moins de 2 000 habitants."),
+        ("commune too large", C::Population, |_| {}, |s| s.rules.max_commune_population = Some(2000), Fail, "La commune compte 22 858 habitants ; ce dispositif est réservé aux communes de 2 000 habitants au plus."),
         ("commune small enough", C::Population, |p| p.commune_code = BREHAT.into(), |s| s.rules.max_commune_population = Some(2000), Pass, "429 habitants"),
-        ("commune at the ceiling", C::Population, |_| {}, |s| s.rules.max_commune_population = Some(22_858), Pass, "jusqu'à 22 858 habitants"),
-        ("EPCI small enough", C::Population, |p| p.holder_type = BeneficiaryType::Epci, |s| { s.rules.max_commune_population = Some(2000); s.rules.max_epci_population = Some(75_000) }, Pass, "55 597 habitants"),
-        ("EPCI too large", C::Population, |p| p.holder_type = BeneficiaryType::Epci, |s| s.rules.max_epci_population = Some(50_000), Fail, "réservé aux EPCI de moins de 50 000 habitants"),
+        ("the ceiling is inclusive (« au plus »)", C::Population, |_| {}, |s| s.rules.max_commune_population = Some(22_858), Pass, "réservé aux communes de 22 858 habitants au plus"),
+        ("one above the ceiling", C::Population, |_| {}, |s| s.rules.max_commune_population = Some(22_857), Fail, "de 22 857 habitants au plus"),
+        ("EPCI small enough", C::Population, |p| p.holder_type = BeneficiaryType::Epci, |s| { s.rules.max_commune_population = Some(2000); s.rules.max_epci_population = Some(75_000) }, Pass, "55 597 habitants ; ce dispositif est réservé aux EPCI de 75 000 habitants au plus."),
+        ("EPCI at the ceiling", C::Population, |p| p.holder_type = BeneficiaryType::Epci, |s| s.rules.max_epci_population = Some(55_597), Pass, "55 597 habitants au plus"),
+        ("EPCI too large", C::Population, |p| p.holder_type = BeneficiaryType::Epci, |s| s.rules.max_epci_population = Some(50_000), Fail, "réservé aux EPCI de 50 000 habitants au plus"),
         ("EPCI unknown", C::Population, |p| { p.holder_type = BeneficiaryType::Epci; p.commune_code = BREHAT.into() }, |s| s.rules.max_epci_population = Some(50_000), Unknown, "aucune intercommunalité"),
         ("EPCI holder, commune ceiling only", C::Population, |p| p.holder_type = BeneficiaryType::Epci, |s| s.rules.max_commune_population = Some(2000), Fail, "22 858"),
         ("EPCI ceiling ignored for a commune", C::Population, |_| {}, |s| s.rules.max_epci_population = Some(50_000), Pass, "pas de plafond"),
+        // CGCT L2334-33: DETR communes of 2,001 to 20,000 inhabitants depend on their
+        // potentiel financier, which Guichet does not hold.
+        ("CGCT L2334-33: potentiel financier above 2,000 inhabitants", C::Condition, |_| {}, |s| s.rules.conditions = vec![condition("Potentiel financier par habitant à vérifier auprès de la préfecture", Some(2000), None, &[])], Unknown, "Potentiel financier par habitant à vérifier auprès de la préfecture."),
+        // CGCT L2334-33: an EPCI above 75,000 inhabitants is excluded only with a commune
+        // above 20,000 and a density of 150/km² or more; Guichet has no areas.
+        ("CGCT L2334-33: an EPCI above the bound checks its density", C::Condition, |p| p.holder_type = BeneficiaryType::Epci, |s| s.rules.conditions = vec![condition("Densité de l'EPCI à vérifier.", None, Some(50_000), &[BeneficiaryType::Epci])], Unknown, "Densité de l'EPCI à vérifier."),
+        ("natures not restricted", C::Nature, |p| p.nature = Some(Nature::Operating), |_| {}, Pass, "finance l'investissement comme le fonctionnement"),
+        ("both natures listed", C::Nature, |_| {}, |s| s.natures = vec![Nature::Operating, Nature::Investment], Pass, "comme le fonctionnement"),
+        ("nature matches", C::Nature, |p| p.nature = Some(Nature::Investment), |s| s.natures = vec![Nature::Investment], Pass, "Le projet relève de l'investissement, que ce dispositif finance."),
+        ("nature differs", C::Nature, |p| p.nature = Some(Nature::Operating), |s| s.natures = vec![Nature::Investment], Fail, "Le projet relève du fonctionnement ; ce dispositif ne finance que l'investissement."),
+        ("nature unknown", C::Nature, |_| {}, |s| s.natures = vec![Nature::Operating], Unknown, "Ce dispositif ne finance que le fonctionnement : précisez la nature"),
         ("no cost rule", C::ProjectCost, |p| p.total_cost = None, |_| {}, Pass, "ne fixe pas"),
         ("cost above the floor", C::ProjectCost, |_| {}, |s| s.rules.min_project_cost = Some(5000), Pass, "Le projet coûte 100 000 € HT ; ce dispositif finance les projets d'au moins 5 000 € HT."),
         ("cost below the floor", C::ProjectCost, |p| p.total_cost = Some(3000), |s| s.rules.min_project_cost = Some(5000), Fail, "3 000 € HT"),
         ("cost above the ceiling", C::ProjectCost, |_| {}, |s| { s.rules.min_project_cost = Some(1000); s.rules.max_project_cost = Some(50_000) }, Fail, "de 1 000 € à 50 000 € HT"),
         ("cost unknown", C::ProjectCost, |p| p.total_cost = None, |s| s.rules.min_project_cost = Some(5000), Unknown, "non indiqué"),
         ("permanent", C::Calendar, |_| {}, |_| {}, Pass, "en permanence"),
+        ("recurring without published dates", C::Calendar, |_| {}, |s| s.calendar.recurrence = Some(Recurrence::Recurring), Unknown, "Dates de la prochaine session non publiées : renseignez-vous auprès du financeur (Préfecture de la Haute-Marne)"),
+        ("one-off without dates, the funder with its article", C::Calendar, |_| {}, |s| { s.calendar.recurrence = Some(Recurrence::OneOff); s.funders[0].name_in_sentence = Some("l'État".into()) }, Unknown, "renseignez-vous auprès de l'État"),
+        ("no recurrence and no dates", C::Calendar, |_| {}, |s| s.calendar.recurrence = None, Unknown, "Calendrier non publié"),
         ("open window", C::Calendar, |_| {}, |s| { s.calendar.opens_on = Some(day("2026-01-05")); s.calendar.closes_on = Some(day("2026-03-16")) }, Pass, "du 5 janvier 2026 au 16 mars 2026"),
         ("not open yet", C::Calendar, |_| {}, |s| s.calendar.opens_on = Some(day("2026-04-01")), Fail, "n'ouvre que le 1er avril 2026"),
         ("closed", C::Calendar, |_| {}, |s| { s.calendar.closes_on = Some(day("2026-02-28")); s.calendar.recurrence = Some(Recurrence::Recurring) }, Fail, "a clôturé le 28 février 2026. Il est récurrent"),
@@ -1054,8 +1415,16 @@ pub(crate) mod tests {
         ("start after filing", C::StartBeforeFiling, |p| p.starts_on = Some(day("2026-03-16")), |s| s.rules.no_start_before_filing = Some(true), Pass, "ne signez ni devis"),
         ("start before filing", C::StartBeforeFiling, |p| p.starts_on = Some(day("2026-02-02")), |s| s.rules.no_start_before_filing = Some(true), Fail, "Le projet commence le 2 février 2026, avant le dépôt de la demande le 16 mars 2026 ; pour ce dispositif, tout commencement d'exécution (devis signé, bon de commande, début des travaux) avant le dépôt de la demande rend le projet inéligible."),
         ("start unknown", C::StartBeforeFiling, |_| {}, |s| s.rules.no_start_before_filing = Some(true), Unknown, "devis signé"),
+        // Décret n° 2018-514 art. 2 (CGCT R2334-24 for DETR): the State's investment
+        // subsidies admit no start before the request is received.
+        ("décret 2018-514 art. 2: rule not stated, State investment", C::StartBeforeFiling, |p| p.nature = Some(Nature::Investment), |s| { s.rules.no_start_before_filing = None; s.funders[0].name_in_sentence = Some("l'État".into()) }, Unknown, "aucun commencement d'exécution (devis signé, bon de commande, début des travaux) n'est admis avant la réception de la demande (décret n° 2018-514 du 25 juin 2018, art. 2 ; pour la DETR, article R2334-24 du CGCT) : vérifiez auprès de l'État"),
+        ("décret 2018-514 art. 2: started before filing, rule not stated", C::StartBeforeFiling, |p| p.starts_on = Some(day("2026-01-02")), |s| s.rules.no_start_before_filing = None, Unknown, "décret n° 2018-514"),
+        ("rule not stated, starting after filing keeps it", C::StartBeforeFiling, |p| p.starts_on = Some(day("2026-04-01")), |s| s.rules.no_start_before_filing = None, Pass, "pas avant le dépôt"),
+        ("rule not stated, operating action of a Région", C::StartBeforeFiling, |p| p.nature = Some(Nature::Operating), |s| { s.rules.no_start_before_filing = None; s.funders[0].kind = FunderKind::Region }, Unknown, "beaucoup de financeurs n'aident pas une action déjà engagée"),
+        ("rule not stated, investment for a Département", C::StartBeforeFiling, |_| {}, |s| { s.rules.no_start_before_filing = None; s.funders[0].kind = FunderKind::Department; s.funders[0].name_in_sentence = Some("le Département de la Haute-Marne".into()) }, Unknown, "vérifiez auprès du Département de la Haute-Marne avant de signer un devis"),
         ("shared theme", C::Theme, |p| p.themes = vec!["commerce".into(), "culture".into()], |s| s.themes = vec!["commerce".into()], Pass, "Thèmes en commun : Commerce."),
-        ("no shared theme", C::Theme, |p| p.themes = vec!["culture".into()], |s| s.themes = vec!["commerce".into(), "sante".into()], Fail, "porte sur : Culture ; ce dispositif porte sur : Commerce et Santé."),
+        // Issue 13: themes say relevance, never eligibility.
+        ("no shared theme is no failure", C::Theme, |p| p.themes = vec!["culture".into()], |s| s.themes = vec!["commerce".into(), "sante".into()], Pass, "porte sur : Culture ; ce dispositif porte sur : Commerce et Santé. Les thèmes disent la pertinence d'un dispositif, pas l'éligibilité."),
         ("no project theme", C::Theme, |_| {}, |s| s.themes = vec!["sante".into()], Pass, "Aucun thème"),
         ("no scheme theme", C::Theme, |p| p.themes = vec!["sante".into()], |_| {}, Pass, "pas limité"),
         ("shared aid type", C::AidType, |p| p.aid_types = vec![AidType::Grant], |_| {}, Pass, "Subvention"),
@@ -1078,12 +1447,19 @@ pub(crate) mod tests {
                 "{name}: « {} » lacks « {phrase} »",
                 c.message
             );
+            assert!(!c.message.contains("de État"), "{name}: {}", c.message);
         }
         for code in CriterionCode::ALL {
             let statuses: Vec<_> = CASES.iter().filter(|c| c.1 == *code).map(|c| c.4).collect();
+            let expected: &[CriterionStatus] = match code {
+                // Themes never decide eligibility; a condition is always to check.
+                C::Theme => &[Pass],
+                C::Condition => &[Unknown],
+                _ => &[Pass, Fail],
+            };
             assert!(
-                statuses.contains(&Pass) && statuses.contains(&Fail),
-                "{code:?}"
+                expected.iter().all(|s| statuses.contains(s)),
+                "{code:?}: {statuses:?}"
             );
         }
     }
@@ -1093,9 +1469,9 @@ pub(crate) mod tests {
         for holder in BeneficiaryType::ALL {
             let p = valid(project(*holder, SAINT_DIZIER));
             let mut s = scheme("tous");
-            assert_eq!(evaluate(&p, &s, territories()).verdict, Verdict::Eligible);
+            assert_eq!(evaluate_plain(&p, &s).verdict, Verdict::Eligible);
             s.beneficiary_types.retain(|b| b != holder);
-            let e = evaluate(&p, &s, territories());
+            let e = evaluate_plain(&p, &s);
             assert_eq!(e.verdict, Verdict::Ineligible, "{holder:?}");
             assert!(e.criteria[0].message.contains(holder.label()));
         }
@@ -1108,14 +1484,19 @@ pub(crate) mod tests {
             ..project(BeneficiaryType::Commune, SAINT_DIZIER)
         });
         let mut s = scheme("detr");
-        assert_eq!(evaluate(&p, &s, territories()).verdict, Verdict::Eligible);
+        assert_eq!(evaluate_plain(&p, &s).verdict, Verdict::Eligible);
         s.rules.min_project_cost = Some(5000);
-        assert_eq!(evaluate(&p, &s, territories()).verdict, Verdict::ToCheck);
+        assert_eq!(evaluate_plain(&p, &s).verdict, Verdict::ToCheck);
         s.rules.max_commune_population = Some(2000);
-        let e = evaluate(&p, &s, territories());
+        let e = evaluate_plain(&p, &s);
         assert_eq!(e.verdict, Verdict::Ineligible);
         let codes: Vec<_> = e.criteria.iter().map(|c| c.code).collect();
-        assert_eq!(codes, CriterionCode::ALL);
+        let without_conditions: Vec<_> = CriterionCode::ALL
+            .iter()
+            .copied()
+            .filter(|c| *c != CriterionCode::Condition)
+            .collect();
+        assert_eq!(codes, without_conditions);
         assert_eq!(Verdict::ToCheck.as_str(), "TO_CHECK");
         assert_eq!(
             CriterionCode::StartBeforeFiling.as_str(),
@@ -1218,15 +1599,123 @@ pub(crate) mod tests {
         commune.perimeter = Some(perimeter(TerritoryKind::Commune, SAINT_DIZIER));
         let mut closing = scheme("closing");
         closing.calendar.closes_on = Some(day("2026-03-31"));
-        let key = |s: &SchemeRecord, text| rank_key(&p, s, text);
+        let mut zoned_scheme = scheme("zoned");
+        zoned_scheme.perimeter = Some(zoned(&["gal-nord-52"]));
+        let mut unloaded = scheme("unloaded");
+        unloaded.perimeter = Some(zoned(&["pvd"]));
+        let zonings = zonings();
+        let key = |s: &SchemeRecord, text| rank_key(&p, s, &zonings, text);
         assert_eq!(key(&local, None).locality, 2);
         assert_eq!(key(&commune, None).locality, 4);
+        assert_eq!(key(&zoned_scheme, None).locality, 3);
+        assert_eq!(key(&unloaded, None).locality, 0);
         assert_eq!(key(&closing, None).days_to_close, Some(15));
         assert!(key(&themed, None).score() > key(&commune, Some(50.0)).score());
         assert!(key(&commune, None).score() > key(&local, None).score());
         assert!(key(&local, None).score() > key(&national, None).score());
         assert!(key(&closing, None).score() > key(&national, None).score());
         assert!(key(&national, Some(2.0)).score() > key(&local, None).score());
+    }
+
+    #[test]
+    fn a_condition_applies_when_every_bound_it_states_holds() {
+        // (case and source, condition bounds, holder, commune, applies)
+        #[rustfmt::skip]
+        let cases: &[(&str, Option<i64>, Option<i64>, &[BeneficiaryType], BeneficiaryType, &str, bool)] = &[
+            ("CGCT L2334-33: Saint-Dizier (22,858) is above 2,000", Some(2000), None, &[], BeneficiaryType::Commune, SAINT_DIZIER, true),
+            ("CGCT L2334-33: Ageville (290) is not above 2,000", Some(2000), None, &[], BeneficiaryType::Commune, AGEVILLE, false),
+            ("a bound is strict: 22,858 is not above 22,858", Some(22_858), None, &[], BeneficiaryType::Commune, SAINT_DIZIER, false),
+            ("CGCT L2334-33: EPCI of 55,597 above 50,000", None, Some(50_000), &[BeneficiaryType::Epci], BeneficiaryType::Epci, SAINT_DIZIER, true),
+            ("CGCT L2334-33: EPCI of 55,597 not above 75,000", None, Some(75_000), &[BeneficiaryType::Epci], BeneficiaryType::Epci, SAINT_DIZIER, false),
+            ("an unknown EPCI cannot show it is below the bound", None, Some(75_000), &[], BeneficiaryType::Epci, BREHAT, true),
+            ("holder type outside the list", None, Some(50_000), &[BeneficiaryType::Epci], BeneficiaryType::Commune, SAINT_DIZIER, false),
+            ("every bound must hold: commune too small", Some(30_000), Some(50_000), &[], BeneficiaryType::Commune, SAINT_DIZIER, false),
+            ("every bound holds", Some(20_000), Some(50_000), &[BeneficiaryType::Commune], BeneficiaryType::Commune, SAINT_DIZIER, true),
+            ("no bound: always", None, None, &[], BeneficiaryType::Association, AGEVILLE, true),
+        ];
+        for (name, commune_above, epci_above, holders, holder, commune, expected) in cases {
+            let p = valid(project(*holder, commune));
+            let mut s = scheme("conditions");
+            s.rules.conditions = vec![condition("À vérifier", *commune_above, *epci_above, holders)];
+            let e = evaluate_plain(&p, &s);
+            let found: Vec<_> = e
+                .criteria
+                .iter()
+                .filter(|c| c.code == CriterionCode::Condition)
+                .collect();
+            assert_eq!(found.len(), usize::from(*expected), "{name}");
+            if *expected {
+                assert_eq!(found[0].status, Unknown, "{name}");
+                assert_eq!(found[0].message, "À vérifier.");
+                assert_eq!(e.verdict, Verdict::ToCheck, "{name}");
+            } else {
+                assert_eq!(e.verdict, Verdict::Eligible, "{name}");
+            }
+        }
+        // One criterion per condition that applies, in the scheme's order.
+        let p = valid(project(BeneficiaryType::Commune, SAINT_DIZIER));
+        let mut s = scheme("deux");
+        s.rules.conditions = vec![
+            condition("Première.", Some(2000), None, &[]),
+            condition("Ignorée.", Some(100_000), None, &[]),
+            condition("Seconde.", None, None, &[]),
+        ];
+        let messages: Vec<_> = evaluate_plain(&p, &s)
+            .criteria
+            .into_iter()
+            .filter(|c| c.code == CriterionCode::Condition)
+            .map(|c| c.message)
+            .collect();
+        assert_eq!(messages, ["Première.", "Seconde."]);
+    }
+
+    /// Issue 13: « Themes never make a scheme INELIGIBLE »; they only set `relevant`.
+    #[test]
+    fn themes_never_make_a_scheme_ineligible_nor_to_check() {
+        let all: Vec<String> = crate::vocab::THEMES
+            .iter()
+            .map(|(t, _)| (*t).to_owned())
+            .collect();
+        for asked in &all {
+            for offered in &all {
+                let p = valid(Project {
+                    themes: vec![asked.clone()],
+                    ..project(BeneficiaryType::Commune, SAINT_DIZIER)
+                });
+                let mut s = scheme("themes");
+                s.themes = vec![offered.clone()];
+                let e = evaluate_plain(&p, &s);
+                assert_eq!(e.verdict, Verdict::Eligible, "{asked} / {offered}");
+                let key = rank_key(&p, &s, &Zonings::default(), None);
+                assert_eq!(key.relevant, asked == offered, "{asked} / {offered}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_scheme_is_relevant_by_a_shared_theme_its_text_or_a_project_saying_nothing() {
+        // (case, project themes, project text, scheme themes, text score, relevant)
+        #[rustfmt::skip]
+        let cases: &[(&str, &[&str], Option<&str>, &[&str], Option<f64>, bool)] = &[
+            ("a shared theme", &["commerce", "lien-social"], None, &["commerce"], None, true),
+            ("other themes", &["commerce"], None, &["sante"], None, false),
+            ("other themes, the text matches", &["commerce"], Some("café"), &["sante"], Some(1.5), true),
+            ("other themes, the text does not match", &["commerce"], Some("café"), &["sante"], Some(0.0), false),
+            ("no theme, a text that does not match", &[], Some("café"), &["sante"], None, false),
+            ("neither themes nor text", &[], None, &["sante"], None, true),
+            ("a scheme open to every theme", &["commerce"], None, &[], None, true),
+        ];
+        for (name, themes, text, offered, score, expected) in cases {
+            let p = valid(Project {
+                themes: themes.iter().map(|t| (*t).to_owned()).collect(),
+                text: text.map(str::to_owned),
+                ..project(BeneficiaryType::Commune, SAINT_DIZIER)
+            });
+            let mut s = scheme("pertinence");
+            s.themes = offered.iter().map(|t| (*t).to_owned()).collect();
+            let key = rank_key(&p, &s, &Zonings::default(), *score);
+            assert_eq!(key.relevant, *expected, "{name}");
+        }
     }
 
     #[test]

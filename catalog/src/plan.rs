@@ -894,7 +894,7 @@ mod tests {
     use crate::eligibility::tests::{
         BREHAT, Edit, SAINT_DIZIER, day, project, scheme, territories, valid,
     };
-    use crate::eligibility::{Project, evaluate};
+    use crate::eligibility::{Project, tests::evaluate_without_zonings as evaluate};
     use crate::funder::FunderRecord;
     use crate::scheme::Perimeter;
 

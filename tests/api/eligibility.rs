@@ -7,7 +7,7 @@ use crate::helpers::{TestApp, error_code, error_field, scheme_input};
 const MATCH: &str = "query($project: ProjectInput!, $all: Boolean) {
   matchProject(project: $project, includeIneligible: $all) {
     eligibleCount toCheckCount
-    matches { verdict score scheme { slug } criteria { code status message }
+    matches { verdict relevant score scheme { slug } criteria { code status message }
               estimatedAmount { min max } }
   } }";
 
@@ -357,5 +357,199 @@ async fn the_description_ranks_schemes_that_are_otherwise_alike() {
             .filter(|s| s.ends_with("-52"))
             .collect();
         assert_eq!(ranked.first(), Some(&first), "{text}: {ranked:?}");
+    }
+}
+
+/// Publishes `schemes` (the `guichet` JSON format, which holds what `SchemeInput` does not yet:
+/// natures, conditions, zonings) as an import by another process would, and lets the index
+/// catch up.
+async fn import_published(app: &TestApp, schemes: Value) {
+    let parsed = catalog::import::guichet::parse(&schemes.to_string()).unwrap();
+    let summary = catalog::import::run(
+        &app.state.db,
+        &catalog::Actor::Operator,
+        &app.state.territories,
+        parsed,
+        true,
+        || {},
+    )
+    .await
+    .unwrap();
+    assert!(summary.skipped.is_empty(), "{summary:?}");
+    app.state.search.sync(&app.state.db).await.unwrap();
+}
+
+fn matches(body: &Value) -> &Vec<Value> {
+    body["data"]["matchProject"]["matches"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+}
+
+/// Issue 13: themes say how relevant a scheme is, never whether the holder may get it. A
+/// scheme of other themes is still evaluated and listed, after the relevant ones of its
+/// verdict.
+#[tokio::test]
+async fn themes_never_rule_a_scheme_out_they_set_relevant_and_the_order() {
+    let app = TestApp::spawn().await;
+    let mut health = scheme_input("aide-sante-52");
+    health["title"] = json!("Maisons de santé rurales — test");
+    health["themes"] = json!(["sante"]);
+    import_published(&app, json!([scheme_input("aide-commerce-52"), health])).await;
+    let project = |themes: Value| {
+        json!({ "holderType": "COMMUNE", "communeCode": "52001", "themes": themes,
+            "totalCost": 40000, "startsOn": "2027-03-01", "filingOn": "2026-12-01" })
+    };
+    for (themes, relevant, irrelevant) in [
+        (json!(["sante"]), "aide-sante-52", "aide-commerce-52"),
+        (
+            json!(["commerce", "lien-social"]),
+            "aide-commerce-52",
+            "aide-sante-52",
+        ),
+    ] {
+        let body = app
+            .graphql(MATCH, json!({ "project": project(themes.clone()) }))
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        let (good, other) = (find(&body, relevant).unwrap(), find(&body, irrelevant));
+        let other = other.unwrap_or_else(|| panic!("{irrelevant} dropped for {themes}: {body}"));
+        assert_eq!(good["verdict"], "ELIGIBLE", "{good}");
+        assert_eq!(other["verdict"], "ELIGIBLE", "{other}");
+        assert_eq!(good["relevant"], true);
+        assert_eq!(other["relevant"], false);
+        let theme = criterion(other, "THEME");
+        assert_eq!(theme["status"], "PASS", "{theme}");
+        assert!(
+            theme["message"].as_str().unwrap().contains("pas l'éligibilité"),
+            "{theme}"
+        );
+        // Within a verdict, every relevant match comes before every other one.
+        let list = matches(&body);
+        for pair in list.windows(2) {
+            if pair[0]["verdict"] == pair[1]["verdict"] {
+                assert!(
+                    pair[0]["relevant"] == true || pair[1]["relevant"] == false,
+                    "{} before {}",
+                    pair[0]["scheme"]["slug"],
+                    pair[1]["scheme"]["slug"]
+                );
+            }
+        }
+        let position = |slug: &str| list.iter().position(|m| m["scheme"]["slug"] == slug);
+        assert!(position(relevant) < position(irrelevant), "{themes}");
+    }
+    // Without themes or text, everything is relevant.
+    let body = app.graphql(MATCH, json!({ "project": project(json!([])) })).await;
+    assert!(matches(&body).iter().all(|m| m["relevant"] == true), "{body}");
+    // The text alone makes a scheme of other themes relevant.
+    let mut described = project(json!(["commerce"]));
+    described["text"] = json!("créer une maison de santé");
+    let body = app.graphql(MATCH, json!({ "project": described })).await;
+    assert_eq!(find(&body, "aide-sante-52").unwrap()["relevant"], true, "{body}");
+}
+
+/// CGCT L2334-33: DETR communes of 2,001 to 20,000 inhabitants depend on their potentiel
+/// financier, which Guichet does not hold: a `CONDITION` to check where it applies. A scheme
+/// funding investment only says `NATURE`.
+#[tokio::test]
+async fn conditions_are_to_check_where_they_apply_and_the_nature_is_a_criterion() {
+    let app = TestApp::spawn().await;
+    let mut scheme = scheme_input("dotation-test-52");
+    scheme["rules"] = json!({ "minProjectCost": 10000, "noStartBeforeFiling": true,
+        "conditions": [{ "text": "Éligible si le potentiel financier par habitant est inférieur à 1,3 fois la moyenne de la strate (CGCT, art. L2334-33) : à vérifier auprès de la préfecture",
+                         "whenCommunePopulationAbove": 2000 }] });
+    scheme["natures"] = json!(["INVESTMENT"]);
+    import_published(&app, json!([scheme])).await;
+    let project = |commune: &str, nature: Value| {
+        json!({ "holderType": "COMMUNE", "communeCode": commune, "themes": ["commerce"],
+            "totalCost": 150000, "startsOn": "2027-03-01", "filingOn": "2026-12-01",
+            "nature": nature })
+    };
+    let conditions = |found: &Value| -> Vec<Value> {
+        found["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["code"] == "CONDITION")
+            .cloned()
+            .collect()
+    };
+    // Ageville (290 inhabitants): the condition does not apply; investment is funded.
+    let body = app
+        .graphql(MATCH, json!({ "project": project("52001", json!("INVESTMENT")) }))
+        .await;
+    let found = find(&body, "dotation-test-52").expect("listed");
+    assert_eq!(found["verdict"], "ELIGIBLE", "{found}");
+    assert!(conditions(found).is_empty(), "{found}");
+    assert_eq!(criterion(found, "NATURE")["status"], "PASS");
+    // Saint-Dizier (22,858 inhabitants): the condition applies, to check.
+    let body = app
+        .graphql(MATCH, json!({ "project": project("52448", json!("INVESTMENT")) }))
+        .await;
+    let found = find(&body, "dotation-test-52").expect("to check, not dropped");
+    assert_eq!(found["verdict"], "TO_CHECK", "{found}");
+    let applied = conditions(found);
+    assert_eq!(applied.len(), 1, "{found}");
+    assert_eq!(applied[0]["status"], "UNKNOWN");
+    assert!(
+        applied[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("L2334-33) : à vérifier auprès de la préfecture."),
+        "{applied:?}"
+    );
+    // Nature not said: to check; operating costs: not funded.
+    let body = app
+        .graphql(MATCH, json!({ "project": project("52001", Value::Null) }))
+        .await;
+    let found = find(&body, "dotation-test-52").unwrap();
+    assert_eq!(found["verdict"], "TO_CHECK");
+    let nature = criterion(found, "NATURE");
+    assert_eq!(nature["status"], "UNKNOWN");
+    assert!(nature["message"].as_str().unwrap().contains("ne finance que l'investissement"));
+    let body = app
+        .graphql(
+            MATCH,
+            json!({ "project": project("52001", json!("OPERATING")), "all": true }),
+        )
+        .await;
+    let found = find(&body, "dotation-test-52").unwrap();
+    assert_eq!(found["verdict"], "INELIGIBLE", "{found}");
+    assert_eq!(criterion(found, "NATURE")["status"], "FAIL");
+}
+
+/// Issue 13: what the data cannot decide is UNKNOWN, never PASS by default: a session with
+/// no published dates, `noStartBeforeFiling` not stated (décret n° 2018-514, art. 2), a
+/// perimeter naming a list of communes Guichet does not hold (never « toute la France »).
+#[tokio::test]
+async fn what_the_data_cannot_decide_is_to_check() {
+    let app = TestApp::spawn().await;
+    let mut scheme = scheme_input("appel-gal-test");
+    scheme["perimeter"] = json!({ "zonings": ["gal-test-inconnu"] });
+    scheme["calendar"] = json!({ "recurrence": "RECURRING" });
+    scheme["funders"] = json!([{ "slug": "etat-test", "name": "État — test", "kind": "STATE",
+        "nameInSentence": "l'État" }]);
+    import_published(&app, json!([scheme])).await;
+    let body = app
+        .graphql(
+            MATCH,
+            json!({ "project": { "holderType": "COMMUNE", "communeCode": "52001",
+                "themes": ["commerce"], "totalCost": 40000, "nature": "INVESTMENT",
+                "filingOn": "2026-12-01" } }),
+        )
+        .await;
+    let found = find(&body, "appel-gal-test").expect("to check, not dropped");
+    assert_eq!(found["verdict"], "TO_CHECK", "{found}");
+    for (code, phrase) in [
+        ("TERRITORY", "Liste des communes de « gal-test-inconnu » non chargée"),
+        ("CALENDAR", "Dates de la prochaine session non publiées : renseignez-vous auprès de l'État"),
+        ("START_BEFORE_FILING", "décret n° 2018-514 du 25 juin 2018, art. 2"),
+    ] {
+        let c = criterion(found, code);
+        assert_eq!(c["status"], "UNKNOWN", "{c}");
+        let message = c["message"].as_str().unwrap().replace(['\u{a0}', '\u{202f}'], " ");
+        assert!(message.contains(phrase), "{code}: {message}");
+        assert!(!message.contains("toute la France"), "{message}");
+        assert!(!message.contains("de État"), "{message}");
     }
 }

@@ -18,7 +18,6 @@ use crate::zoning::Zonings;
 
 /// The facets, in the order of [`FACETS`].
 pub const FACETS: [&str; 4] = ["themes", "beneficiaryTypes", "aidTypes", "funders"];
-pub const THEMES: usize = 0;
 pub const AID_TYPES: usize = 2;
 const FUNDERS: usize = 3;
 

@@ -39,6 +39,7 @@ use crate::error::{Error, Result};
 use crate::scheme::{self, Scheme};
 use crate::synonym::{self, Thesaurus};
 use crate::territory::Territories;
+use crate::zoning::Zonings;
 use crate::vocab::{AidType, BeneficiaryType, SchemeStatus, theme_label};
 use crate::zoning::{self, Zonings};
 pub use facts::FacetValue;
@@ -813,18 +814,21 @@ impl SearchIndex {
         })
     }
 
-    /// Every published scheme evaluated for `project` (DESIGN §6 `matchProject`): eligible
-    /// first, then to check, then, with `include_ineligible`, the others; by score within
-    /// each (shared themes, text relevance of the project's description, a narrower
-    /// perimeter, closing soon).
+    /// Every published scheme evaluated for `project` (DESIGN §6 `matchProject`) against
+    /// the perimeters' `zonings`: eligible first, then to check, then, with
+    /// `include_ineligible`, the others; within each, the relevant (a theme shared, the text
+    /// matching, or a project saying neither) before the others, then by score (shared
+    /// themes, text relevance of the project's description, a narrower perimeter, closing
+    /// soon).
     pub async fn match_project(
         self: &Arc<Self>,
         project: ValidProject,
         include_ineligible: bool,
+        zonings: Arc<Zonings>,
     ) -> Result<(ValidProject, Vec<Match>)> {
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
-            let matches = this.match_blocking(&project, include_ineligible)?;
+            let matches = this.match_blocking(&project, include_ineligible, &zonings)?;
             Ok((project, matches))
         })
         .await
@@ -835,9 +839,14 @@ impl SearchIndex {
         &self,
         project: &ValidProject,
         include_ineligible: bool,
+        zonings: &Zonings,
     ) -> Result<Vec<Match>> {
-        // Without the ineligible, what the in-memory facts rule out is not read: another
-        // holder type, another place, a closed call, no theme or aid type in common.
+        // Without the ineligible, what the in-memory facts rule out for sure is not read:
+        // another holder type, a closed call, no aid type in common. Themes are not
+        // filtered: they never make a scheme ineligible. Nor is the territory: the facts do
+        // not know zonings, and a perimeter naming one may hold the commune or be
+        // undecided (TODO(lead): restore `territory` here once the facts admit a scheme
+        // whose zoning contains the commune or is not loaded).
         let scope = |facts: &Facts| {
             if include_ineligible {
                 return Scope::new(
@@ -848,16 +857,13 @@ impl SearchIndex {
                 );
             }
             let filter = Filter {
-                territory: Some(project.commune().code.clone()),
                 beneficiary_types: vec![project.holder_type()],
                 open_on: Some(project.filing_on()),
                 ..Filter::default()
             };
-            let themes: Vec<&str> = project.themes().iter().map(String::as_str).collect();
             let aid_types: Vec<&str> = project.aid_types().iter().map(|a| a.as_str()).collect();
             Ok(
                 Scope::new(facts, &self.territories, &filter, &Actor::Anonymous)?
-                    .shared_or_none(facts, facts::THEMES, &themes)
                     .shared_or_none(facts, facts::AID_TYPES, &aid_types),
             )
         };
@@ -865,16 +871,25 @@ impl SearchIndex {
             .published_blocking(project.text(), scope)?
             .into_iter()
             .filter_map(|(scheme, text_score)| {
-                let evaluation = eligibility::evaluate(project, &scheme.record, &self.territories);
+                let evaluation = eligibility::evaluate(
+                    project,
+                    &scheme.record,
+                    &self.territories,
+                    zonings,
+                );
                 if evaluation.verdict == Verdict::Ineligible && !include_ineligible {
                     return None;
                 }
-                let score =
-                    eligibility::rank_key(project, &scheme.record, Some(f64::from(text_score)))
-                        .score();
+                let key = eligibility::rank_key(
+                    project,
+                    &scheme.record,
+                    zonings,
+                    Some(f64::from(text_score)),
+                );
                 Some(Match {
                     scheme,
-                    score,
+                    score: key.score(),
+                    relevant: key.relevant,
                     evaluation,
                 })
             })
@@ -883,6 +898,7 @@ impl SearchIndex {
             a.evaluation
                 .verdict
                 .cmp(&b.evaluation.verdict)
+                .then(b.relevant.cmp(&a.relevant))
                 .then(b.score.total_cmp(&a.score))
                 .then_with(|| a.scheme.record.slug.cmp(&b.scheme.record.slug))
         });
@@ -992,6 +1008,9 @@ impl SearchIndex {
 pub struct Match {
     pub scheme: Scheme,
     pub score: f64,
+    /// A theme shared, the text matching, or a project giving neither (see
+    /// [`eligibility::RankKey::relevant`]): listed first within its verdict.
+    pub relevant: bool,
     pub evaluation: Evaluation,
 }
 

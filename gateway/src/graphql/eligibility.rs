@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use std::collections::HashMap;
 
-use catalog::eligibility::{self, Evaluation, ValidProject};
+use catalog::eligibility::{self, ValidProject};
 use catalog::plan;
 use catalog::search::Match;
 
@@ -96,8 +96,9 @@ impl From<eligibility::CriterionStatus> for CriterionStatus {
 /// One checked condition; the message, in French, names the values compared.
 #[derive(SimpleObject)]
 pub struct Criterion {
-    /// `BENEFICIARY_TYPE`, `TERRITORY`, `POPULATION`, `PROJECT_COST`, `CALENDAR`,
-    /// `START_BEFORE_FILING`, `THEME` or `AID_TYPE`.
+    /// `BENEFICIARY_TYPE`, `TERRITORY`, `POPULATION`, `CONDITION` (one per condition of the
+    /// scheme that applies, always UNKNOWN), `NATURE`, `PROJECT_COST`, `CALENDAR`,
+    /// `START_BEFORE_FILING`, `THEME` (informs, never FAIL) or `AID_TYPE`.
     pub code: String,
     pub status: CriterionStatus,
     pub message: String,
@@ -124,16 +125,27 @@ impl From<eligibility::AmountRange> for AmountRange {
 pub struct SchemeMatch {
     pub scheme: Scheme,
     pub verdict: Verdict,
+    /// A theme shared, the project's text matching the scheme, a scheme open to every
+    /// theme, or a project giving neither themes nor text. Themes and text say relevance,
+    /// never eligibility: the relevant come first within a verdict.
+    pub relevant: bool,
     pub score: f64,
     pub criteria: Vec<Criterion>,
     pub estimated_amount: Option<AmountRange>,
 }
 
 impl SchemeMatch {
-    fn new(scheme: catalog::scheme::Scheme, score: f64, evaluation: Evaluation) -> Self {
+    fn new(m: Match) -> Self {
+        let Match {
+            scheme,
+            score,
+            relevant,
+            evaluation,
+        } = m;
         SchemeMatch {
             scheme: Scheme(scheme),
             verdict: evaluation.verdict.into(),
+            relevant,
             score,
             criteria: evaluation
                 .criteria
@@ -149,8 +161,8 @@ impl SchemeMatch {
     }
 }
 
-/// Eligible schemes first, then those to check, then (when asked) the others; by score
-/// within each.
+/// Eligible schemes first, then those to check, then (when asked) the others; within each,
+/// the relevant first, then by score.
 #[derive(SimpleObject)]
 pub struct MatchResult {
     pub matches: Vec<SchemeMatch>,
@@ -274,9 +286,11 @@ async fn evaluate_all(
         catalog::search::today(),
     )
     .gql()?;
+    // TODO(lead): state zonings.
+    let zonings = std::sync::Arc::new(catalog::zoning::Zonings::default());
     state
         .search
-        .match_project(project, include_ineligible)
+        .match_project(project, include_ineligible, zonings)
         .await
         .gql()
 }
@@ -309,7 +323,7 @@ impl EligibilityQuery {
             to_check_count: count(eligibility::Verdict::ToCheck),
             matches: matches
                 .into_iter()
-                .map(|m| SchemeMatch::new(m.scheme, m.score, m.evaluation))
+                .map(SchemeMatch::new)
                 .collect(),
         })
     }
