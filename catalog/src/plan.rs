@@ -527,7 +527,12 @@ struct Limit {
 /// `rate` % of a cost known on `plan_basis`, for a scheme funding on `scheme_basis` (unknown:
 /// taken as the plan's). VAT is at most 20 % (CGI art. 278), so HT ≥ TTC / 1,2 and
 /// TTC ≤ 1,2 × HT.
-fn rate_limit(cost: i64, rate: f64, plan_basis: CostBasis, scheme_basis: Option<CostBasis>) -> Limit {
+fn rate_limit(
+    cost: i64,
+    rate: f64,
+    plan_basis: CostBasis,
+    scheme_basis: Option<CostBasis>,
+) -> Limit {
     let on_cost = share_of(cost, rate);
     match (plan_basis, scheme_basis) {
         (CostBasis::Ttc, Some(CostBasis::Ht)) => Limit {
@@ -902,7 +907,8 @@ impl<'a> Resolved<'a> {
                 basis.label(),
             );
             if self.holder_type == BeneficiaryType::Association {
-                warning.push_str(" Une association non assujettie à la TVA présente son budget TTC.");
+                warning
+                    .push_str(" Une association non assujettie à la TVA présente son budget TTC.");
             }
             warnings.push(warning);
         }
@@ -1266,12 +1272,12 @@ impl Resolved<'_> {
     /// Whether every line stays within its scheme's usual rate, when published (on public
     /// expenditure for EU funds with a stated share).
     fn within_usual_rates(&self) -> bool {
-        self.lines.iter().all(|line| {
-            match line.funding().and_then(|f| f.typical_rate) {
+        self.lines
+            .iter()
+            .all(|line| match line.funding().and_then(|f| f.typical_rate) {
                 Some(rate) => line.amount <= self.line_limit(line, rate).0.safe,
                 None => true,
-            }
-        })
+            })
     }
 }
 
@@ -1419,7 +1425,8 @@ fn plan_warnings(
         warnings.push(exemption);
     }
     if plan.lines.is_empty() {
-        warnings.push("Aucun dispositif retenu : le projet reste financé sur fonds propres.".into());
+        warnings
+            .push("Aucun dispositif retenu : le projet reste financé sur fonds propres.".into());
         return warnings;
     }
     let chosen: Vec<&Candidate<'_>> = plan
@@ -1607,7 +1614,9 @@ mod tests {
                 s.funders = vec![funder(FunderKind::PublicAgency)];
                 s.aid_types = vec![AidType::Loan];
             }),
-            with_funding("caf", |s| s.funders = vec![funder(FunderKind::SocialSecurity)]),
+            with_funding("caf", |s| {
+                s.funders = vec![funder(FunderKind::SocialSecurity)]
+            }),
             with_funding("caf-publique", |s| {
                 s.funders = vec![FunderRecord {
                     public_body: Some(true),
@@ -2057,27 +2066,77 @@ mod tests {
             ("L1111-10 III: an association is not a public owner", Association, Some(Investment), false, SAINT_DIZIER, false),
         ];
         for &(case, holder, nature, derogation, commune, applies) in CASES {
-            let p = placed(holder, nature, derogation, commune, 10_000, vec![line("region", 90_000)]);
+            let p = placed(
+                holder,
+                nature,
+                derogation,
+                commune,
+                10_000,
+                vec![line("region", 90_000)],
+            );
             let checked = check_of(&p);
-            let found: Found = checked.violations.iter().map(|v| (v.code, v.line)).collect();
+            let found: Found = checked
+                .violations
+                .iter()
+                .map(|v| (v.code, v.line))
+                .collect();
             let expected: Found = if applies {
                 vec![(V::SelfFundingBelowMinimum, None)]
             } else {
                 vec![]
             };
             assert_eq!(found, expected, "{case}");
-            let explained = checked.warnings.iter().any(|w| w.contains("n'est pas exigée"));
-            assert_eq!(explained, !applies && holder != Association, "{case}: {:?}", checked.warnings);
+            let explained = checked
+                .warnings
+                .iter()
+                .any(|w| w.contains("n'est pas exigée"));
+            assert_eq!(
+                explained,
+                !applies && holder != Association,
+                "{case}: {:?}",
+                checked.warnings
+            );
         }
-        let unknown = check_of(&placed(Commune, None, false, SAINT_DIZIER, 10_000, vec![line("region", 90_000)]));
-        assert!(unknown.violations[0].message.contains("ne vise que l'investissement"), "{:?}", unknown.violations);
-        let overseas = check_of(&placed(Commune, None, false, "97411", 10_000, vec![line("region", 90_000)]));
-        assert!(overseas.warnings[0].contains("à La Réunion"), "{:?}", overseas.warnings);
+        let unknown = check_of(&placed(
+            Commune,
+            None,
+            false,
+            SAINT_DIZIER,
+            10_000,
+            vec![line("region", 90_000)],
+        ));
+        assert!(
+            unknown.violations[0]
+                .message
+                .contains("ne vise que l'investissement"),
+            "{:?}",
+            unknown.violations
+        );
+        let overseas = check_of(&placed(
+            Commune,
+            None,
+            false,
+            "97411",
+            10_000,
+            vec![line("region", 90_000)],
+        ));
+        assert!(
+            overseas.warnings[0].contains("à La Réunion"),
+            "{:?}",
+            overseas.warnings
+        );
     }
 
     #[test]
     fn the_place_of_the_plan_must_be_a_known_commune() {
-        let p = placed(Commune, None, false, "99999", 20_000, vec![line("detr", 80_000)]);
+        let p = placed(
+            Commune,
+            None,
+            false,
+            "99999",
+            20_000,
+            vec![line("detr", 80_000)],
+        );
         match check(&p, &catalogue(), territories()) {
             Err(Error::Validation { field, message }) => {
                 assert_eq!(field, "communeCode");
@@ -2135,8 +2194,15 @@ mod tests {
                 .collect();
             assert_eq!(found, expected, "{case}");
         }
-        let shares = check_of(&plan(Commune, 0, vec![line("region", 80_000), loan("pret-bdt", 20_000, Loan)]));
-        assert!((shares.public_share - 0.8).abs() < 1e-9, "loans are not public aid");
+        let shares = check_of(&plan(
+            Commune,
+            0,
+            vec![line("region", 80_000), loan("pret-bdt", 20_000, Loan)],
+        ));
+        assert!(
+            (shares.public_share - 0.8).abs() < 1e-9,
+            "loans are not public aid"
+        );
     }
 
     /// Who is public is the funders' property (`FunderRecord::is_public`), not the line's:
@@ -2173,12 +2239,22 @@ mod tests {
         for (case, plan, expected) in cases {
             assert_eq!(violations(&plan), expected, "{case}");
         }
-        let messages = check_messages(&plan(Association, 19_999, vec![line("leader-80", 80_000), line("region", 1)]));
-        let cofunding = messages.iter().find(|m| m.contains("cofinancement public national")).unwrap();
+        let messages = check_messages(&plan(
+            Association,
+            19_999,
+            vec![line("leader-80", 80_000), line("region", 1)],
+        ));
+        let cofunding = messages
+            .iter()
+            .find(|m| m.contains("cofinancement public national"))
+            .unwrap();
         assert!(cofunding.contains("au moins 20 000 €"), "{cofunding}");
         assert!(cofunding.contains("il manque 19 999 €"), "{cofunding}");
         assert!(cofunding.contains("2021/2115, art. 91"), "{cofunding}");
-        let rate = messages.iter().find(|m| m.contains("taux maximal")).unwrap();
+        let rate = messages
+            .iter()
+            .find(|m| m.contains("taux maximal"))
+            .unwrap();
         assert!(rate.contains("de la dépense publique (80 001 €)"), "{rate}");
     }
 
@@ -2189,7 +2265,18 @@ mod tests {
     fn rates_apply_on_the_schemes_cost_basis() {
         let on = |basis, holder, amount| FinancingPlan {
             cost_basis: basis,
-            ..plan(holder, 100_000 - amount, vec![line(if basis == CostBasis::Ttc { "basis-ht" } else { "basis-ttc" }, amount)])
+            ..plan(
+                holder,
+                100_000 - amount,
+                vec![line(
+                    if basis == CostBasis::Ttc {
+                        "basis-ht"
+                    } else {
+                        "basis-ttc"
+                    },
+                    amount,
+                )],
+            )
         };
         #[rustfmt::skip]
         const CASES: &[(&str, CostBasis, i64, bool)] = &[
@@ -2202,17 +2289,37 @@ mod tests {
         for &(case, basis, amount, above) in CASES {
             let checked = check_of(&on(basis, Association, amount));
             let codes: Vec<ViolationCode> = checked.violations.iter().map(|v| v.code).collect();
-            assert_eq!(codes, if above { vec![V::RateAboveMax] } else { vec![] }, "{case}");
+            assert_eq!(
+                codes,
+                if above { vec![V::RateAboveMax] } else { vec![] },
+                "{case}"
+            );
             assert_eq!(checked.warnings.len(), 1, "{case}: {:?}", checked.warnings);
-            assert!(checked.warnings[0].contains("arrêté du 21 août 2018"), "{case}");
-            assert!(checked.warnings[0].contains("association non assujettie à la TVA présente son budget TTC"), "{case}");
+            assert!(
+                checked.warnings[0].contains("arrêté du 21 août 2018"),
+                "{case}"
+            );
+            assert!(
+                checked.warnings[0]
+                    .contains("association non assujettie à la TVA présente son budget TTC"),
+                "{case}"
+            );
         }
-        let same = check_of(&FinancingPlan { cost_basis: CostBasis::Ht, ..plan(Commune, 50_000, vec![line("basis-ht", 50_000)]) });
-        assert!(same.violations.is_empty() && same.warnings.is_empty(), "{same:?}");
+        let same = check_of(&FinancingPlan {
+            cost_basis: CostBasis::Ht,
+            ..plan(Commune, 50_000, vec![line("basis-ht", 50_000)])
+        });
+        assert!(
+            same.violations.is_empty() && same.warnings.is_empty(),
+            "{same:?}"
+        );
         let commune = check_of(&on(CostBasis::Ttc, Commune, 10_000));
-        assert!(!commune.warnings[0].contains("association"), "{:?}", commune.warnings);
+        assert!(
+            !commune.warnings[0].contains("association"),
+            "{:?}",
+            commune.warnings
+        );
     }
-
 
     fn region(rate: f64) -> SchemeRecord {
         with_funding("region", |s| {
@@ -2244,8 +2351,14 @@ mod tests {
         let s = suggestion(Commune, Some(100_000), &[detr, region(20.0)]);
         assert_eq!(amounts(&s), [("detr", 30_000), ("region", 20_000)]);
         let why = reasons(&s);
-        assert_eq!(why[0], "Taux usuel de 30 % du coût HT publié par l'État : 30 000 €.");
-        assert!(why[1].starts_with("Taux maximal de 20 % du coût HT de « Dispositif region »"), "{why:?}");
+        assert_eq!(
+            why[0],
+            "Taux usuel de 30 % du coût HT publié par l'État : 30 000 €."
+        );
+        assert!(
+            why[1].starts_with("Taux maximal de 20 % du coût HT de « Dispositif region »"),
+            "{why:?}"
+        );
         assert!(s.lines.iter().all(|l| l.aid_type == AidType::Grant));
     }
 
@@ -2257,8 +2370,14 @@ mod tests {
         assert_eq!(amounts(&s), [("region", 10_000), ("leader-80", 40_000)]);
         assert_eq!((s.own_funds, s.total_aid), (50_000, 50_000));
         let why = reasons(&s);
-        assert!(why[0].contains("Cofinancement national de « Dispositif leader-80 »"), "{why:?}");
-        assert!(why[1].contains("80 % au plus de la dépense publique"), "{why:?}");
+        assert!(
+            why[0].contains("Cofinancement national de « Dispositif leader-80 »"),
+            "{why:?}"
+        );
+        assert!(
+            why[1].contains("80 % au plus de la dépense publique"),
+            "{why:?}"
+        );
         let s = suggestion(Association, Some(100_000), &[leader_80()]);
         assert!(s.lines.is_empty());
         let all = s.warnings.join("\n").replace('\u{a0}', " ");
@@ -2279,7 +2398,10 @@ mod tests {
         });
         let s = suggestion(Commune, Some(100_000), &[region(50.0), bdt]);
         assert_eq!(amounts(&s), [("region", 50_000), ("pret-bdt", 40_000)]);
-        assert_eq!((s.own_funds, s.total_aid, s.total_loans), (10_000, 50_000, 40_000));
+        assert_eq!(
+            (s.own_funds, s.total_aid, s.total_loans),
+            (10_000, 50_000, 40_000)
+        );
         assert_eq!(s.lines[1].aid_type, AidType::Loan);
         assert!(reasons(&s)[1].starts_with("Prêt par Financeur Agence ou opérateur public : financement du porteur, à rembourser"), "{:?}", reasons(&s));
     }
@@ -2289,13 +2411,26 @@ mod tests {
     fn an_exempt_commune_may_receive_more_than_eighty_percent() {
         use crate::vocab::Nature::{Investment, Operating};
         const CASES: &[(&str, Option<Nature>, &str, i64)] = &[
-            ("L1111-10 III: investment", Some(Investment), SAINT_DIZIER, 80_000),
-            ("L1111-10 III: operating", Some(Operating), SAINT_DIZIER, 90_000),
+            (
+                "L1111-10 III: investment",
+                Some(Investment),
+                SAINT_DIZIER,
+                80_000,
+            ),
+            (
+                "L1111-10 III: operating",
+                Some(Operating),
+                SAINT_DIZIER,
+                90_000,
+            ),
             ("L1111-10 III: Mayotte", Some(Investment), "97611", 90_000),
         ];
         for &(case, nature, commune, aid) in CASES {
             let s = suggestion_for(
-                Project { nature, ..project(Commune, commune) },
+                Project {
+                    nature,
+                    ..project(Commune, commune)
+                },
                 &[region(90.0)],
             );
             assert_eq!(s.total_aid, aid, "{case}");
@@ -2320,8 +2455,14 @@ mod tests {
         );
         assert_eq!(amounts(&s), [("region", 50_000)]);
         let all = s.warnings.join("\n");
-        assert!(all.contains("calcule ses taux sur le coût HT, et le coût du projet est indiqué TTC"), "{all}");
-        assert!(all.contains("association non assujettie à la TVA présente son budget TTC"), "{all}");
+        assert!(
+            all.contains("calcule ses taux sur le coût HT, et le coût du projet est indiqué TTC"),
+            "{all}"
+        );
+        assert!(
+            all.contains("association non assujettie à la TVA présente son budget TTC"),
+            "{all}"
+        );
     }
 
     /// A small deterministic generator (xorshift64*), so that the property test needs no
@@ -2523,7 +2664,8 @@ mod tests {
                 .iter()
                 .map(|s| (s.slug.clone(), s.clone()))
                 .collect();
-            let checked = check(&suggested.to_plan(&project), &by_slug, territories()).expect("a valid plan");
+            let checked =
+                check(&suggested.to_plan(&project), &by_slug, territories()).expect("a valid plan");
             assert!(checked.balanced, "{context}");
             assert!(
                 checked.violations.is_empty(),
@@ -2534,13 +2676,14 @@ mod tests {
             with_loans += usize::from(suggested.total_loans > 0);
             with_eu_share += usize::from(suggested.lines.iter().any(|l| {
                 by_slug[&l.scheme_slug].funding.eu_cofunding_rate.is_some()
-                    && by_slug[&l.scheme_slug].rules.requires_national_public_cofunding == Some(true)
+                    && by_slug[&l.scheme_slug]
+                        .rules
+                        .requires_national_public_cofunding
+                        == Some(true)
             }));
             let exempt = matches!(project.commune().code.as_str(), "97411" | "97611" | "97701")
                 || project.nature() == Some(Nature::Operating);
-            if is_local_authority(holder)
-                && exempt
-                && 4 * suggested.own_funds < suggested.total_aid
+            if is_local_authority(holder) && exempt && 4 * suggested.own_funds < suggested.total_aid
             {
                 exempt_below_twenty += 1;
             }
@@ -2551,7 +2694,10 @@ mod tests {
         );
         // The generator reaches the new rules: loans, EU shares, exempt local authorities.
         assert!(with_loans > 20, "only {with_loans} plans with a loan");
-        assert!(with_eu_share > 20, "only {with_eu_share} plans with an EU share");
+        assert!(
+            with_eu_share > 20,
+            "only {with_eu_share} plans with an EU share"
+        );
         assert!(
             exempt_below_twenty > 20,
             "only {exempt_below_twenty} exempt plans below 20 %"
