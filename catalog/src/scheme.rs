@@ -470,14 +470,8 @@ impl SchemeRecord {
                 );
             }
             for (key, value) in [
-                (
-                    "whenCommunePopulationAbove",
-                    condition.when_commune_population_above,
-                ),
-                (
-                    "whenEpciPopulationAbove",
-                    condition.when_epci_population_above,
-                ),
+                ("whenCommunePopulationAbove", condition.when_commune_population_above),
+                ("whenEpciPopulationAbove", condition.when_epci_population_above),
             ] {
                 if value.is_some_and(|v| v < 0) {
                     err(
