@@ -1350,8 +1350,6 @@ async fn matching(
 ) -> anyhow::Result<()> {
     let projects = projects(&state.territories);
     let today = catalog::search::today();
-    // TODO(lead): the state's zonings.
-    let zonings = Arc::new(catalog::zoning::Zonings::default());
     let (mut samples, mut found) = (Vec::new(), 0);
     for _ in 0..rounds {
         for p in &projects {
@@ -1360,7 +1358,7 @@ async fn matching(
             let started = Instant::now();
             let (_, matches) = state
                 .search
-                .match_project(project, false, zonings.clone())
+                .match_project(project, false)
                 .await?;
             samples.push(started.elapsed());
             found += matches.len();

@@ -39,7 +39,6 @@ use crate::error::{Error, Result};
 use crate::scheme::{self, Scheme};
 use crate::synonym::{self, Thesaurus};
 use crate::territory::Territories;
-use crate::zoning::Zonings;
 use crate::vocab::{AidType, BeneficiaryType, SchemeStatus, theme_label};
 use crate::zoning::{self, Zonings};
 pub use facts::FacetValue;
@@ -814,8 +813,8 @@ impl SearchIndex {
         })
     }
 
-    /// Every published scheme evaluated for `project` (DESIGN §6 `matchProject`) against
-    /// the perimeters' `zonings`: eligible first, then to check, then, with
+    /// Every published scheme evaluated for `project` (DESIGN §6 `matchProject`), with the
+    /// zonings the index holds: eligible first, then to check, then, with
     /// `include_ineligible`, the others; within each, the relevant (a theme shared, the text
     /// matching, or a project saying neither) before the others, then by score (shared
     /// themes, text relevance of the project's description, a narrower perimeter, closing
@@ -824,11 +823,10 @@ impl SearchIndex {
         self: &Arc<Self>,
         project: ValidProject,
         include_ineligible: bool,
-        zonings: Arc<Zonings>,
     ) -> Result<(ValidProject, Vec<Match>)> {
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
-            let matches = this.match_blocking(&project, include_ineligible, &zonings)?;
+            let matches = this.match_blocking(&project, include_ineligible)?;
             Ok((project, matches))
         })
         .await
@@ -839,14 +837,13 @@ impl SearchIndex {
         &self,
         project: &ValidProject,
         include_ineligible: bool,
-        zonings: &Zonings,
     ) -> Result<Vec<Match>> {
+        // The zonings the facts were built with (a reload re-reads the schemes naming one).
+        let zonings = &*self.zonings();
         // Without the ineligible, what the in-memory facts rule out for sure is not read:
-        // another holder type, a closed call, no aid type in common. Themes are not
-        // filtered: they never make a scheme ineligible. Nor is the territory: the facts do
-        // not know zonings, and a perimeter naming one may hold the commune or be
-        // undecided (TODO(lead): restore `territory` here once the facts admit a scheme
-        // whose zoning contains the commune or is not loaded).
+        // another holder type, another place (a zoning counts as its communes; one not
+        // loaded is kept, to check), a closed call, no aid type in common. Themes are not
+        // filtered: they never make a scheme ineligible.
         let scope = |facts: &Facts| {
             if include_ineligible {
                 return Scope::new(
@@ -857,6 +854,7 @@ impl SearchIndex {
                 );
             }
             let filter = Filter {
+                territory: Some(project.commune().code.clone()),
                 beneficiary_types: vec![project.holder_type()],
                 open_on: Some(project.filing_on()),
                 ..Filter::default()
