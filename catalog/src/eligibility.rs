@@ -1139,10 +1139,7 @@ pub fn rank_key(
     let text_score = text_score.unwrap_or(0.0);
     let says_nothing = project.themes.is_empty() && project.text.is_none();
     RankKey {
-        relevant: shared_themes > 0
-            || scheme.themes.is_empty()
-            || text_score > 0.0
-            || says_nothing,
+        relevant: shared_themes > 0 || scheme.themes.is_empty() || text_score > 0.0 || says_nothing,
         shared_themes,
         text_score,
         locality,
@@ -1636,7 +1633,12 @@ pub(crate) mod tests {
         for (name, commune_above, epci_above, holders, holder, commune, expected) in cases {
             let p = valid(project(*holder, commune));
             let mut s = scheme("conditions");
-            s.rules.conditions = vec![condition("À vérifier", *commune_above, *epci_above, holders)];
+            s.rules.conditions = vec![condition(
+                "À vérifier",
+                *commune_above,
+                *epci_above,
+                holders,
+            )];
             let e = evaluate_plain(&p, &s);
             let found: Vec<_> = e
                 .criteria

@@ -1276,15 +1276,26 @@ mod tests {
         assert_eq!(record.natures, [Nature::Investment]);
         assert_eq!(record.funding.basis, Some(CostBasis::Ht));
         assert_eq!(record.funding.eu_cofunding_rate, Some(80.0));
-        assert_eq!(record.rules.conditions[0].when_commune_population_above, Some(2000));
+        assert_eq!(
+            record.rules.conditions[0].when_commune_population_above,
+            Some(2000)
+        );
         let perimeter = record.perimeter.clone().unwrap();
-        assert!(!perimeter.is_national(), "a perimeter naming a zoning is not national");
-        let again =
-            SchemeRecord::from_json(serde_json::to_value(&record).unwrap()).unwrap();
+        assert!(
+            !perimeter.is_national(),
+            "a perimeter naming a zoning is not national"
+        );
+        let again = SchemeRecord::from_json(serde_json::to_value(&record).unwrap()).unwrap();
         assert_eq!(again, record);
         let written = serde_json::to_value(&record).unwrap();
-        assert_eq!(written["rules"]["conditions"][0]["whenHolderTypes"][0], "COMMUNE");
-        assert_eq!(written["funders"][0]["nameInSentence"], "l'Union européenne");
+        assert_eq!(
+            written["rules"]["conditions"][0]["whenHolderTypes"][0],
+            "COMMUNE"
+        );
+        assert_eq!(
+            written["funders"][0]["nameInSentence"],
+            "l'Union européenne"
+        );
 
         let mut old = SchemeRecord::from_json(serde_json::json!({
             "slug": "ancien", "title": "Ancien", "beneficiaryTypes": ["COMMUNE"],

@@ -1356,10 +1356,7 @@ async fn matching(
             let project: catalog::eligibility::Project = project_of(p);
             let project = catalog::eligibility::validate(project, &state.territories, today)?;
             let started = Instant::now();
-            let (_, matches) = state
-                .search
-                .match_project(project, false)
-                .await?;
+            let (_, matches) = state.search.match_project(project, false).await?;
             samples.push(started.elapsed());
             found += matches.len();
         }

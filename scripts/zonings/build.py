@@ -35,7 +35,7 @@ ZONINGS = [
     },
     {
         "slug": "leader-gal-2023-2027",
-        "name": "Territoires des groupes d'action locale LEADER 2023-2027 (toute la France)",
+        "name": "Territoires des groupes d'action locale (GAL) LEADER 2023-2027",
         "source": "https://leaderfrance.fr/en/interactive-map-of-french-lags-2023-2027",
         "asOf": "2025-09-16",
         "communes": [],

@@ -844,37 +844,34 @@ impl SearchIndex {
         // another holder type, another place (a zoning counts as its communes; one not
         // loaded is kept, to check), a closed call, no aid type in common. Themes are not
         // filtered: they never make a scheme ineligible.
-        let scope = |facts: &Facts| {
-            if include_ineligible {
-                return Scope::new(
-                    facts,
-                    &self.territories,
-                    &Filter::default(),
-                    &Actor::Anonymous,
-                );
-            }
-            let filter = Filter {
-                territory: Some(project.commune().code.clone()),
-                beneficiary_types: vec![project.holder_type()],
-                open_on: Some(project.filing_on()),
-                ..Filter::default()
+        let scope =
+            |facts: &Facts| {
+                if include_ineligible {
+                    return Scope::new(
+                        facts,
+                        &self.territories,
+                        &Filter::default(),
+                        &Actor::Anonymous,
+                    );
+                }
+                let filter = Filter {
+                    territory: Some(project.commune().code.clone()),
+                    beneficiary_types: vec![project.holder_type()],
+                    open_on: Some(project.filing_on()),
+                    ..Filter::default()
+                };
+                let aid_types: Vec<&str> = project.aid_types().iter().map(|a| a.as_str()).collect();
+                Ok(
+                    Scope::new(facts, &self.territories, &filter, &Actor::Anonymous)?
+                        .shared_or_none(facts, facts::AID_TYPES, &aid_types),
+                )
             };
-            let aid_types: Vec<&str> = project.aid_types().iter().map(|a| a.as_str()).collect();
-            Ok(
-                Scope::new(facts, &self.territories, &filter, &Actor::Anonymous)?
-                    .shared_or_none(facts, facts::AID_TYPES, &aid_types),
-            )
-        };
         let mut matches: Vec<Match> = self
             .published_blocking(project.text(), scope)?
             .into_iter()
             .filter_map(|(scheme, text_score)| {
-                let evaluation = eligibility::evaluate(
-                    project,
-                    &scheme.record,
-                    &self.territories,
-                    zonings,
-                );
+                let evaluation =
+                    eligibility::evaluate(project, &scheme.record, &self.territories, zonings);
                 if evaluation.verdict == Verdict::Ineligible && !include_ineligible {
                     return None;
                 }

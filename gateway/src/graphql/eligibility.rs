@@ -360,10 +360,7 @@ impl EligibilityQuery {
         Ok(MatchResult {
             eligible_count: count(eligibility::Verdict::Eligible),
             to_check_count: count(eligibility::Verdict::ToCheck),
-            matches: matches
-                .into_iter()
-                .map(SchemeMatch::new)
-                .collect(),
+            matches: matches.into_iter().map(SchemeMatch::new).collect(),
         })
     }
 
@@ -407,8 +404,11 @@ impl EligibilityQuery {
     ) -> async_graphql::Result<SuggestedPlan> {
         let state = ctx.data::<AppState>()?;
         let (project, matches) = evaluate_all(state, project, false).await?;
+        // Only what the project is about: an eligible scheme on another subject (a heat
+        // network's fund for a café) is not a line a funder would sign.
         let candidates: Vec<_> = matches
             .iter()
+            .filter(|m| m.relevant)
             .map(|m| (&m.scheme.record, &m.evaluation))
             .collect();
         let suggested = plan::suggest(&project, &candidates);
