@@ -367,7 +367,7 @@ impl SelfFundingRule {
             SelfFundingRule::Operating
         } else if let Some((_, place)) = OVERSEAS.iter().find(|(code, _)| Some(*code) == department)
         {
-            SelfFundingRule::Overseas(*place)
+            SelfFundingRule::Overseas(place)
         } else if derogation {
             SelfFundingRule::Derogation
         } else {
@@ -2046,9 +2046,17 @@ mod tests {
     #[test]
     fn cgct_l1111_10_iii_binds_investment_outside_overseas_without_derogation() {
         use Nature::{Investment, Operating};
+        /// (case, holder, nature, derogation, commune, the 20 % minimum applies)
+        type Case = (
+            &'static str,
+            BeneficiaryType,
+            Option<Nature>,
+            bool,
+            &'static str,
+            bool,
+        );
         #[rustfmt::skip]
-        const CASES: &[(&str, BeneficiaryType, Option<Nature>, bool, &str, bool)] = &[
-            // (case, holder, nature, derogation, commune, the 20 % minimum applies)
+        const CASES: &[Case] = &[
             ("L1111-10 III: investment by a commune", Commune, Some(Investment), false, SAINT_DIZIER, true),
             ("L1111-10 III: nature unknown, applied (investment assumed)", Commune, None, false, SAINT_DIZIER, true),
             ("L1111-10 III: operating request, never", Commune, Some(Operating), false, SAINT_DIZIER, false),
