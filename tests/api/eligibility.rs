@@ -420,7 +420,10 @@ async fn themes_never_rule_a_scheme_out_they_set_relevant_and_the_order() {
         let theme = criterion(other, "THEME");
         assert_eq!(theme["status"], "PASS", "{theme}");
         assert!(
-            theme["message"].as_str().unwrap().contains("pas l'éligibilité"),
+            theme["message"]
+                .as_str()
+                .unwrap()
+                .contains("pas l'éligibilité"),
             "{theme}"
         );
         // Within a verdict, every relevant match comes before every other one.
@@ -439,13 +442,22 @@ async fn themes_never_rule_a_scheme_out_they_set_relevant_and_the_order() {
         assert!(position(relevant) < position(irrelevant), "{themes}");
     }
     // Without themes or text, everything is relevant.
-    let body = app.graphql(MATCH, json!({ "project": project(json!([])) })).await;
-    assert!(matches(&body).iter().all(|m| m["relevant"] == true), "{body}");
+    let body = app
+        .graphql(MATCH, json!({ "project": project(json!([])) }))
+        .await;
+    assert!(
+        matches(&body).iter().all(|m| m["relevant"] == true),
+        "{body}"
+    );
     // The text alone makes a scheme of other themes relevant.
     let mut described = project(json!(["commerce"]));
     described["text"] = json!("créer une maison de santé");
     let body = app.graphql(MATCH, json!({ "project": described })).await;
-    assert_eq!(find(&body, "aide-sante-52").unwrap()["relevant"], true, "{body}");
+    assert_eq!(
+        find(&body, "aide-sante-52").unwrap()["relevant"],
+        true,
+        "{body}"
+    );
 }
 
 /// CGCT L2334-33: DETR communes of 2,001 to 20,000 inhabitants depend on their potentiel
@@ -476,7 +488,10 @@ async fn conditions_are_to_check_where_they_apply_and_the_nature_is_a_criterion(
     };
     // Ageville (290 inhabitants): the condition does not apply; investment is funded.
     let body = app
-        .graphql(MATCH, json!({ "project": project("52001", json!("INVESTMENT")) }))
+        .graphql(
+            MATCH,
+            json!({ "project": project("52001", json!("INVESTMENT")) }),
+        )
         .await;
     let found = find(&body, "dotation-test-52").expect("listed");
     assert_eq!(found["verdict"], "ELIGIBLE", "{found}");
@@ -484,7 +499,10 @@ async fn conditions_are_to_check_where_they_apply_and_the_nature_is_a_criterion(
     assert_eq!(criterion(found, "NATURE")["status"], "PASS");
     // Saint-Dizier (22,858 inhabitants): the condition applies, to check.
     let body = app
-        .graphql(MATCH, json!({ "project": project("52448", json!("INVESTMENT")) }))
+        .graphql(
+            MATCH,
+            json!({ "project": project("52448", json!("INVESTMENT")) }),
+        )
         .await;
     let found = find(&body, "dotation-test-52").expect("to check, not dropped");
     assert_eq!(found["verdict"], "TO_CHECK", "{found}");
@@ -506,7 +524,12 @@ async fn conditions_are_to_check_where_they_apply_and_the_nature_is_a_criterion(
     assert_eq!(found["verdict"], "TO_CHECK");
     let nature = criterion(found, "NATURE");
     assert_eq!(nature["status"], "UNKNOWN");
-    assert!(nature["message"].as_str().unwrap().contains("ne finance que l'investissement"));
+    assert!(
+        nature["message"]
+            .as_str()
+            .unwrap()
+            .contains("ne finance que l'investissement")
+    );
     let body = app
         .graphql(
             MATCH,
@@ -541,13 +564,25 @@ async fn what_the_data_cannot_decide_is_to_check() {
     let found = find(&body, "appel-gal-test").expect("to check, not dropped");
     assert_eq!(found["verdict"], "TO_CHECK", "{found}");
     for (code, phrase) in [
-        ("TERRITORY", "Liste des communes de « gal-test-inconnu » non chargée"),
-        ("CALENDAR", "Dates de la prochaine session non publiées : renseignez-vous auprès de l'État"),
-        ("START_BEFORE_FILING", "décret n° 2018-514 du 25 juin 2018, art. 2"),
+        (
+            "TERRITORY",
+            "Liste des communes de « gal-test-inconnu » non chargée",
+        ),
+        (
+            "CALENDAR",
+            "Dates de la prochaine session non publiées : renseignez-vous auprès de l'État",
+        ),
+        (
+            "START_BEFORE_FILING",
+            "décret n° 2018-514 du 25 juin 2018, art. 2",
+        ),
     ] {
         let c = criterion(found, code);
         assert_eq!(c["status"], "UNKNOWN", "{c}");
-        let message = c["message"].as_str().unwrap().replace(['\u{a0}', '\u{202f}'], " ");
+        let message = c["message"]
+            .as_str()
+            .unwrap()
+            .replace(['\u{a0}', '\u{202f}'], " ");
         assert!(message.contains(phrase), "{code}: {message}");
         assert!(!message.contains("toute la France"), "{message}");
         assert!(!message.contains("de État"), "{message}");

@@ -39,8 +39,8 @@ use crate::error::{Error, Result};
 use crate::scheme::{self, Scheme};
 use crate::synonym::{self, Thesaurus};
 use crate::territory::Territories;
-use crate::zoning::Zonings;
 use crate::vocab::{AidType, BeneficiaryType, SchemeStatus, theme_label};
+use crate::zoning::Zonings;
 pub use facts::FacetValue;
 use facts::{FacetCounts, Facts, Scope};
 use highlight::Highlighter;
@@ -802,21 +802,15 @@ impl SearchIndex {
                 ..Filter::default()
             };
             let aid_types: Vec<&str> = project.aid_types().iter().map(|a| a.as_str()).collect();
-            Ok(
-                Scope::new(facts, &self.territories, &filter, &Actor::Anonymous)?
-                    .shared_or_none(facts, facts::AID_TYPES, &aid_types),
-            )
+            let scope = Scope::new(facts, &self.territories, &filter, &Actor::Anonymous)?;
+            Ok(scope.shared_or_none(facts, facts::AID_TYPES, &aid_types))
         };
         let mut matches: Vec<Match> = self
             .published_blocking(project.text(), scope)?
             .into_iter()
             .filter_map(|(scheme, text_score)| {
-                let evaluation = eligibility::evaluate(
-                    project,
-                    &scheme.record,
-                    &self.territories,
-                    zonings,
-                );
+                let evaluation =
+                    eligibility::evaluate(project, &scheme.record, &self.territories, zonings);
                 if evaluation.verdict == Verdict::Ineligible && !include_ineligible {
                     return None;
                 }

@@ -11,8 +11,8 @@ use super::catalog::Scheme;
 use super::error::ResultExt;
 use super::scalars::Date;
 use super::vocab::{AidType, BeneficiaryType, CostBasis, Nature, domain_list};
-use catalog::vocab::CostBasis as CostBasisDomain;
 use crate::app::AppState;
+use catalog::vocab::CostBasis as CostBasisDomain;
 
 /// A project as its holder describes it.
 #[derive(InputObject, Clone)]
@@ -50,7 +50,10 @@ impl ProjectInput {
             aid_types: domain_list(self.aid_types),
             economic_activity: self.economic_activity,
             nature: self.nature.map(Into::into),
-            cost_basis: self.cost_basis.map(Into::into).unwrap_or(CostBasisDomain::Ht),
+            cost_basis: self
+                .cost_basis
+                .map(Into::into)
+                .unwrap_or(CostBasisDomain::Ht),
         }
     }
 }
@@ -318,10 +321,7 @@ impl EligibilityQuery {
         Ok(MatchResult {
             eligible_count: count(eligibility::Verdict::Eligible),
             to_check_count: count(eligibility::Verdict::ToCheck),
-            matches: matches
-                .into_iter()
-                .map(SchemeMatch::new)
-                .collect(),
+            matches: matches.into_iter().map(SchemeMatch::new).collect(),
         })
     }
 
