@@ -383,14 +383,17 @@ const SCHEME_QUERY = `query Scheme($slug: String!) {
   scheme(slug: $slug) {
     slug title summary description status
     funders { slug name }
-    beneficiaryTypes themes aidTypes
-    perimeter { national regions departments epcis communes }
+    beneficiaryTypes themes aidTypes natures
+    perimeter { national regions departments epcis communes zonings }
     rules { maxCommunePopulation maxEpciPopulation minProjectCost maxProjectCost
-            noStartBeforeFiling requiresNationalPublicCofunding economicActivity }
-    funding { rateMin rateMax amountMin amountMax maxPublicAidRate regime }
+            noStartBeforeFiling requiresNationalPublicCofunding economicActivity
+            conditions { text whenCommunePopulationAbove whenEpciPopulationAbove } }
+    funding { rateMin rateMax amountMin amountMax maxPublicAidRate regime basis
+              euCofundingRate typicalRate }
     calendar { recurrence opensOn closesOn }
     requiredDocuments applicationUrl sourceUrl verifiedOn updatedAt
   }
+  zonings { slug name source asOf communeCount }
 }`;
 
 const PERIMETER_PARTS = [
@@ -406,10 +409,18 @@ function territoryName(t, kind, code) {
   return t.name;
 }
 
+/** « GAL du Pays de Chaumont (151 communes, liste du 27 mars 2023) » */
+function zoningLine(slug, zonings) {
+  const z = zonings.find((candidate) => candidate.slug === slug);
+  if (!z) return `Zonage « ${slug} » : liste des communes non chargée (à vérifier auprès du financeur)`;
+  if (z.communeCount === 0) return `${z.name} : liste des communes non chargée (à vérifier auprès du financeur)`;
+  return `${z.name} (${F.formatNumber(z.communeCount)} communes, liste du ${F.formatDate(z.asOf)})`;
+}
+
 /** Lines describing the perimeter; `resolved` maps "KIND:code" to a Territory. */
-function perimeterLines(perimeter, resolved) {
+function perimeterLines(perimeter, resolved, zonings = []) {
   if (perimeter.national) return ['France entière'];
-  const lines = [];
+  const lines = (perimeter.zonings || []).map((slug) => zoningLine(slug, zonings));
   for (const [key, kind, one, many] of PERIMETER_PARTS) {
     const codes = perimeter[key] || [];
     if (codes.length === 0) continue;
@@ -463,7 +474,7 @@ async function schemePage({ params, signal }) {
   const perimeterDd = h('div', { class: 'fact' }, h('dt', null, 'Périmètre'));
   const showPerimeter = (resolved) => {
     perimeterDd.querySelectorAll('dd').forEach((n) => n.remove());
-    perimeterDd.append(...perimeterLines(s.perimeter, resolved).map((line) => h('dd', null, line)));
+    perimeterDd.append(...perimeterLines(s.perimeter, resolved, data.zonings || []).map((line) => h('dd', null, line)));
   };
   showPerimeter(new Map());
   perimeterDd.setAttribute('aria-busy', 'true');
@@ -486,18 +497,27 @@ async function schemePage({ params, signal }) {
       s.status === 'ARCHIVED' ? h('p', { class: 'alert alert-info' }, 'Ce dispositif est archivé : il n’accepte plus de demandes.') : null,
       s.summary ? h('p', { class: 'lead' }, s.summary) : null,
       funders.length ? h('p', null, funders.length > 1 ? 'Financeurs : ' : 'Financeur : ', joinNodes(funders)) : null,
-      application || source ? h('p', { class: 'actions' },
+      h('p', { class: 'actions' },
         application ? h('a', { class: 'button', href: application }, 'Candidater') : null,
-        source ? h('span', { class: 'source' },
-          h('a', { href: source }, 'Source'),
-          s.verifiedOn ? ` (vérifié le ${F.formatDate(s.verifiedOn)})` : ' (date de vérification non précisée)') : null) : null,
+        h('span', { class: 'source' },
+          source ? h('a', { href: source }, 'Page du financeur') : 'Page officielle du financeur non renseignée',
+          s.verifiedOn
+            ? ` (vérifiée le ${F.formatDate(s.verifiedOn)})`
+            : h('span', { class: 'badge badge-unverified' }, 'à vérifier'))),
+      s.verifiedOn ? null : h('p', { class: 'hint' },
+        'Personne n’a encore vérifié cette fiche auprès de sa source : confirmez taux, montants et dates auprès du financeur avant de vous engager.'),
       h('section', { class: 'section', 'aria-labelledby': 'essentiel-titre' },
         h('h2', { id: 'essentiel-titre' }, 'L’essentiel'),
         h('dl', { class: 'facts' },
           fact('Bénéficiaires', s.beneficiaryTypes.map((b) => L.label(L.BENEFICIARY_TYPES, b)).join(', ')),
           fact('Thèmes', s.themes.map((t) => L.label(L.THEMES, t)).join(', ')),
           fact('Types d’aide', s.aidTypes.map((a) => L.label(L.AID_TYPES, a)).join(', ')),
+          fact('Dépenses financées', (s.natures || []).length
+            ? s.natures.map((n) => L.label(L.NATURES, n)).join(' et ')
+            : 'Investissement et fonctionnement'),
           fact('Taux d’aide', F.formatRateRange(f.rateMin, f.rateMax)),
+          fact('Taux usuel', f.typicalRate != null ? F.formatPercent(f.typicalRate) : null),
+          fact('Base des montants', f.basis ? L.label(L.COST_BASES, f.basis) : 'HT ou TTC : non précisé'),
           fact('Montant de l’aide', F.formatAmountRange(f.amountMin, f.amountMax)),
           fact('Régime d’aides d’État', f.regime && f.regime !== 'NONE' ? L.label(L.STATE_AID_REGIMES, f.regime) : null),
           perimeterDd,

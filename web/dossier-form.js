@@ -18,7 +18,18 @@ const CHECK_DELAY = 400;
 const MAX_FILE = 20 * 1024 * 1024;
 const ACCEPT = '.pdf,.png,.jpg,.jpeg,.webp,.odt,.ods,.odp,.docx,.xlsx,.pptx,.doc,.xls,application/pdf,image/png,image/jpeg,image/webp';
 const DE_MINIMIS_HOLDERS = new Set(['ASSOCIATION', 'COMPANY', 'ESS_COMPANY', 'FARMER', 'INDIVIDUAL']);
-const PRIVATE_FUNDER_KINDS = new Set(['FOUNDATION', 'BANK', 'NETWORK']);
+// Funder kinds whose money is private (the default of FunderRecord::is_public).
+const PRIVATE_FUNDER_KINDS = new Set(['SOCIAL_SECURITY', 'FOUNDATION', 'BANK', 'NETWORK', 'OTHER']);
+// Holders bound by CGCT L1111-10 III (20 % minimum of an investment's public financing).
+const LOCAL_AUTHORITIES = new Set(['COMMUNE', 'EPCI', 'DEPARTMENT', 'REGION']);
+// The forms a plan line takes; all but GRANT are the owner's financing, not aid.
+const LINE_TYPES = [
+  ['GRANT', 'Subvention'],
+  ['LOAN', 'Prêt'],
+  ['RECOVERABLE_ADVANCE', 'Avance remboursable'],
+  ['GUARANTEE', 'Garantie'],
+];
+const isRepayable = (aidType) => aidType === 'LOAN' || aidType === 'RECOVERABLE_ADVANCE' || aidType === 'GUARANTEE';
 const DOCUMENT_SUGGESTIONS = ['Délibération', 'Devis', 'Plan de financement', 'Relevé d’identité bancaire', 'Statuts', 'Plan de situation'];
 
 const STEPS = [
@@ -45,10 +56,10 @@ const MATCH_QUERY = `query DossierSchemes($project: ProjectInput!) {
   matchProject(project: $project) {
     matches { verdict scheme { slug title funders { name kind } } }
   }
-  suggestFinancingPlan(project: $project) { ownFunds totalAid warnings lines { schemeSlug funderName amount public } }
+  suggestFinancingPlan(project: $project) { ownFunds totalAid totalLoans warnings lines { schemeSlug funderName amount public aidType reason } }
 }`;
 const CHECK_QUERY = `query CheckDossierPlan($plan: FinancingPlanInput!) {
-  checkFinancingPlan(plan: $plan) { balanced publicShare ownShare violations { code message line } }
+  checkFinancingPlan(plan: $plan) { balanced publicShare ownShare violations { code message line } warnings }
 }`;
 
 const TERRITORY_QUERY = 'query DossierCommune($code: String!) { territory(code: $code) { code name kind parents { code name kind } } }';
@@ -463,6 +474,25 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
     });
     const starts = textField('projet-debut', 'Date de début', { type: 'date', hint: 'Signer un devis ou commencer les travaux avant le dépôt peut rendre le projet inéligible.' });
     const ends = textField('projet-fin', 'Date de fin', { type: 'date' });
+    const natureSelect = h('select', { id: 'projet-nature', 'aria-describedby': 'projet-nature-aide' },
+      h('option', { value: '' }, 'Non précisée'),
+      h('option', { value: 'INVESTMENT' }, 'Investissement'),
+      h('option', { value: 'OPERATING' }, 'Fonctionnement'));
+    const natureField = h('div', { class: 'field' },
+      h('label', { for: natureSelect.id }, 'Nature de l’opération'),
+      h('p', { id: 'projet-nature-aide', class: 'hint' }, 'Investissement (travaux, achat, équipement) ou fonctionnement (animation, emplois, frais courants) : certaines règles ne visent que l’investissement.'),
+      natureSelect);
+    const basisSelect = h('select', { id: 'projet-base', 'aria-describedby': 'projet-base-aide' },
+      h('option', { value: 'HT' }, 'Hors taxes (HT)'),
+      h('option', { value: 'TTC' }, 'Toutes taxes comprises (TTC)'));
+    const basisField = h('div', { class: 'field' },
+      h('label', { for: basisSelect.id }, 'Montants du budget'),
+      h('p', { id: 'projet-base-aide', class: 'hint' }, 'Une association non assujettie à la TVA présente son budget TTC.'),
+      basisSelect);
+    natureSelect.addEventListener('change', () => markDirty(step));
+    basisSelect.addEventListener('change', () => markDirty(step));
+    step.nature = () => natureSelect.value || null;
+    step.costBasis = () => basisSelect.value || 'HT';
 
     step.fields = new Map([
       ['project.title', titleField.error], ['project.description', description.error], ['project.themes', themesError],
@@ -484,6 +514,8 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
       commune.set(p.communeCode || null, p.communeCode ? { name: p.communeName || `Commune ${p.communeCode}`, parents: [] } : null);
       starts.input.value = p.startsOn || '';
       ends.input.value = p.endsOn || '';
+      natureSelect.value = p.nature || '';
+      basisSelect.value = p.costBasis || 'HT';
     };
 
     step.enter = () => {
@@ -500,6 +532,8 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
         communeCode: commune.code,
         startsOn: starts.input.value || null,
         endsOn: ends.input.value || null,
+        nature: natureSelect.value || null,
+        costBasis: basisSelect.value || 'HT',
       };
       const empty = !v.title && !v.description && !v.themes.length && !v.startsOn && !v.endsOn && !commune.pending;
       if (!v.title) errors.push([titleField.error, 'Indiquez l’intitulé du projet.']);
@@ -513,7 +547,7 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
       return { empty, errors, input: { project: v } };
     };
 
-    return [titleField.node, description.node, themes, commune.node, h('div', { class: 'date-pair' }, starts.node, ends.node)];
+    return [titleField.node, description.node, themes, commune.node, h('div', { class: 'date-pair' }, starts.node, ends.node), natureField, basisField];
   });
 
   // =====================================================================================
@@ -633,11 +667,19 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
   const planStatus = h('p', { class: 'plan-status', role: 'status' });
   const planProblems = h('div', { class: 'plan-problems' });
   const planSummary = h('dl', { class: 'plan-summary' });
-  const planCheck = h('div', { class: 'plan-check' }, planStatus, planProblems, planSummary);
+  const planCheck = h('div', { class: 'plan-check' }, planStatus, planProblems, planNotes, planSummary);
   const ownInput = eurosInput('plan-fonds-propres', { 'aria-describedby': 'plan-fonds-propres-aide' });
   const ownError = fieldError('plan-fonds-propres-erreur', ownInput);
   const deMinimisInput = eurosInput('plan-de-minimis', { 'aria-describedby': 'plan-de-minimis-aide' });
   const deMinimisError = fieldError('plan-de-minimis-erreur', deMinimisInput);
+  const derogationBox = h('input', { id: 'plan-derogation', type: 'checkbox', 'aria-describedby': 'plan-derogation-aide' });
+  const derogationField = h('div', { class: 'choice plan-derogation' },
+    derogationBox,
+    h('label', { for: derogationBox.id }, 'Dérogation accordée par le préfet'),
+    h('p', { id: 'plan-derogation-aide', class: 'hint' },
+      'Pour un investissement, le maître d’ouvrage public apporte au moins 20 % des financements publics (CGCT, art. L1111-10 III), sauf dérogation du préfet ; la règle ne vise pas le fonctionnement ni l’outre-mer.'));
+  derogationBox.addEventListener('change', () => scheduleCheck());
+  const planNotes = h('div', { class: 'plan-notes' });
   const deMinimisField = h('div', { class: 'field' },
     h('label', { for: deMinimisInput.id }, 'Aides de minimis reçues ces trois dernières années (€)'),
     h('p', { id: 'plan-de-minimis-aide', class: 'hint' }, 'Les aides publiques reçues sous le régime de minimis comptent dans le plafond.'),
@@ -657,14 +699,16 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
       planLines.splice(0).forEach((l) => l.node.remove());
       ownInput.value = plan ? String(plan.ownFunds) : '';
       deMinimisInput.value = plan ? String(plan.previousDeMinimis || 0) : '0';
+      derogationBox.checked = !!(plan && plan.derogation);
       for (const l of plan ? plan.lines : []) {
         if (l.schemeSlug && !schemes.has(l.schemeSlug)) schemes.set(l.schemeSlug, { slug: l.schemeSlug, title: l.funderName || l.schemeSlug, verdict: null, public: l.public });
-        addPlanLine({ slug: l.schemeSlug, name: l.schemeSlug ? '' : l.funderName || '', amount: l.amount, isPublic: l.public });
+        addPlanLine({ slug: l.schemeSlug, name: l.schemeSlug ? '' : l.funderName || '', amount: l.amount, isPublic: l.public, aidType: l.aidType });
       }
       renumberPlan();
     };
     step.enter = () => {
       deMinimisField.hidden = !DE_MINIMIS_HOLDERS.has(holderStep.holderType());
+      derogationField.hidden = !LOCAL_AUTHORITIES.has(holderStep.holderType()) || projectStep.nature() === 'OPERATING';
       loadSchemes();
       scheduleCheck(0);
     };
@@ -682,17 +726,22 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
         fields.set(`financingPlan.lines.${i}.amount`, line.amountError);
         fields.set(`financingPlan.lines.${i}.funderName`, line.nameError);
         fields.set(`financingPlan.lines.${i}.schemeSlug`, line.selectError);
+        fields.set(`financingPlan.lines.${i}.aidType`, line.amountError);
         fields.set(`financingPlan.lines.${i}`, line.amountError);
         if (!slug && !name) errors.push([line.nameError, 'Indiquez le nom du financeur, ou choisissez un dispositif.']);
         if (amount.error) errors.push([line.amountError, amount.error]);
         else if (amount.empty) errors.push([line.amountError, 'Indiquez le montant demandé.']);
-        return slug ? { schemeSlug: slug, amount: amount.value, public: line.publicBox.checked } : { funderName: name, amount: amount.value, public: line.publicBox.checked };
+        const aidType = line.typeSelect.value;
+        return slug
+          ? { schemeSlug: slug, amount: amount.value, public: line.publicBox.checked, aidType }
+          : { funderName: name, amount: amount.value, public: line.publicBox.checked, aidType };
       });
       if (own.error) errors.push([ownError, own.error]);
       else if (own.empty) errors.push([ownError, 'Indiquez les fonds propres (0 si aucun).']);
       if (dm.error) errors.push([deMinimisError, dm.error]);
       step.fields = fields;
-      return { empty, errors, input: { financingPlan: { ownFunds: own.value, lines, previousDeMinimis: dm.empty ? 0 : dm.value } } };
+      const derogation = !derogationField.hidden && derogationBox.checked;
+      return { empty, errors, input: { financingPlan: { ownFunds: own.value, lines, previousDeMinimis: dm.empty ? 0 : dm.value, derogation } } };
     };
     step.extraErrors = () => planLines.flatMap((l) => [l.amountError, l.nameError, l.selectError]);
 
@@ -708,6 +757,7 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
         h('p', { id: 'plan-fonds-propres-aide', class: 'hint' }, 'Ce que le porteur finance lui-même (budget, emprunt).'),
         ownInput, ownError.slot),
       deMinimisField,
+      derogationField,
       planList,
       h('p', null, add),
     ];
@@ -729,7 +779,7 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
     }
   }
 
-  function addPlanLine({ slug = null, name = '', amount = '', isPublic = true } = {}) {
+  function addPlanLine({ slug = null, name = '', amount = '', isPublic = true, aidType = 'GRANT' } = {}) {
     planCounter += 1;
     const base = `financement-${planCounter}`;
     const legend = h('legend');
@@ -741,10 +791,12 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
     amountInput.value = amount === '' || amount == null ? '' : String(amount);
     const publicBox = h('input', { id: `${base}-public`, type: 'checkbox' });
     publicBox.checked = isPublic;
+    const typeSelect = h('select', { id: `${base}-forme` }, LINE_TYPES.map(([value, label]) => h('option', { value }, label)));
+    typeSelect.value = LINE_TYPES.some(([value]) => value === aidType) ? aidType : 'GRANT';
     const remove = h('button', { type: 'button', class: 'button button-secondary button-small' }, 'Retirer');
     const problems = h('ul', { id: `${base}-problemes`, class: 'line-problems', hidden: true });
     const line = {
-      select, name: nameInput, amount: amountInput, publicBox, remove, legend, problems,
+      select, name: nameInput, amount: amountInput, publicBox, typeSelect, remove, legend, problems,
       selectError: fieldError(`${base}-dispositif-erreur`, select),
       nameError: fieldError(`${base}-financeur-erreur`, nameInput),
       amountError: fieldError(`${base}-montant-erreur`, amountInput),
@@ -756,6 +808,7 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
         h('div', { class: 'field plan-line-scheme' }, h('label', { for: select.id }, 'Dispositif ou financeur'), select, line.selectError.slot),
         nameField,
         h('div', { class: 'field edit-line-amount' }, h('label', { for: amountInput.id }, 'Montant demandé (€)'), amountInput, line.amountError.slot),
+        h('div', { class: 'field plan-line-type' }, h('label', { for: typeSelect.id }, 'Forme'), typeSelect),
         h('div', { class: 'choice plan-line-public' }, publicBox, h('label', { for: publicBox.id }, 'Financement public')),
         h('p', { class: 'edit-line-remove' }, remove)),
       problems));
@@ -768,6 +821,11 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
     nameInput.addEventListener('input', () => scheduleCheck());
     amountInput.addEventListener('input', () => scheduleCheck());
     publicBox.addEventListener('change', () => scheduleCheck());
+    typeSelect.addEventListener('change', () => {
+      line.node.classList.toggle('plan-line-loan', isRepayable(typeSelect.value));
+      scheduleCheck();
+    });
+    line.node.classList.toggle('plan-line-loan', isRepayable(typeSelect.value));
     remove.addEventListener('click', () => {
       const i = planLines.indexOf(line);
       planLines.splice(i, 1);
@@ -795,7 +853,10 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
     const holderType = holderStep.holderType();
     const p = projectStep.projectInput();
     if (!holderType || !p.communeCode) return null;
-    return { holderType, communeCode: p.communeCode, themes: p.themes.length ? p.themes : null, text: p.text, totalCost: expensesTotal() || null, startsOn: p.startsOn };
+    return {
+      holderType, communeCode: p.communeCode, themes: p.themes.length ? p.themes : null, text: p.text, totalCost: expensesTotal() || null, startsOn: p.startsOn,
+      nature: projectStep.nature(), costBasis: projectStep.costBasis(),
+    };
   }
 
   async function loadSchemes() {
@@ -840,7 +901,7 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
     use.addEventListener('click', () => {
       planLines.splice(0).forEach((l) => l.node.remove());
       ownInput.value = String(suggestion.ownFunds);
-      for (const l of suggestion.lines) addPlanLine({ slug: l.schemeSlug, amount: l.amount, isPublic: l.public });
+      for (const l of suggestion.lines) addPlanLine({ slug: l.schemeSlug, amount: l.amount, isPublic: l.public, aidType: l.aidType });
       renumberPlan();
       markDirty(planStep);
       scheduleCheck(0);
@@ -853,9 +914,20 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
         : 'Aucun dispositif du catalogue ne correspond à ce projet : indiquez les financeurs que vous sollicitez. ',
       h('a', { href: '/projet' }, 'Explorer les aides dans « Mon projet »'), '.'),
       suggestion && suggestion.lines.length ? h('div', { class: 'card plan-suggestion' },
-        h('p', null, `Plan proposé : ${F.formatEuros(suggestion.totalAid)} d’aides (${suggestion.lines.map((l) => `${l.funderName} ${F.formatEuros(l.amount)}`).join(', ')}) et ${F.formatEuros(suggestion.ownFunds)} de fonds propres.`),
+        h('p', null, `Plan proposé : ${F.formatEuros(suggestion.totalAid)} d’aides${suggestion.totalLoans ? `, ${F.formatEuros(suggestion.totalLoans)} de prêts (hors aides)` : ''} et ${F.formatEuros(suggestion.ownFunds)} de fonds propres.`),
+        suggestedLines(suggestion.lines.filter((l) => !isRepayable(l.aidType)), 'Aides'),
+        suggestedLines(suggestion.lines.filter((l) => isRepayable(l.aidType)), 'Prêts et avances remboursables : le financement du porteur, à rembourser'),
         suggestion.warnings.length ? h('ul', { class: 'plain-list' }, suggestion.warnings.map((w) => h('li', null, w))) : null,
         h('p', null, use)) : '');
+  }
+
+  /** The suggested lines of one kind, each with why it is there. */
+  function suggestedLines(items, title) {
+    if (!items.length) return null;
+    return h('div', { class: 'plan-suggestion-group' },
+      h('h4', null, title),
+      h('ul', { class: 'plain-list' }, items.map((l) => h('li', null,
+        h('strong', null, `${l.funderName} : ${F.formatEuros(l.amount)}`), ' — ', l.reason))));
   }
 
   function scheduleCheck(delay = CHECK_DELAY) {
@@ -871,18 +943,21 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
       l.problems.hidden = true;
     }
     planProblems.replaceChildren();
+    planNotes.replaceChildren();
     const total = expensesTotal();
     const holderType = holderStep.holderType();
     const c = planStep.collect();
     const summary = (sum, result) => planSummary.replaceChildren(
       h('div', null, h('dt', null, 'Coût total du projet'), h('dd', null, F.formatEuros(total))),
       h('div', null, h('dt', null, 'Total du plan'), h('dd', null, F.formatEuros(sum))),
+      h('div', null, h('dt', null, 'Prêts et avances (hors aides)'), h('dd', null, F.formatEuros(loans))),
       h('div', null, h('dt', null, 'Équilibre'), h('dd', { class: result ? (result.balanced ? 'plan-ok' : 'plan-ko') : null },
         result ? (result.balanced ? 'Équilibré' : (total - sum > 0 ? `Il manque ${F.formatEuros(total - sum)}` : `${F.formatEuros(sum - total)} de trop`)) : '—')),
       h('div', null, h('dt', null, 'Part publique'), h('dd', null, result ? F.formatPercent(result.publicShare * 100) : '—')),
       h('div', null, h('dt', null, 'Part des fonds propres'), h('dd', null, result ? F.formatPercent(result.ownShare * 100) : '—')));
     const plan = c.input.financingPlan;
     const sum = (plan.ownFunds || 0) + plan.lines.reduce((s, l) => s + (l.amount || 0), 0);
+    const loans = plan.lines.reduce((s, l) => s + (isRepayable(l.aidType) ? l.amount || 0 : 0), 0);
     const done = () => {
       if (mine === checkSeq) planCheck.removeAttribute('aria-busy');
     };
@@ -903,7 +978,10 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
       return;
     }
     try {
-      const data = await graphql(CHECK_QUERY, { plan: { holderType, totalCost: total, ...plan } }, { signal });
+      const project = projectStep.projectInput();
+      const place = { communeCode: project.communeCode || null, costBasis: projectStep.costBasis() };
+      if (projectStep.nature()) place.nature = projectStep.nature();
+      const data = await graphql(CHECK_QUERY, { plan: { holderType, totalCost: total, ...plan, ...place } }, { signal });
       if (mine !== checkSeq) return;
       const result = data.checkFinancingPlan;
       summary(sum, result);
@@ -918,6 +996,9 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
         line.problems.hidden = false;
       }
       if (top.length) planProblems.replaceChildren(h('div', { class: 'alert alert-error' }, h('ul', { class: 'plain-list' }, top.map((m) => h('li', null, m)))));
+      planNotes.replaceChildren(...(result.warnings || []).length
+        ? [h('div', { class: 'alert plan-check-warnings' }, h('ul', { class: 'plain-list' }, result.warnings.map((w) => h('li', null, w))))]
+        : []);
       const n = result.violations.length;
       planStatus.textContent = n === 0
         ? 'Plan vérifié : il respecte les règles de cofinancement connues.'

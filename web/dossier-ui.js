@@ -10,11 +10,12 @@ import { h, fieldError } from './dom.js';
 export const DOSSIER_FIELDS = `
   id reference status statusLabel certified schemeSlugs pdfUrl createdAt updatedAt submittedAt withdrawnReason
   holder { legalName holderType siret rna communeCode communeName representative { name role email phone } }
-  project { title description themes communeCode communeName startsOn endsOn }
+  project { title description themes communeCode communeName startsOn endsOn nature costBasis }
   budget { totalCost expenses { label amount } }
   financingPlan {
     ownFunds previousDeMinimis
-    lines { schemeSlug funderName amount public }
+    derogation
+    lines { schemeSlug funderName amount public aidType }
     check { balanced publicShare ownShare violations { code message line } }
   }
   attachments { id label filename contentType size uploadedAt url }

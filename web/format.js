@@ -116,7 +116,12 @@ export function calendarLines(calendar, recurrenceLabels, now = today()) {
     if (opensOn) lines.push(`${opensOn > now ? 'Ouverture' : 'Ouvert depuis'} le ${formatDate(opensOn)}`);
     if (closesOn) lines.push(`Clôture le ${formatDate(closesOn)}`);
   }
-  if (lines.length === 0) lines.push('Calendrier non précisé');
+  // A call or a yearly campaign without dates is not « open permanently ».
+  if (!opensOn && !closesOn && recurrence !== 'PERMANENT') {
+    lines.push(recurrence
+      ? 'Dates de la prochaine session non publiées : à vérifier auprès du financeur'
+      : 'Calendrier non publié : à vérifier auprès du financeur');
+  }
   return lines;
 }
 
@@ -125,26 +130,35 @@ export function ruleSentences(rules, funding) {
   const r = rules || {};
   const f = funding || {};
   const out = [];
-  const commune = isNum(r.maxCommunePopulation) ? `aux communes de moins de ${formatInhabitants(r.maxCommunePopulation)}` : null;
-  const epci = isNum(r.maxEpciPopulation) ? `aux intercommunalités de moins de ${formatInhabitants(r.maxEpciPopulation)}` : null;
+  // Ceilings are inclusive: « 3 500 habitants au plus ».
+  const commune = isNum(r.maxCommunePopulation) ? `aux communes de ${formatInhabitants(r.maxCommunePopulation)} au plus` : null;
+  const epci = isNum(r.maxEpciPopulation) ? `aux intercommunalités de ${formatInhabitants(r.maxEpciPopulation)} au plus` : null;
   if (commune && epci) out.push(`Réservé ${commune} et ${epci}`);
   else if (commune || epci) out.push(`Réservé ${commune || epci}`);
 
+  const basis = f.basis || 'HT';
+  const basisNote = f.basis ? '' : ' (HT ou TTC : non précisé)';
   const hasMin = isNum(r.minProjectCost);
   const hasMax = isNum(r.maxProjectCost);
   if (hasMin && hasMax) {
-    out.push(`Le coût du projet doit être compris entre ${formatEuros(r.minProjectCost)} et ${formatEuros(r.maxProjectCost)} HT`);
+    out.push(`Le coût du projet doit être compris entre ${formatEuros(r.minProjectCost)} et ${formatEuros(r.maxProjectCost)} ${basis}${basisNote}`);
   } else if (hasMin) {
-    out.push(`Le coût du projet doit être d’au moins ${formatEuros(r.minProjectCost)} HT`);
+    out.push(`Le coût du projet doit être d’au moins ${formatEuros(r.minProjectCost)} ${basis}${basisNote}`);
   } else if (hasMax) {
-    out.push(`Le coût du projet ne doit pas dépasser ${formatEuros(r.maxProjectCost)} HT`);
+    out.push(`Le coût du projet ne doit pas dépasser ${formatEuros(r.maxProjectCost)} ${basis}${basisNote}`);
   }
 
   if (r.noStartBeforeFiling === true) {
-    out.push('Les travaux ne doivent pas commencer avant le dépôt du dossier');
+    out.push('Le projet ne doit pas commencer (devis signé, commande, travaux) avant le dépôt de la demande');
+  } else if (r.noStartBeforeFiling === false) {
+    out.push('Le projet peut commencer avant le dépôt de la demande');
+  } else {
+    out.push('Commencement avant le dépôt : non précisé, à vérifier auprès du financeur (pour les subventions d’investissement de l’État, rien ne doit commencer avant la réception de la demande)');
   }
   if (r.requiresNationalPublicCofunding === true) {
-    out.push('Un cofinancement public national (État, collectivité…) est nécessaire');
+    out.push(isNum(f.euCofundingRate)
+      ? `Un cofinancement public national est nécessaire : les fonds européens couvrent au plus ${formatPercent(f.euCofundingRate)} de la dépense publique`
+      : 'Un cofinancement public national (État, collectivité…) est nécessaire');
   }
   if (r.economicActivity === true) {
     out.push('Réservé aux projets qui ont une activité économique');
@@ -153,6 +167,12 @@ export function ruleSentences(rules, funding) {
   }
   if (isNum(f.maxPublicAidRate)) {
     out.push(`Le total des aides publiques ne peut pas dépasser ${formatPercent(f.maxPublicAidRate)} du coût du projet`);
+  }
+  for (const c of r.conditions || []) {
+    const when = [];
+    if (isNum(c.whenCommunePopulationAbove)) when.push(`communes de plus de ${formatInhabitants(c.whenCommunePopulationAbove)}`);
+    if (isNum(c.whenEpciPopulationAbove)) when.push(`intercommunalités de plus de ${formatInhabitants(c.whenEpciPopulationAbove)}`);
+    out.push(`À vérifier${when.length ? ` (${when.join(', ')})` : ''} : ${c.text}`);
   }
   return out;
 }

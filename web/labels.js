@@ -46,6 +46,16 @@ export const RECURRENCES = {
   ONE_OFF: 'Ponctuel',
 };
 
+export const NATURES = {
+  INVESTMENT: 'Investissement',
+  OPERATING: 'Fonctionnement',
+};
+
+export const COST_BASES = {
+  HT: 'HT (hors taxes)',
+  TTC: 'TTC (toutes taxes comprises)',
+};
+
 export const SCHEME_STATUSES = {
   DRAFT: 'Brouillon',
   PUBLISHED: 'Publié',

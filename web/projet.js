@@ -19,8 +19,19 @@ const CHECK_DELAY = 300; // ms of quiet typing before the plan is checked again
 const MAX_DESCRIPTION = 2000; // characters of description kept (it travels in the address)
 // Holders that are not public bodies: the de minimis aid they already received matters.
 const DE_MINIMIS_HOLDERS = new Set(['ASSOCIATION', 'COMPANY', 'ESS_COMPANY', 'FARMER', 'INDIVIDUAL']);
-// Funder kinds whose money is private (the server's rule for SuggestedLine.public).
-const PRIVATE_FUNDER_KINDS = new Set(['FOUNDATION', 'BANK', 'NETWORK']);
+// Funder kinds whose money is private (the default of FunderRecord::is_public; the server
+// decides from the funders' publicBody for catalogued lines).
+const PRIVATE_FUNDER_KINDS = new Set(['SOCIAL_SECURITY', 'FOUNDATION', 'BANK', 'NETWORK', 'OTHER']);
+// Holders bound by CGCT L1111-10 III (20 % minimum of an investment's public financing).
+const LOCAL_AUTHORITIES = new Set(['COMMUNE', 'EPCI', 'DEPARTMENT', 'REGION']);
+// The forms a plan line takes; all but GRANT are the owner's financing, not aid.
+const LINE_TYPES = [
+  ['GRANT', 'Subvention'],
+  ['LOAN', 'Prêt'],
+  ['RECOVERABLE_ADVANCE', 'Avance remboursable'],
+  ['GUARANTEE', 'Garantie'],
+];
+const isRepayable = (aidType) => aidType === 'LOAN' || aidType === 'RECOVERABLE_ADVANCE' || aidType === 'GUARANTEE';
 
 const MATCH_QUERY = `query MatchProject($project: ProjectInput!) {
   matchProject(project: $project, includeIneligible: true) {
@@ -34,8 +45,8 @@ const MATCH_QUERY = `query MatchProject($project: ProjectInput!) {
     }
   }
   suggestFinancingPlan(project: $project) {
-    ownFunds totalAid warnings
-    lines { schemeSlug funderName amount public }
+    ownFunds totalAid totalLoans warnings
+    lines { schemeSlug funderName amount public aidType reason }
   }
 }`;
 
@@ -43,6 +54,7 @@ const CHECK_QUERY = `query CheckFinancingPlan($plan: FinancingPlanInput!) {
   checkFinancingPlan(plan: $plan) {
     balanced publicShare ownShare
     violations { code message line }
+    warnings
   }
 }`;
 
@@ -251,7 +263,7 @@ function verdictSection(def, matches) {
  * (a scheme of `matches` or a funder named freely), checked with checkFinancingPlan as the
  * holder types. Returns { node, stop } (stop: no more checks, e.g. when the page goes).
  */
-function planEditor({ suggestion, matches, holderType, totalCost }) {
+function planEditor({ suggestion, matches, holderType, totalCost, communeCode = null, nature = null, costBasis = null }) {
   // Schemes a line can name: the eligible and to-check ones, plus any the suggestion names.
   const schemes = new Map();
   const bySlug = new Map(matches.map((m) => [m.scheme.slug, m]));
@@ -288,6 +300,31 @@ function planEditor({ suggestion, matches, holderType, totalCost }) {
   const deMinimisError = deMinimisInput ? fieldError('plan-de-minimis-erreur', deMinimisInput) : null;
 
   const list = h('ol', { class: 'plan-lines' });
+  // Loans, advances and guarantees: the owner's financing, shown apart from aid.
+  const loanList = h('ol', { class: 'plan-lines plan-loans' });
+  const loanSection = h('div', { class: 'plan-loans-section' },
+    h('h3', { class: 'plan-loans-title' }, 'Prêts, avances remboursables et garanties'),
+    h('p', { class: 'hint' }, 'Le financement du porteur, à rembourser : ni une aide, ni une part des aides publiques, ni un cofinancement de LEADER.'),
+    loanList);
+  loanSection.hidden = true;
+  const natureSelect = h('select', { id: 'plan-nature', 'aria-describedby': 'plan-nature-aide' },
+    h('option', { value: '' }, 'Non précisée'),
+    h('option', { value: 'INVESTMENT' }, 'Investissement'),
+    h('option', { value: 'OPERATING' }, 'Fonctionnement'));
+  natureSelect.value = nature || '';
+  const bound = LOCAL_AUTHORITIES.has(holderType);
+  const derogationBox = bound ? h('input', { id: 'plan-derogation', type: 'checkbox', 'aria-describedby': 'plan-derogation-aide' }) : null;
+  const derogationField = bound ? h('div', { class: 'choice plan-derogation' },
+    derogationBox,
+    h('label', { for: 'plan-derogation' }, 'Dérogation accordée par le préfet'),
+    h('p', { id: 'plan-derogation-aide', class: 'hint' },
+      'Pour un investissement, le maître d’ouvrage public apporte au moins 20 % des financements publics (CGCT, art. L1111-10 III), sauf dérogation du préfet ; la règle ne vise pas le fonctionnement ni l’outre-mer.')) : null;
+  const showDerogation = () => {
+    if (derogationField) derogationField.hidden = natureSelect.value === 'OPERATING';
+  };
+  showDerogation();
+  const loansValue = h('dd');
+  const noteList = h('div', { class: 'plan-notes' });
   const addButton = h('button', { type: 'button', class: 'button button-secondary' }, 'Ajouter une ligne');
   const topProblems = h('div', { class: 'plan-problems' });
   const totalValue = h('dd');
@@ -298,9 +335,11 @@ function planEditor({ suggestion, matches, holderType, totalCost }) {
   const check = h('div', { class: 'plan-check' },
     status,
     topProblems,
+    noteList,
     h('dl', { class: 'plan-summary' },
       h('div', null, h('dt', null, 'Coût total du projet'), h('dd', null, F.formatEuros(totalCost))),
       h('div', null, h('dt', null, 'Total du plan'), totalValue),
+      h('div', null, h('dt', null, 'Prêts et avances (hors aides)'), loansValue),
       h('div', null, h('dt', null, 'Équilibre'), balanceValue),
       h('div', null, h('dt', null, 'Part publique'), publicValue),
       h('div', null, h('dt', null, 'Part des fonds propres'), ownShareValue)));
@@ -324,7 +363,7 @@ function planEditor({ suggestion, matches, holderType, totalCost }) {
     });
   }
 
-  function addLine({ slug = null, name = '', amount = '', isPublic = true } = {}) {
+  function addLine({ slug = null, name = '', amount = '', isPublic = true, aidType = 'GRANT', reason = '' } = {}) {
     counter += 1;
     const base = `plan-ligne-${counter}`;
     const legend = h('legend');
@@ -338,6 +377,8 @@ function planEditor({ suggestion, matches, holderType, totalCost }) {
     amountInput.value = amount === '' ? '' : String(amount);
     const publicBox = h('input', { id: `${base}-public`, type: 'checkbox' });
     publicBox.checked = isPublic;
+    const typeSelect = h('select', { id: `${base}-forme` }, LINE_TYPES.map(([value, label]) => h('option', { value }, label)));
+    typeSelect.value = LINE_TYPES.some(([value]) => value === aidType) ? aidType : 'GRANT';
     const remove = h('button', { type: 'button', class: 'button button-secondary button-small' }, 'Retirer');
     const problems = h('ul', { id: `${base}-problemes`, class: 'line-problems', hidden: true });
     const line = {
@@ -346,6 +387,7 @@ function planEditor({ suggestion, matches, holderType, totalCost }) {
       nameInput,
       amountInput,
       publicBox,
+      typeSelect,
       remove,
       legend,
       problems,
@@ -365,9 +407,12 @@ function planEditor({ suggestion, matches, holderType, totalCost }) {
           nameField,
           h('div', { class: 'field plan-line-amount' },
             h('label', { for: amountInput.id }, 'Montant (€)'), amountInput, line.amountError.slot),
+          h('div', { class: 'field plan-line-type' },
+            h('label', { for: typeSelect.id }, 'Forme'), typeSelect),
           h('div', { class: 'choice plan-line-public' },
             publicBox, h('label', { for: publicBox.id }, 'Financement public')),
           h('p', { class: 'plan-line-remove' }, remove)),
+        reason ? h('p', { class: 'plan-line-reason hint' }, reason) : null,
         problems));
 
     select.addEventListener('change', () => {
@@ -379,10 +424,26 @@ function planEditor({ suggestion, matches, holderType, totalCost }) {
     watch(nameInput);
     watch(amountInput);
     publicBox.addEventListener('change', schedule);
+    typeSelect.addEventListener('change', () => {
+      place(line);
+      typeSelect.focus();
+      schedule();
+    });
     remove.addEventListener('click', () => removeLine(line));
     lines.push(line);
-    list.append(line.node);
+    place(line);
     return line;
+  }
+
+  /** A line goes with the aid, or apart with the loans, after its form. */
+  function place(line) {
+    const target = isRepayable(line.typeSelect.value) ? loanList : list;
+    if (line.node.parentNode !== target) {
+      // Keep the plan's order within each list.
+      const after = lines.slice(lines.indexOf(line) + 1).find((l) => l.node.parentNode === target);
+      target.insertBefore(line.node, after ? after.node : null);
+    }
+    loanSection.hidden = !loanList.children.length;
   }
 
   function renumber() {
@@ -397,6 +458,7 @@ function planEditor({ suggestion, matches, holderType, totalCost }) {
     if (i < 0) return;
     lines.splice(i, 1);
     line.node.remove();
+    loanSection.hidden = !loanList.children.length;
     renumber();
     const next = lines[i] || lines[i - 1];
     (next ? next.select : addButton).focus();
@@ -416,9 +478,16 @@ function planEditor({ suggestion, matches, holderType, totalCost }) {
 
   watch(ownInput);
   if (deMinimisInput) watch(deMinimisInput);
+  natureSelect.addEventListener('change', () => {
+    showDerogation();
+    schedule();
+  });
+  if (derogationBox) derogationBox.addEventListener('change', schedule);
 
   for (const line of suggestion.lines) {
-    addLine({ slug: line.schemeSlug, name: '', amount: line.amount, isPublic: line.public });
+    addLine({
+      slug: line.schemeSlug, name: '', amount: line.amount, isPublic: line.public, aidType: line.aidType, reason: line.reason,
+    });
   }
   renumber();
 
@@ -434,6 +503,7 @@ function planEditor({ suggestion, matches, holderType, totalCost }) {
       line.problems.hidden = true;
     }
     topProblems.replaceChildren();
+    noteList.replaceChildren();
   }
 
   /**
@@ -463,22 +533,31 @@ function planEditor({ suggestion, matches, holderType, totalCost }) {
         else missing.push(`le financeur de la ligne ${i + 1}`);
       }
       const amount = euros(line.amountInput, line.amountError, `le montant de la ligne ${i + 1}`);
+      const aidType = line.typeSelect.value;
       return slug
-        ? { schemeSlug: slug, amount, public: line.publicBox.checked }
-        : { funderName: name, amount, public: line.publicBox.checked };
+        ? { schemeSlug: slug, amount, public: line.publicBox.checked, aidType }
+        : { funderName: name, amount, public: line.publicBox.checked, aidType };
     });
     const sum = (ownFunds || 0) + planLines.reduce((s, l) => s + (l.amount || 0), 0);
+    const loans = planLines.reduce((s, l) => s + (isRepayable(l.aidType) ? l.amount || 0 : 0), 0);
+    const plan = { holderType, totalCost, ownFunds, lines: planLines, previousDeMinimis };
+    if (natureSelect.value) plan.nature = natureSelect.value;
+    if (derogationBox && derogationBox.checked && natureSelect.value !== 'OPERATING') plan.derogation = true;
+    if (communeCode) plan.communeCode = communeCode;
+    if (costBasis) plan.costBasis = costBasis;
     return {
       errors,
       missing,
       sum,
+      loans,
       keys: lines.map((l) => l.key),
-      plan: { holderType, totalCost, ownFunds, lines: planLines, previousDeMinimis },
+      plan,
     };
   }
 
-  function showTotals(sum) {
+  function showTotals(sum, loans) {
     totalValue.textContent = `${F.formatEuros(sum)} (fonds propres et financements)`;
+    loansValue.textContent = F.formatEuros(loans || 0);
   }
 
   function unknownShares() {
@@ -523,6 +602,11 @@ function planEditor({ suggestion, matches, holderType, totalCost }) {
       line.amountInput.setAttribute('aria-describedby', line.problems.id);
     }
     if (top.length) topProblems.replaceChildren(problemList(top));
+    const notes = result.warnings || [];
+    if (notes.length) {
+      noteList.replaceChildren(h('div', { class: 'alert plan-check-warnings' },
+        h('ul', { class: 'plain-list' }, notes.map((w) => h('li', null, w)))));
+    }
     const n = result.violations.length;
     if (n === 0) {
       status.textContent = 'Plan vérifié : il respecte les règles de cofinancement connues.';
@@ -544,6 +628,7 @@ function planEditor({ suggestion, matches, holderType, totalCost }) {
     if (line) target = { amount: line.amountError, funderName: line.nameError, schemeSlug: line.selectError }[m[2]] || line.amountError;
     else if (err.field === 'ownFunds') target = ownError;
     else if (err.field === 'previousDeMinimis') target = deMinimisError;
+    if (line && m[2] === 'aidType') target = line.amountError;
     if (target) target.show(err.message);
     else topProblems.replaceChildren(problemList([err.message]));
     status.textContent = 'Plan non vérifié : corrigez ce qui est signalé.';
@@ -555,7 +640,8 @@ function planEditor({ suggestion, matches, holderType, totalCost }) {
     if (stopped) return;
     clearTimeout(timer);
     check.setAttribute('aria-busy', 'true');
-    showTotals(collect().sum);
+    const now = collect();
+    showTotals(now.sum, now.loans);
     timer = setTimeout(run, CHECK_DELAY);
   }
 
@@ -568,7 +654,7 @@ function planEditor({ suggestion, matches, holderType, totalCost }) {
     checks += 1;
     const sent = collect();
     clearProblems();
-    showTotals(sent.sum);
+    showTotals(sent.sum, sent.loans);
     if (sent.errors.length || sent.missing.length) {
       for (const [error, message] of sent.errors) error.show(message);
       unknownShares();
@@ -617,10 +703,10 @@ function planEditor({ suggestion, matches, holderType, totalCost }) {
   const warnings = suggestion.warnings || [];
   const node = h('div', { class: 'plan-editor' },
     h('p', null, suggestion.lines.length
-      ? `Plan proposé : ${F.formatEuros(suggestion.totalAid)} d’aides et ${F.formatEuros(suggestion.ownFunds)} de fonds propres, à partir des dispositifs éligibles et à vérifier. `
+      ? `Plan proposé : ${F.formatEuros(suggestion.totalAid)} d’aides${suggestion.totalLoans ? `, ${F.formatEuros(suggestion.totalLoans)} de prêts (hors aides)` : ''} et ${F.formatEuros(suggestion.ownFunds)} de fonds propres, à partir des dispositifs éligibles et à vérifier. `
       : 'Aucun dispositif ne permet d’estimer un montant : ajoutez les financements que vous attendez. ',
     'Modifiez les montants, ajoutez ou retirez des lignes : le plan est vérifié à mesure que vous tapez. ',
-    'Décochez « Financement public » pour un apport privé (mécénat, fondation, prêt bancaire).'),
+    'Décochez « Financement public » pour un apport privé (mécénat, fondation) ; pour un emprunt, choisissez la forme « Prêt » : il est présenté à part des aides.'),
     warnings.length ? h('div', { class: 'alert plan-warnings' },
       h('h3', { class: 'plan-warnings-title' }, 'À savoir'),
       h('ul', { class: 'plain-list' }, warnings.map((w) => h('li', null, w)))) : null,
@@ -628,6 +714,12 @@ function planEditor({ suggestion, matches, holderType, totalCost }) {
       h('h3', { class: 'plan-check-title' }, 'Vérification du plan'),
       check,
       h('h3', { class: 'plan-lines-title' }, 'Fonds propres et financements demandés'),
+      h('div', { class: 'plan-context' },
+        h('div', { class: 'field' },
+          h('label', { for: natureSelect.id }, 'Nature de l’opération'),
+          h('p', { id: 'plan-nature-aide', class: 'hint' }, 'Investissement (travaux, achat, équipement) ou fonctionnement (animation, emplois, frais courants).'),
+          natureSelect),
+        derogationField),
       h('div', { class: 'plan-own' },
         h('div', { class: 'field' },
           h('label', { for: ownInput.id }, 'Fonds propres du porteur (€)'),
@@ -638,6 +730,7 @@ function planEditor({ suggestion, matches, holderType, totalCost }) {
           h('p', { id: 'plan-de-minimis-aide', class: 'hint' }, 'Les aides publiques reçues sous le régime de minimis : elles comptent dans le plafond.'),
           deMinimisInput, deMinimisError.slot) : null),
       list,
+      loanSection,
       h('p', { class: 'plan-add' }, addButton)));
   node.querySelector('form').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -905,7 +998,15 @@ export async function projectPage({ query, signal, setUrl }) {
         }, 'Indiquer le coût total')));
       return;
     }
-    plan = planEditor({ suggestion, matches, holderType: state.holderType, totalCost: Number(state.cost) });
+    plan = planEditor({
+      suggestion,
+      matches,
+      holderType: state.holderType,
+      totalCost: Number(state.cost),
+      communeCode: state.commune,
+      nature: state.nature || null,
+      costBasis: state.costBasis || null,
+    });
     planBody.replaceChildren(plan.node);
   }
 

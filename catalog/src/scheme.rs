@@ -470,8 +470,14 @@ impl SchemeRecord {
                 );
             }
             for (key, value) in [
-                ("whenCommunePopulationAbove", condition.when_commune_population_above),
-                ("whenEpciPopulationAbove", condition.when_epci_population_above),
+                (
+                    "whenCommunePopulationAbove",
+                    condition.when_commune_population_above,
+                ),
+                (
+                    "whenEpciPopulationAbove",
+                    condition.when_epci_population_above,
+                ),
             ] {
                 if value.is_some_and(|v| v < 0) {
                     err(
@@ -885,7 +891,7 @@ async fn insert_children(
 }
 
 /// The `kind` of a perimeter row naming a zoning.
-const ZONING: &str = "ZONING";
+pub(crate) const ZONING: &str = "ZONING";
 
 /// Rows hydrated per batch: keeps every `IN (…)` below SQLite's 32,766 bound variables.
 const HYDRATE_BATCH: usize = 5_000;
@@ -1112,6 +1118,20 @@ pub async fn changes_since(
 }
 
 /// The scheme whose source address is this one, if any.
+/// The ids of the schemes whose perimeter names a zoning.
+pub async fn naming_zonings(db: &impl ConnectionTrait) -> Result<Vec<i64>> {
+    let mut ids: Vec<i64> = scheme_perimeter::Entity::find()
+        .filter(scheme_perimeter::Column::Kind.eq(ZONING))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| p.scheme_id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
 pub async fn find_by_source_url(db: &impl ConnectionTrait, url: &str) -> Result<Option<String>> {
     Ok(scheme_row::Entity::find()
         .filter(scheme_row::Column::SourceUrl.eq(url))
@@ -1234,6 +1254,61 @@ mod tests {
         assert!(!is_slug("-detr"));
         assert!(!is_slug("détr"));
         assert!(!is_slug(""));
+    }
+
+    /// Issue 13's fields read and write as DESIGN §5 names them; a record written before
+    /// them (an old export) still reads, with their defaults.
+    #[test]
+    fn the_rules_of_issue_13_round_trip_and_old_exports_still_read() {
+        let value = serde_json::json!({
+            "slug": "leader-gal-essai", "title": "LEADER",
+            "funders": [{"slug": "ue", "name": "Union européenne", "kind": "EU",
+                         "publicBody": true, "nameInSentence": "l'Union européenne"}],
+            "beneficiaryTypes": ["COMMUNE"], "natures": ["INVESTMENT"],
+            "perimeter": {"zonings": ["gal-essai"]},
+            "rules": {"conditions": [{"text": "Potentiel financier à vérifier.",
+                                      "whenCommunePopulationAbove": 2000,
+                                      "whenHolderTypes": ["COMMUNE"]}]},
+            "funding": {"basis": "HT", "euCofundingRate": 80, "typicalRate": 30}
+        });
+        let mut record = SchemeRecord::from_json(value).unwrap();
+        record.normalize();
+        assert_eq!(record.natures, [Nature::Investment]);
+        assert_eq!(record.funding.basis, Some(CostBasis::Ht));
+        assert_eq!(record.funding.eu_cofunding_rate, Some(80.0));
+        assert_eq!(
+            record.rules.conditions[0].when_commune_population_above,
+            Some(2000)
+        );
+        let perimeter = record.perimeter.clone().unwrap();
+        assert!(
+            !perimeter.is_national(),
+            "a perimeter naming a zoning is not national"
+        );
+        let again = SchemeRecord::from_json(serde_json::to_value(&record).unwrap()).unwrap();
+        assert_eq!(again, record);
+        let written = serde_json::to_value(&record).unwrap();
+        assert_eq!(
+            written["rules"]["conditions"][0]["whenHolderTypes"][0],
+            "COMMUNE"
+        );
+        assert_eq!(
+            written["funders"][0]["nameInSentence"],
+            "l'Union européenne"
+        );
+
+        let mut old = SchemeRecord::from_json(serde_json::json!({
+            "slug": "ancien", "title": "Ancien", "beneficiaryTypes": ["COMMUNE"],
+            "funders": [{"slug": "etat", "name": "État", "kind": "STATE"}],
+            "perimeter": {"national": true, "regions": []},
+            "rules": {"maxCommunePopulation": 2000}, "funding": {"rateMax": 80}
+        }))
+        .unwrap();
+        old.normalize();
+        assert!(old.natures.is_empty() && old.rules.conditions.is_empty());
+        assert_eq!(old.funding.basis, None);
+        assert!(old.funders[0].is_public());
+        assert!(old.validate(&Territories::embedded()).is_empty());
     }
 
     #[test]

@@ -8,9 +8,13 @@ use crate::entity::{meta, scheme};
 use crate::error::Result;
 use crate::import::{self, Summary};
 use crate::territory::Territories;
+use crate::zoning::{self, ZoningInput};
 
 /// The seed catalogue, in the `guichet` format.
 pub const SCHEMES: &str = include_str!("../seed/schemes.json");
+
+/// The zonings the seed's perimeters name, with their sources (`catalog/seed/SOURCES.md`).
+pub const ZONINGS: &str = include_str!("../seed/zonings.json");
 
 const STATE_KEY: &str = "seed";
 const STARTED: &str = "started";
@@ -42,4 +46,27 @@ pub async fn load_if_empty<C: ConnectionTrait + TransactionTrait>(
         "seed catalogue loaded"
     );
     Ok(Some(summary))
+}
+
+/// Imports each seed zoning that the database does not have yet (a zoning staff imported is
+/// never replaced by the seed's). Returns how many were imported.
+pub async fn load_zonings<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    territories: &Territories,
+) -> Result<usize> {
+    let zonings: Vec<ZoningInput> =
+        serde_json::from_str(ZONINGS).expect("the seed zonings are valid JSON");
+    let mut loaded = 0;
+    for input in zonings {
+        if zoning::get(db, &input.slug).await?.is_some() {
+            continue;
+        }
+        let slug = input.slug.clone();
+        let imported = zoning::import(db, &Actor::Operator, territories, input, true).await?;
+        for unknown in &imported.unknown {
+            tracing::warn!(%slug, code = %unknown.code, "seed zoning: unknown commune code");
+        }
+        loaded += 1;
+    }
+    Ok(loaded)
 }

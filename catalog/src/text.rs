@@ -109,7 +109,10 @@ mod tests {
         assert_eq!(of("la Région Grand Est"), "de la Région Grand Est");
         assert_eq!(of("les caisses de la MSA"), "des caisses de la MSA");
         assert_eq!(to("les caisses de la MSA"), "aux caisses de la MSA");
-        assert_eq!(of("l’Agence de la transition écologique"), "de l'Agence de la transition écologique");
+        assert_eq!(
+            of("l’Agence de la transition écologique"),
+            "de l'Agence de la transition écologique"
+        );
         assert_eq!(of("Groupe SOS"), "de Groupe SOS");
         assert!(has_article("l'ANCT") && !has_article("ANCT") && !has_article("Lens"));
     }

@@ -374,6 +374,7 @@ fn is_public(kind: FunderKind) -> bool {
 /// The combined plan of a dossier from its decisions.
 async fn outcome(
     db: &impl ConnectionTrait,
+    territories: &catalog::Territories,
     dossier: &Dossier,
     reviews: &[Review],
 ) -> Result<Outcome> {
@@ -392,11 +393,19 @@ async fn outcome(
             .unwrap_or_default();
         let slugs: Vec<String> = serde_json::from_str(&r.scheme_slugs).unwrap_or_default();
         let scheme_slug = (slugs.len() == 1).then(|| slugs[0].clone());
+        // A granted line keeps the aid type the holder asked for under its scheme.
+        let aid_type = dossier
+            .plan
+            .iter()
+            .flat_map(|p| &p.lines)
+            .find(|l| scheme_slug.is_some() && l.scheme_slug == scheme_slug)
+            .map_or(catalog::vocab::AidType::Grant, |l| l.aid_type);
         plan_lines.push(catalog::plan::PlanLine {
             scheme_slug: scheme_slug.clone(),
             funder_name: Some(name.clone()),
             amount,
             public: funder.is_none_or(|f| is_public(f.record.kind)),
+            aid_type,
         });
         lines.push(GrantedLine {
             funder: name,
@@ -413,6 +422,7 @@ async fn outcome(
             schemes.insert(slug.to_owned(), s.record);
         }
     }
+    let project = dossier.project.as_ref();
     let plan = catalog::plan::FinancingPlan {
         holder_type: dossier
             .holder
@@ -422,8 +432,12 @@ async fn outcome(
         own_funds,
         lines: plan_lines,
         previous_de_minimis: dossier.plan.as_ref().map_or(0, |p| p.previous_de_minimis),
+        nature: project.and_then(|p| p.nature),
+        derogation: dossier.plan.as_ref().is_some_and(|p| p.derogation),
+        commune_code: project.map(|p| p.commune_code.clone()),
+        cost_basis: project.map_or(catalog::vocab::CostBasis::Ht, |p| p.cost_basis),
     };
-    let check = catalog::plan::check(&plan, &schemes).ok();
+    let check = catalog::plan::check(&plan, &schemes, territories).ok();
     Ok(Outcome {
         total_cost,
         own_funds,
@@ -458,7 +472,11 @@ struct Closing {
 }
 
 /// What a dossier brings to the close, from its reviews as they stand.
-async fn closing_of(db: &impl ConnectionTrait, dossier: Dossier) -> Result<Closing> {
+async fn closing_of(
+    db: &impl ConnectionTrait,
+    territories: &catalog::Territories,
+    dossier: Dossier,
+) -> Result<Closing> {
     let reviews = review::reviews_of(db, dossier.id).await?;
     let mut names = BTreeMap::new();
     for r in &reviews {
@@ -468,7 +486,7 @@ async fn closing_of(db: &impl ConnectionTrait, dossier: Dossier) -> Result<Closi
             .unwrap_or_default();
         names.insert(r.funder_id, name);
     }
-    let outcome = outcome(db, &dossier, &reviews).await?;
+    let outcome = outcome(db, territories, &dossier, &reviews).await?;
     Ok(Closing {
         dossier,
         reviews,
@@ -516,7 +534,7 @@ pub async fn close(
         if dossier.status == DossierStatus::Withdrawn {
             continue;
         }
-        let closing_item = closing_of(db, dossier).await?;
+        let closing_item = closing_of(db, &env.territories, dossier).await?;
         let waiting: Vec<&str> = closing_item
             .reviews
             .iter()
@@ -758,7 +776,10 @@ pub async fn minutes(
         let section = match outcome.minutes {
             Some(section) => section,
             // Closed before each dossier's part was kept: written again from its reviews.
-            None => minutes_section(&closing_of(db, visible.dossier).await?, territories),
+            None => minutes_section(
+                &closing_of(db, territories, visible.dossier).await?,
+                territories,
+            ),
         };
         sections.push(section);
     }

@@ -4,7 +4,7 @@
 
 use catalog::calendar;
 use catalog::email::Email;
-use catalog::vocab::BeneficiaryType;
+use catalog::vocab::{AidType, BeneficiaryType, CostBasis, Nature};
 use catalog::{Error, Result, Territories, TerritoryKind};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -41,9 +41,25 @@ pub struct Project {
     pub commune_code: String,
     pub starts_on: Option<NaiveDate>,
     pub ends_on: Option<NaiveDate>,
+    /// Investment or operating (CGCT L1111-10 III concerns investment only); unknown in
+    /// dossiers saved before issue 13.
+    #[serde(default)]
+    pub nature: Option<Nature>,
+    /// Whether the budget excludes (HT, the default) or includes (TTC) VAT (arrêté du 21
+    /// août 2018).
+    #[serde(default = "cost_basis_ht")]
+    pub cost_basis: CostBasis,
 }
 
-/// One line of the budget (euros excluding VAT).
+fn cost_basis_ht() -> CostBasis {
+    CostBasis::Ht
+}
+
+fn grant() -> AidType {
+    AidType::Grant
+}
+
+/// One line of the budget (on the project's cost basis).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Expense {
@@ -59,6 +75,10 @@ pub struct PlanLine {
     pub funder_name: Option<String>,
     pub amount: i64,
     pub public: bool,
+    /// GRANT (the default, and in dossiers saved before issue 13), LOAN,
+    /// RECOVERABLE_ADVANCE, GUARANTEE or OTHER: loans are the owner's financing, not aid.
+    #[serde(default = "grant")]
+    pub aid_type: AidType,
 }
 
 /// The financing plan: own funds and one line per expected aid.
@@ -68,18 +88,27 @@ pub struct Plan {
     pub own_funds: i64,
     pub lines: Vec<PlanLine>,
     pub previous_de_minimis: i64,
+    /// The préfet granted a derogation to CGCT L1111-10 III.
+    #[serde(default)]
+    pub derogation: bool,
 }
 
 impl Plan {
-    /// The plan in the checker's terms.
+    /// The plan in the checker's terms, with the project's nature, place and cost basis
+    /// when the project is known.
     pub fn to_financing_plan(
         &self,
         holder_type: BeneficiaryType,
         total_cost: i64,
+        project: Option<&Project>,
     ) -> catalog::plan::FinancingPlan {
         catalog::plan::FinancingPlan {
             holder_type,
             total_cost,
+            nature: project.and_then(|p| p.nature),
+            derogation: self.derogation,
+            commune_code: project.map(|p| p.commune_code.clone()),
+            cost_basis: project.map_or(CostBasis::Ht, |p| p.cost_basis),
             own_funds: self.own_funds,
             lines: self
                 .lines
@@ -89,6 +118,7 @@ impl Plan {
                     funder_name: l.funder_name.clone(),
                     amount: l.amount,
                     public: l.public,
+                    aid_type: l.aid_type,
                 })
                 .collect(),
             previous_de_minimis: self.previous_de_minimis,
@@ -114,6 +144,15 @@ pub struct DossierInput {
     pub plan: Option<Plan>,
     pub certified: Option<bool>,
 }
+
+/// The aid types a plan line may have: money, or a guaranteed loan.
+const PLAN_LINE_TYPES: [AidType; 5] = [
+    AidType::Grant,
+    AidType::Loan,
+    AidType::RecoverableAdvance,
+    AidType::Guarantee,
+    AidType::Other,
+];
 
 /// Most lines of a budget or a plan, and largest amount, in euros.
 pub const MAX_LINES: usize = 50;
@@ -361,6 +400,8 @@ impl Project {
                 .ends_on
                 .map(|d| calendar::sane("project.endsOn", d))
                 .transpose()?,
+            nature: self.nature,
+            cost_basis: self.cost_basis,
         })
     }
 }
@@ -429,15 +470,23 @@ impl Plan {
                         "Indiquez le dispositif ou le nom du financeur.",
                     ));
                 }
+                if !PLAN_LINE_TYPES.contains(&l.aid_type) {
+                    return Err(Error::validation(
+                        format!("financingPlan.lines.{i}.aidType"),
+                        "Une ligne du plan est une subvention, un prêt, une avance remboursable ou une garantie.",
+                    ));
+                }
                 Ok(PlanLine {
                     scheme_slug,
                     funder_name,
                     amount: amount(&format!("financingPlan.lines.{i}.amount"), l.amount, 0)?,
                     public: l.public,
+                    aid_type: l.aid_type,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Plan {
+            derogation: self.derogation,
             own_funds: amount("financingPlan.ownFunds", self.own_funds, 0)?,
             lines,
             previous_de_minimis: amount(
@@ -479,11 +528,13 @@ mod tests {
         let plan = Plan {
             own_funds: 100,
             previous_de_minimis: 0,
+            derogation: false,
             lines: vec![PlanLine {
                 scheme_slug: None,
                 funder_name: Some("  ".into()),
                 amount: 10,
                 public: true,
+                aid_type: AidType::Grant,
             }],
         };
         let err = plan.clone().validate().unwrap_err();
@@ -497,6 +548,42 @@ mod tests {
         assert!(
             matches!(err, Error::Validation { field, .. } if field == "financingPlan.ownFunds")
         );
+    }
+
+    #[test]
+    fn plan_lines_bring_money_and_old_dossiers_still_read() {
+        let mut plan = Plan {
+            own_funds: 100,
+            previous_de_minimis: 0,
+            derogation: false,
+            lines: vec![PlanLine {
+                scheme_slug: None,
+                funder_name: Some("Banque des Territoires".into()),
+                amount: 10,
+                public: true,
+                aid_type: AidType::Loan,
+            }],
+        };
+        assert!(plan.clone().validate().is_ok());
+        plan.lines[0].aid_type = AidType::TechnicalEngineering;
+        let err = plan.validate().unwrap_err();
+        assert!(
+            matches!(err, Error::Validation { field, .. } if field == "financingPlan.lines.0.aidType")
+        );
+        // Saved before issue 13: no aid type, derogation, nature nor cost basis.
+        let old: Plan = serde_json::from_str(
+            r#"{"ownFunds":1,"previousDeMinimis":0,"lines":[{"schemeSlug":null,"funderName":"X","amount":2,"public":true}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (old.lines[0].aid_type, old.derogation),
+            (AidType::Grant, false)
+        );
+        let old: Project = serde_json::from_str(
+            r#"{"title":"Café","description":"D","themes":[],"communeCode":"52001","startsOn":null,"endsOn":null}"#,
+        )
+        .unwrap();
+        assert_eq!((old.nature, old.cost_basis), (None, CostBasis::Ht));
     }
 
     #[test]
@@ -539,6 +626,8 @@ mod tests {
             commune_code: "52001".into(),
             starts_on: NaiveDate::from_ymd_opt(2026, 9, 1),
             ends_on: NaiveDate::from_ymd_opt(2027, 6, 30),
+            nature: Some(Nature::Investment),
+            cost_basis: CostBasis::Ht,
         }
     }
 

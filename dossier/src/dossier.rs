@@ -473,8 +473,12 @@ async fn plan_schemes(
 }
 
 /// The financing plan checked against the co-financing rules (`None` without a plan, a
-/// holder or a budget).
-pub async fn check_plan(db: &impl ConnectionTrait, dossier: &Dossier) -> Result<Option<PlanCheck>> {
+/// holder or a budget), with the project's nature, commune and cost basis.
+pub async fn check_plan(
+    db: &impl ConnectionTrait,
+    territories: &Territories,
+    dossier: &Dossier,
+) -> Result<Option<PlanCheck>> {
     let (Some(plan), Some(holder)) = (&dossier.plan, &dossier.holder) else {
         return Ok(None);
     };
@@ -492,7 +496,8 @@ pub async fn check_plan(db: &impl ConnectionTrait, dossier: &Dossier) -> Result<
         .into_iter()
         .map(|(slug, s)| (slug, s.record))
         .collect();
-    match catalog::plan::check(&plan.to_financing_plan(holder.holder_type, total), &records) {
+    let financing = plan.to_financing_plan(holder.holder_type, total, dossier.project.as_ref());
+    match catalog::plan::check(&financing, &records, territories) {
         Ok(check) => Ok(Some(check)),
         Err(Error::Validation { .. }) => Ok(None),
         Err(e) => Err(e),
@@ -514,7 +519,11 @@ fn missing_item(field: &str, message: impl Into<String>) -> Missing {
 }
 
 /// What the dossier still lacks before it can be submitted (empty when complete).
-pub async fn missing(db: &impl ConnectionTrait, dossier: &Dossier) -> Result<Vec<Missing>> {
+pub async fn missing(
+    db: &impl ConnectionTrait,
+    territories: &Territories,
+    dossier: &Dossier,
+) -> Result<Vec<Missing>> {
     let mut missing = Vec::new();
     if dossier.holder.is_none() {
         missing.push(missing_item(
@@ -531,7 +540,7 @@ pub async fn missing(db: &impl ConnectionTrait, dossier: &Dossier) -> Result<Vec
             "Indiquez au moins une dépense du budget.",
         ));
     }
-    match (&dossier.plan, check_plan(db, dossier).await?) {
+    match (&dossier.plan, check_plan(db, territories, dossier).await?) {
         (None, _) => missing.push(missing_item(
             "financingPlan",
             "Établissez le plan de financement.",
@@ -879,7 +888,7 @@ pub async fn submit(
             "Un dossier peut être déposé à 20 dispositifs au plus.",
         ));
     }
-    let missing = missing(db, &dossier).await?;
+    let missing = missing(db, &env.territories, &dossier).await?;
     if let Some(first) = missing.first() {
         let all: Vec<&str> = missing.iter().map(|m| m.message.as_str()).collect();
         return Err(Error::validation(
@@ -891,6 +900,7 @@ pub async fn submit(
         own_funds: 0,
         lines: Vec::new(),
         previous_de_minimis: 0,
+        derogation: false,
     });
     let schemes = plan_schemes(db, &slugs).await?;
     let mut recipients: BTreeMap<String, Recipient> = BTreeMap::new();

@@ -1350,18 +1350,13 @@ async fn matching(
 ) -> anyhow::Result<()> {
     let projects = projects(&state.territories);
     let today = catalog::search::today();
-    // TODO(lead): the state's zonings.
-    let zonings = Arc::new(catalog::zoning::Zonings::default());
     let (mut samples, mut found) = (Vec::new(), 0);
     for _ in 0..rounds {
         for p in &projects {
             let project: catalog::eligibility::Project = project_of(p);
             let project = catalog::eligibility::validate(project, &state.territories, today)?;
             let started = Instant::now();
-            let (_, matches) = state
-                .search
-                .match_project(project, false, zonings.clone())
-                .await?;
+            let (_, matches) = state.search.match_project(project, false).await?;
             samples.push(started.elapsed());
             found += matches.len();
         }

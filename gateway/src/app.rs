@@ -114,6 +114,12 @@ pub async fn prepare(settings: Settings, no_seed: bool) -> anyhow::Result<AppSta
             tracing::warn!(%slug, %reason, "seed scheme skipped");
         }
     }
+    if !no_seed {
+        let zonings = catalog::seed::load_zonings(&db, &territories).await?;
+        if zonings > 0 {
+            tracing::info!(zonings, "seed zonings loaded");
+        }
+    }
     catalog::synonym::seed_if_empty(&db).await?;
     let search = SearchIndex::open(&settings.index_dir(), &db, territories.clone())
         .await

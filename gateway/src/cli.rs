@@ -71,6 +71,12 @@ pub enum Command {
         #[command(subcommand)]
         command: SynonymsCommand,
     },
+    /// Gère les zonages (listes nommées de communes : territoire d'un GAL LEADER, Petites
+    /// villes de demain, FRR…) que le périmètre d'un dispositif peut citer.
+    Zoning {
+        #[command(subcommand)]
+        command: ZoningCommand,
+    },
     /// Sauvegarde la base SQLite et les pièces jointes, serveur en marche (sur PostgreSQL :
     /// les pièces jointes, et la commande pg_dump à lancer).
     Backup {
@@ -98,6 +104,30 @@ pub enum SynonymsCommand {
     },
     /// Écrit les synonymes sur la sortie standard, dans le même format.
     Export,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ZoningCommand {
+    /// Importe la liste des communes d'un zonage (CSV avec une colonne de codes INSEE, ou un
+    /// code par ligne) ; réimporter un zonage remplace sa liste.
+    Import {
+        /// Fichier à importer (ou /dev/stdin).
+        file: PathBuf,
+        /// Identifiant du zonage (ex. « petites-villes-de-demain »).
+        #[arg(long)]
+        slug: String,
+        /// Nom du zonage, tel que les pages l'affichent.
+        #[arg(long)]
+        name: String,
+        /// Adresse de la liste publique d'où viennent les communes.
+        #[arg(long)]
+        source: String,
+        /// Date à laquelle la liste est valable (AAAA-MM-JJ).
+        #[arg(long)]
+        as_of: chrono::NaiveDate,
+    },
+    /// Liste les zonages connus et leur nombre de communes.
+    List,
 }
 
 #[derive(Subcommand, Debug)]
@@ -330,6 +360,71 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 out.push_str(&format!("{};{}\n", group.term, group.synonyms.join(",")));
             }
             std::io::stdout().lock().write_all(out.as_bytes())?;
+            Ok(())
+        }
+        Command::Zoning {
+            command:
+                ZoningCommand::Import {
+                    file,
+                    slug,
+                    name,
+                    source,
+                    as_of,
+                },
+        } => {
+            let content = std::fs::read_to_string(&file)
+                .with_context(|| format!("lecture de {} impossible", file.display()))?;
+            let parsed = catalog::zoning::parse_codes(&content);
+            let (db, territories) = app::open(&settings(&cli.data_dir)).await?;
+            let input = catalog::zoning::ZoningInput {
+                slug,
+                name,
+                source,
+                as_of,
+                communes: parsed.iter().map(|(_, code)| code.clone()).collect(),
+            };
+            let imported =
+                catalog::zoning::import(&db, &Actor::Operator, &territories, input, false).await?;
+            for unknown in &imported.unknown {
+                let (line, _) = parsed[unknown.line - 1];
+                eprintln!(
+                    "ligne {line} : « {} » n'est pas un code de commune connu ; ignoré.",
+                    unknown.code
+                );
+            }
+            println!(
+                "Zonage {} : {} communes{}{}.",
+                if imported.replaced {
+                    "remplacé"
+                } else {
+                    "créé"
+                },
+                imported.communes,
+                match imported.unknown.len() {
+                    0 => String::new(),
+                    n => format!(", {n} codes inconnus ignorés"),
+                },
+                match imported.schemes {
+                    0 => String::new(),
+                    n => format!(", {n} dispositifs concernés"),
+                }
+            );
+            Ok(())
+        }
+        Command::Zoning {
+            command: ZoningCommand::List,
+        } => {
+            let (db, _) = app::open(&settings(&cli.data_dir)).await?;
+            let zonings = catalog::zoning::list(&db).await?;
+            if zonings.is_empty() {
+                println!("Aucun zonage.");
+            }
+            for z in zonings {
+                println!(
+                    "{}\t{}\t{} communes\tliste du {}\t{}",
+                    z.slug, z.name, z.commune_count, z.as_of, z.source
+                );
+            }
             Ok(())
         }
         Command::Backup { dir } => {

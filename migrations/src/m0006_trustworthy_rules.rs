@@ -29,12 +29,7 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for (table, mut column) in added_columns() {
             manager
-                .alter_table(
-                    Table::alter()
-                        .table(table)
-                        .add_column(&mut column)
-                        .take(),
-                )
+                .alter_table(Table::alter().table(table).add_column(&mut column).take())
                 .await?;
         }
         manager

@@ -18,7 +18,8 @@ async fn the_seed_catalogue_is_public_with_its_funders() {
     let detr = &body["data"]["scheme"];
     assert_eq!(detr["status"], "PUBLISHED", "{body}");
     assert!(detr["sourceUrl"].as_str().unwrap().starts_with("https://"));
-    assert!(detr["verifiedOn"].is_string());
+    // Nobody has checked the seed against its sources yet (issue 13): no date is claimed.
+    assert!(detr["verifiedOn"].is_null(), "{body}");
     assert_eq!(detr["funders"][0]["kind"], "STATE");
     assert!(body["data"]["schemes"]["total"].as_u64().unwrap() >= 40);
     let funders = body["data"]["funders"].as_array().unwrap();

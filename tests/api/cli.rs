@@ -29,6 +29,8 @@ fn every_command_has_help_in_french() {
         vec!["token", "issue", "--help"],
         vec!["token", "revoke", "--help"],
         vec!["synonyms", "import", "--help"],
+        vec!["zoning", "import", "--help"],
+        vec!["zoning", "list", "--help"],
         vec!["backup", "--help"],
         vec!["restore", "--help"],
     ] {

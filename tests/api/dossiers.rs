@@ -1409,3 +1409,81 @@ async fn concurrent_holders_all_save_and_submit() {
         assert_eq!(body["data"]["submitDossier"]["status"], "SUBMITTED");
     }
 }
+
+/// Issue 13: the dossier's project says its nature and cost basis, its plan lines their aid
+/// type and its plan the préfet's derogation; the dossier's plan check uses them (CGCT
+/// L1111-10 III concerns investment only; loans are not aid).
+#[tokio::test]
+async fn the_dossier_plan_check_knows_nature_loans_and_derogation() {
+    let f = Fixture::new().await;
+    let created = f
+        .ok(
+            &f.holder,
+            "mutation { createDossier(input: {}) { id } }",
+            json!({}),
+        )
+        .await;
+    let id = created["createDossier"]["id"].as_str().unwrap();
+    let update =
+        "mutation($id: ID!, $input: DossierInput!) { updateDossier(id: $id, input: $input) {
+        project { nature costBasis }
+        financingPlan { derogation lines { aidType } check { violations { code } warnings } } } }";
+    // 10 % own funds, 60,000 € from the three funders and 30,000 € from the Département.
+    let mut input = complete_input();
+    input["financingPlan"]["ownFunds"] = json!(10000);
+    input["financingPlan"]["lines"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "funderName": "Conseil départemental", "amount": 30000 }));
+    let codes = |data: &Value| -> Vec<String> {
+        data["updateDossier"]["financingPlan"]["check"]["violations"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{data}"))
+            .iter()
+            .map(|v| v["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    #[rustfmt::skip]
+    let cases = [
+        ("L1111-10 III: investment", "INVESTMENT", false, None, true),
+        ("L1111-10 III: operating, never", "OPERATING", false, None, false),
+        ("L1111-10 III: the préfet's derogation", "INVESTMENT", true, None, false),
+        ("C4: the Département's money as a loan is the commune's participation", "INVESTMENT", false, Some("LOAN"), false),
+    ];
+    for (case, nature, derogation, aid_type, applies) in cases {
+        input["project"]["nature"] = json!(nature);
+        input["financingPlan"]["derogation"] = json!(derogation);
+        input["financingPlan"]["lines"][3]["aidType"] = json!(aid_type.unwrap_or("GRANT"));
+        let data = f
+            .ok(&f.holder, update, json!({ "id": id, "input": input }))
+            .await;
+        let found = codes(&data);
+        assert_eq!(
+            found.contains(&"SELF_FUNDING_BELOW_MINIMUM".to_owned()),
+            applies,
+            "{case}: {data}"
+        );
+        assert_eq!(data["updateDossier"]["project"]["nature"], nature, "{case}");
+        assert_eq!(
+            data["updateDossier"]["project"]["costBasis"], "HT",
+            "{case}"
+        );
+        let plan = &data["updateDossier"]["financingPlan"];
+        assert_eq!(plan["derogation"], derogation, "{case}");
+        assert_eq!(
+            plan["lines"][3]["aidType"],
+            aid_type.unwrap_or("GRANT"),
+            "{case}"
+        );
+    }
+    input["financingPlan"]["lines"][3]["aidType"] = json!("LEGAL_ENGINEERING");
+    let body = f
+        .as_(&f.holder, update, json!({ "id": id, "input": input }))
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION", "{body}");
+    assert_eq!(
+        error_field(&body),
+        "financingPlan.lines.3.aidType",
+        "{body}"
+    );
+}

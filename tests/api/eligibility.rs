@@ -588,3 +588,118 @@ async fn what_the_data_cannot_decide_is_to_check() {
         assert!(!message.contains("de État"), "{message}");
     }
 }
+
+const CHECK_WITH_WARNINGS: &str =
+    "query($plan: FinancingPlanInput!) { checkFinancingPlan(plan: $plan) {
+  balanced publicShare ownShare violations { code message line } warnings } }";
+
+/// Issue 13 « The financing plan »: CGCT L1111-10 III concerns investment only, not
+/// overseas, not with the préfet's derogation; loans are the owner's financing, not aid.
+#[tokio::test]
+async fn the_plan_knows_its_nature_place_derogation_and_loans() {
+    let app = TestApp::spawn().await;
+    // A commune with 10 % own funds and 90 % from the Département.
+    let plan = |extra: Value| {
+        let mut plan = json!({ "holderType": "COMMUNE", "totalCost": 100000, "ownFunds": 10000,
+            "lines": [{ "funderName": "Département", "amount": 90000 }] });
+        for (key, value) in extra.as_object().unwrap() {
+            plan[key] = value.clone();
+        }
+        plan
+    };
+    #[rustfmt::skip]
+    let cases = [
+        ("L1111-10 III: investment", json!({ "nature": "INVESTMENT", "communeCode": "52001" }), true),
+        ("L1111-10 III: unknown nature, applied", json!({}), true),
+        ("L1111-10 III: operating, never", json!({ "nature": "OPERATING", "communeCode": "52001" }), false),
+        ("L1111-10 III: La Réunion", json!({ "nature": "INVESTMENT", "communeCode": "97411" }), false),
+        ("L1111-10 III: the préfet's derogation", json!({ "nature": "INVESTMENT", "derogation": true }), false),
+    ];
+    for (case, extra, applies) in cases {
+        let body = app
+            .graphql(CHECK_WITH_WARNINGS, json!({ "plan": plan(extra) }))
+            .await;
+        let found = codes(&body);
+        assert_eq!(
+            found.contains(&"SELF_FUNDING_BELOW_MINIMUM".to_owned()),
+            applies,
+            "{case}: {body}"
+        );
+        let warnings = body["data"]["checkFinancingPlan"]["warnings"].to_string();
+        assert_eq!(
+            warnings.contains("n'est pas exigée"),
+            !applies,
+            "{case}: {body}"
+        );
+    }
+    let body = app.graphql(CHECK, json!({ "plan": plan(json!({})) })).await;
+    let message = body["data"]["checkFinancingPlan"]["violations"][0]["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.contains("L1111-10 III") && message.contains("ne vise que l'investissement"),
+        "{message}"
+    );
+
+    // A loan is the commune's participation, not public aid.
+    let loan = json!({ "holderType": "COMMUNE", "totalCost": 100000, "ownFunds": 0, "nature": "INVESTMENT",
+        "lines": [{ "funderName": "Département", "amount": 80000 },
+                  { "funderName": "Banque des Territoires", "amount": 20000, "aidType": "LOAN" }] });
+    let body = app.graphql(CHECK, json!({ "plan": loan })).await;
+    assert!(codes(&body).is_empty(), "{body}");
+    let share = body["data"]["checkFinancingPlan"]["publicShare"]
+        .as_f64()
+        .unwrap();
+    assert!((share - 0.8).abs() < 1e-9, "{body}");
+    // The same 20,000 € as a grant breaks the 20 %.
+    let grant = json!({ "holderType": "COMMUNE", "totalCost": 100000, "ownFunds": 0, "nature": "INVESTMENT",
+        "lines": [{ "funderName": "Département", "amount": 80000 },
+                  { "funderName": "Région", "amount": 20000 }] });
+    let body = app.graphql(CHECK, json!({ "plan": grant })).await;
+    assert_eq!(codes(&body), ["SELF_FUNDING_BELOW_MINIMUM"], "{body}");
+
+    // Bad input names its field.
+    for (field, bad) in [("communeCode", json!({ "communeCode": "99999" }))] {
+        let body = app.graphql(CHECK, json!({ "plan": plan(bad) })).await;
+        assert_eq!(error_code(&body), "VALIDATION", "{body}");
+        assert_eq!(error_field(&body), field, "{body}");
+    }
+    let engineering = json!({ "holderType": "COMMUNE", "totalCost": 100, "ownFunds": 50,
+        "lines": [{ "funderName": "CAUE", "amount": 50, "aidType": "TECHNICAL_ENGINEERING" }] });
+    let body = app.graphql(CHECK, json!({ "plan": engineering })).await;
+    assert_eq!(error_code(&body), "VALIDATION", "{body}");
+    assert_eq!(error_field(&body), "lines[0].aidType", "{body}");
+}
+
+#[tokio::test]
+async fn a_suggested_line_says_why_it_is_there_and_loans_stand_apart() {
+    let app = TestApp::spawn().await;
+    publish_test_scheme(&app, "aide-commerce-52").await;
+    let project = json!({ "holderType": "COMMUNE", "communeCode": "52001", "themes": ["commerce"],
+        "totalCost": 40000, "startsOn": "2027-03-01", "filingOn": "2026-12-01",
+        "nature": "OPERATING", "costBasis": "HT" });
+    let body = app
+        .graphql(
+            "query($project: ProjectInput!) { suggestFinancingPlan(project: $project) {
+               ownFunds totalAid totalLoans lines { schemeSlug amount aidType reason } warnings } }",
+            json!({ "project": project }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let plan = &body["data"]["suggestFinancingPlan"];
+    let lines = plan["lines"].as_array().unwrap();
+    assert!(!lines.is_empty(), "{plan}");
+    for line in lines {
+        assert!(!line["reason"].as_str().unwrap().is_empty(), "{line}");
+        assert!(line["aidType"].is_string(), "{line}");
+    }
+    let total = plan["ownFunds"].as_i64().unwrap()
+        + plan["totalAid"].as_i64().unwrap()
+        + plan["totalLoans"].as_i64().unwrap();
+    assert_eq!(total, 40000, "{plan}");
+    // An operating request: the 20 % of L1111-10 III is said not to apply.
+    assert!(
+        plan["warnings"].to_string().contains("n'est pas exigée"),
+        "{plan}"
+    );
+}

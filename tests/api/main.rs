@@ -3,6 +3,7 @@
 //! talks to it over HTTP, or runs the real `guichet` binary.
 
 mod accounts;
+mod ageville;
 mod alerts;
 mod attachments;
 mod backup;
@@ -28,3 +29,4 @@ mod search;
 mod security;
 mod startup;
 mod territories;
+mod zonings;

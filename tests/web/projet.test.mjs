@@ -51,11 +51,11 @@ const MATCH_QUERY = `query($p: ProjectInput!) {
     eligibleCount toCheckCount
     matches { verdict relevant scheme { slug funders { name } } criteria { code status message } }
   }
-  suggestFinancingPlan(project: $p) { ownFunds totalAid warnings lines { schemeSlug funderName amount public } }
+  suggestFinancingPlan(project: $p) { ownFunds totalAid totalLoans warnings lines { schemeSlug funderName amount public aidType reason } }
 }`;
 
 const CHECK_QUERY = `query($plan: FinancingPlanInput!) {
-  checkFinancingPlan(plan: $plan) { balanced publicShare ownShare violations { code message line } }
+  checkFinancingPlan(plan: $plan) { balanced publicShare ownShare violations { code message line } warnings }
 }`;
 
 async function api(query, variables) {
@@ -111,11 +111,15 @@ async function assertSuggestedPlan(page) {
   assert.equal(await page.getByLabel('Fonds propres du porteur (€)').inputValue(), String(plan.ownFunds));
   assert.equal(await planLines(page).count(), plan.lines.length);
   for (const [i, line] of plan.lines.entries()) {
-    const row = planLines(page).nth(i);
-    assert.match(text(await row.locator('legend').innerText()), new RegExp(`^Ligne ${i + 1}$`));
+    // Loans are listed apart from aid: the line is found by its number.
+    const row = planLines(page).filter({ has: page.locator('legend', { hasText: new RegExp(`^Ligne ${i + 1}$`) }) });
+    assert.equal(await row.count(), 1, `no line ${i + 1}`);
     assert.equal(await row.getByLabel('Dispositif ou financeur').inputValue(), line.schemeSlug);
     assert.equal(await row.getByLabel('Montant (€)').inputValue(), String(line.amount));
     assert.equal(await row.getByLabel('Financement public').isChecked(), line.public);
+    assert.equal(await row.getByLabel('Forme').inputValue(), line.aidType);
+    assert.equal(text(await row.locator('.plan-line-reason').innerText()), text(line.reason), 'the line does not say why it is there');
+    assert.equal(await row.evaluate((li) => !!li.closest('.plan-loans')), line.aidType !== 'GRANT');
   }
   assert.match(await planChecked(page), /^Plan vérifié/);
   assert.equal(text(await page.locator('main .plan-summary').innerText()).includes('Équilibré'), true);
@@ -428,6 +432,63 @@ test('at 360 px the project page, its results and plan shown, does not scroll ho
 
 test('the project page’s first load with results transfers less than 150 KB', async () => {
   await assertFirstLoadUnder150KB(ADDRESS);
+});
+
+test('CGCT L1111-10 III: an operating request of a commune with 10 % own funds is not blocked; a loan is shown apart from aid', async () => {
+  await withPage(ADDRESS, async ({ page }) => {
+    const plan = expected.suggestFinancingPlan;
+    // Only the Département's 108 000 € and 12 000 € of own funds: 10 %.
+    for (let i = plan.lines.length; i >= 1; i -= 1) {
+      await page.getByRole('button', { name: `Retirer la ligne ${i}` }).click();
+    }
+    await page.getByLabel('Fonds propres du porteur (€)').fill('12000');
+    await page.getByRole('button', { name: 'Ajouter une ligne' }).click();
+    const line = planLines(page).first();
+    await line.getByLabel('Nom du financeur').fill('Conseil départemental');
+    await line.getByLabel('Montant (€)').fill('108000');
+    // An investment: the 20 % minimum blocks it.
+    await page.getByLabel('Nature de l’opération').selectOption('INVESTMENT');
+    await topProblems(page).getByText(/L1111-10 III/).waitFor();
+    assert.match(await planChecked(page), /problème à corriger/);
+    assert.equal(await page.getByLabel('Dérogation accordée par le préfet').isVisible(), true);
+    // Operating: never blocked by it, and the page says why.
+    await page.getByLabel('Nature de l’opération').selectOption('OPERATING');
+    await topProblems(page).getByText(/L1111-10 III/).waitFor({ state: 'detached' });
+    assert.match(await planChecked(page), /^Plan vérifié/);
+    assert.match(text(await page.locator('main .plan-notes').innerText()), /n'est pas exigée : elle ne vise que les opérations d'investissement/);
+    assert.equal(await page.getByLabel('Dérogation accordée par le préfet').isVisible(), false);
+    // Investment again, with the préfet's derogation: not blocked either.
+    await page.getByLabel('Nature de l’opération').selectOption('INVESTMENT');
+    await topProblems(page).getByText(/L1111-10 III/).waitFor();
+    await page.getByLabel('Dérogation accordée par le préfet').check();
+    await topProblems(page).getByText(/L1111-10 III/).waitFor({ state: 'detached' });
+    assert.match(await planChecked(page), /^Plan vérifié/);
+    await page.getByLabel('Dérogation accordée par le préfet').uncheck();
+    await topProblems(page).getByText(/L1111-10 III/).waitFor();
+
+    // 30 000 € of the Département's money as a Banque des Territoires loan: the commune's own
+    // financing, shown apart, not public aid: the 20 % holds again.
+    await line.getByLabel('Montant (€)').fill('78000');
+    await page.getByRole('button', { name: 'Ajouter une ligne' }).click();
+    const loan = planLines(page).nth(1);
+    await loan.getByLabel('Nom du financeur').fill('Banque des Territoires');
+    await loan.getByLabel('Montant (€)').fill('30000');
+    await loan.getByLabel('Forme').selectOption('LOAN');
+    const loans = page.locator('main .plan-loans');
+    await loans.getByText('Ligne 2').waitFor();
+    assert.equal(await loans.locator('.plan-line').count(), 1);
+    assert.equal(await page.locator('main .plan-lines:not(.plan-loans) .plan-line').count(), 1);
+    assert.equal(await page.getByRole('heading', { name: 'Prêts, avances remboursables et garanties' }).isVisible(), true);
+    await topProblems(page).getByText(/L1111-10 III/).waitFor({ state: 'detached' });
+    assert.match(await planChecked(page), /^Plan vérifié/);
+    const summary = text(await page.locator('main .plan-summary').innerText());
+    assert.match(summary, /Prêts et avances \(hors aides\)\s*30 000 €/);
+    assert.ok(summary.includes(percent(0.65)), `public share 65 % not in « ${summary} »`);
+    // Back to a grant: back with the aid, and the 20 % is broken again.
+    await loan.getByLabel('Forme').selectOption('GRANT');
+    await topProblems(page).getByText(/L1111-10 III/).waitFor();
+    assert.equal(await loans.locator('.plan-line').count(), 0);
+  });
 });
 
 // ---------------------------------------------------------------------------------------

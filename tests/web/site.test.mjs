@@ -100,7 +100,7 @@ test('the commune box closes with Escape and reports when nothing matches', asyn
   });
 });
 
-test('a funder page lists its schemes and links to a scheme detail page that shows the title and « Source »', async () => {
+test('a funder page lists its schemes and links to a scheme detail page that shows the title, the funder’s page and « à vérifier »', async () => {
   await withPage('/financeurs/etat-prefectures', async ({ page }) => {
     const funderName = (await page.locator('main h1').innerText()).trim();
     assert.ok(funderName.length > 0);
@@ -125,7 +125,13 @@ test('a funder page lists its schemes and links to a scheme detail page that sho
 
     assert.ok(await page.evaluate(() => document.activeElement?.tagName === 'H1'), 'focus did not move to the page heading');
     assert.match(await page.title(), new RegExp(title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
-    await page.getByRole('link', { name: 'Source', exact: true }).waitFor();
+    await page.getByRole('link', { name: 'Page du financeur', exact: true }).waitFor();
+    // No one has checked the seed's DETR against its source: the page says so.
+    assert.equal((await page.locator('main .badge-unverified').innerText()).trim(), 'à vérifier');
+    const facts = await page.locator('main dl').innerText();
+    assert.match(facts, /potentiel financier/, 'the DETR condition to check is shown');
+    assert.match(facts, /Dates de la prochaine session non publiées/);
+    assert.doesNotMatch(facts, /moins de 20/, 'ceilings read « au plus »');
     assert.ok(await page.locator('main a[href="/financeurs/etat-prefectures"]').count() > 0, 'the scheme does not link back to its funder');
     assert.ok(await page.locator('main dl dt').count() > 0, 'no key facts');
 

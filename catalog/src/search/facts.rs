@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::scheme::Scheme;
 use crate::territory::{Territories, TerritoryKind};
 use crate::vocab::{AidType, BeneficiaryType, SchemeStatus, theme_label};
+use crate::zoning::Zonings;
 
 /// The facets, in the order of [`FACETS`].
 pub const FACETS: [&str; 4] = ["themes", "beneficiaryTypes", "aidTypes", "funders"];
@@ -69,6 +70,10 @@ pub struct Doc {
     pub title_key: Box<str>,
     pub status: SchemeStatus,
     national: bool,
+    /// Whether the perimeter names a zoning whose communes Guichet does not have: a
+    /// territory filter keeps it (the scheme may apply there; eligibility says « à
+    /// vérifier »).
+    zoning_unknown: bool,
     /// In one allocation, so that a search reads each scheme's facts from one place: the
     /// interned values of the four facets, the places of the perimeter, then every territory
     /// containing one of those places (sorted).
@@ -135,8 +140,9 @@ impl Facts {
         self.docs.iter().enumerate().map(|(i, d)| (i as u32, d))
     }
 
-    /// Adds or replaces the facts of a scheme.
-    pub fn insert(&mut self, s: &Scheme, territories: &Territories) {
+    /// Adds or replaces the facts of a scheme. A zoning of its perimeter counts as the list
+    /// of its communes.
+    pub fn insert(&mut self, s: &Scheme, territories: &Territories, zonings: &Zonings) {
         let r = &s.record;
         let values = [
             r.themes.iter().map(String::as_str).collect::<Vec<_>>(),
@@ -161,14 +167,41 @@ impl Facts {
         let perimeter = r.perimeter.clone().unwrap_or_default();
         let mut places = Vec::new();
         let mut within = Vec::new();
+        let mut zoning_unknown = false;
+        let zoned: Vec<&str> = perimeter
+            .zonings
+            .iter()
+            .filter_map(|slug| match zonings.get(slug) {
+                Some(z) if z.is_loaded() => Some(z),
+                _ => {
+                    zoning_unknown = true;
+                    None
+                }
+            })
+            .flat_map(|z| z.communes())
+            .collect();
         for (kind, codes) in [
-            (TerritoryKind::Region, &perimeter.regions),
-            (TerritoryKind::Department, &perimeter.departments),
-            (TerritoryKind::Epci, &perimeter.epcis),
-            (TerritoryKind::Commune, &perimeter.communes),
+            (
+                TerritoryKind::Region,
+                perimeter.regions.iter().map(String::as_str).collect(),
+            ),
+            (
+                TerritoryKind::Department,
+                perimeter.departments.iter().map(String::as_str).collect(),
+            ),
+            (
+                TerritoryKind::Epci,
+                perimeter.epcis.iter().map(String::as_str).collect(),
+            ),
+            (TerritoryKind::Commune, {
+                let mut communes: Vec<&str> =
+                    perimeter.communes.iter().map(String::as_str).collect();
+                communes.extend(zoned);
+                communes
+            }),
         ] {
             for code in codes {
-                places.push(self.places.intern((kind, code.as_str().into())));
+                places.push(self.places.intern((kind, code.into())));
                 if let Some(t) = territories.get_kind(code, kind) {
                     for (kind, code) in &t.parents {
                         within.push(self.places.intern((*kind, code.as_str().into())));
@@ -176,6 +209,8 @@ impl Facts {
                 }
             }
         }
+        places.sort_unstable();
+        places.dedup();
         within.sort_unstable();
         within.dedup();
         parts.extend(places);
@@ -187,6 +222,7 @@ impl Facts {
             title_key: crate::synonym::key(&r.title).into(),
             status: s.status(),
             national: perimeter.is_national(),
+            zoning_unknown,
             values: parts.into(),
             ends,
             opens_on: r.calendar.opens_on,
@@ -337,7 +373,8 @@ impl Scope {
             None => true,
             Some(t) => {
                 d.national
-                    || d.places().iter().any(|p| t.around.contains(p))
+                    || d.zoning_unknown
+                    || t.around.iter().any(|p| d.places().binary_search(p).is_ok())
                     || t.target
                         .is_some_and(|target| d.within().binary_search(&target).is_ok())
             }

@@ -40,7 +40,7 @@ use crate::scheme::{self, Scheme};
 use crate::synonym::{self, Thesaurus};
 use crate::territory::Territories;
 use crate::vocab::{AidType, BeneficiaryType, SchemeStatus, theme_label};
-use crate::zoning::Zonings;
+use crate::zoning::{self, Zonings};
 pub use facts::FacetValue;
 use facts::{FacetCounts, Facts, Scope};
 use highlight::Highlighter;
@@ -275,6 +275,9 @@ pub struct SearchIndex {
     fields: Fields,
     facts: RwLock<Facts>,
     territories: Arc<Territories>,
+    /// The zonings perimeters name, as of `zonings_version`.
+    zonings: RwLock<Arc<Zonings>>,
+    zonings_version: Mutex<Option<String>>,
     thesaurus: RwLock<Arc<Thesaurus>>,
     synonyms_version: Mutex<Option<String>>,
     watermark: Mutex<Option<DateTime<Utc>>>,
@@ -321,6 +324,8 @@ impl SearchIndex {
         };
         let groups = synonym::all(db).await?;
         let synonyms_version = synonym::version(db).await?;
+        let zonings_version = zoning::version(db).await?;
+        let zonings = Arc::new(Zonings::load(db).await?);
         let dir = dir.to_owned();
         let (index, rebuild) = tokio::task::spawn_blocking(move || {
             Self::create(&dir, &expected, territories, &groups, synonyms_version)
@@ -328,6 +333,11 @@ impl SearchIndex {
         .await
         .map_err(internal)??;
         let index = Arc::new(index);
+        *index.zonings.write().unwrap_or_else(|e| e.into_inner()) = zonings;
+        *index
+            .zonings_version
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(zonings_version);
         let mut fresh = Facts::default();
         index.load(db, &mut fresh, rebuild).await?;
         *index.facts.write().unwrap_or_else(|e| e.into_inner()) = fresh;
@@ -399,6 +409,8 @@ impl SearchIndex {
             fields,
             facts: RwLock::new(Facts::default()),
             territories,
+            zonings: RwLock::new(Arc::default()),
+            zonings_version: Mutex::new(None),
             thesaurus: RwLock::new(Arc::new(Thesaurus::new(groups))),
             synonyms_version: Mutex::new(synonyms_version),
             watermark: Mutex::new(expected.watermark),
@@ -470,8 +482,9 @@ impl SearchIndex {
                 writer.add_document(self.document(s)).map_err(internal)?;
             }
         }
+        let zonings = self.zonings();
         for s in schemes {
-            facts.insert(s, &self.territories);
+            facts.insert(s, &self.territories, &zonings);
         }
         let mut watermark = self.watermark.lock().unwrap_or_else(|e| e.into_inner());
         *watermark = (*watermark).max(schemes.iter().map(|s| s.updated_at).max());
@@ -519,9 +532,10 @@ impl SearchIndex {
                 }
             }
             {
+                let zonings = this.zonings();
                 let mut facts = this.facts.write().unwrap_or_else(|e| e.into_inner());
                 for s in &schemes {
-                    facts.insert(s, &this.territories);
+                    facts.insert(s, &this.territories, &zonings);
                 }
             }
             let mut watermark = this.watermark.lock().unwrap_or_else(|e| e.into_inner());
@@ -537,6 +551,7 @@ impl SearchIndex {
     /// until the new one is complete.
     pub async fn rebuild(self: &Arc<Self>, db: &impl ConnectionTrait) -> Result<usize> {
         let _gate = self.write_gate.lock().await;
+        self.reload_zonings(db).await?;
         self.writer
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -565,6 +580,8 @@ impl SearchIndex {
     /// Picks up changes made by other processes (imports, other gateways): schemes changed
     /// since the last sync, and the synonyms. Returns how many schemes it re-indexed.
     pub async fn sync(self: &Arc<Self>, db: &impl ConnectionTrait) -> Result<usize> {
+        // Zonings first: the schemes an import marked changed are re-read with the new list.
+        self.sync_zonings(db).await?;
         let since = *self.watermark.lock().unwrap_or_else(|e| e.into_inner());
         let since = since.map_or(DateTime::<Utc>::MIN_UTC, |t| t - SYNC_OVERLAP);
         let stale: Vec<i64> = {
@@ -590,6 +607,48 @@ impl SearchIndex {
             self.reload_synonyms(db).await?;
         }
         Ok(count)
+    }
+
+    /// Reloads the zonings when they changed since the last look (an import by this or
+    /// another process), and re-reads every scheme whose perimeter names one: a scheme
+    /// indexed before the list arrived was read without it.
+    async fn sync_zonings(self: &Arc<Self>, db: &impl ConnectionTrait) -> Result<()> {
+        if self.reload_zonings(db).await? {
+            let zoned = scheme::naming_zonings(db).await?;
+            if !zoned.is_empty() {
+                self.upsert(scheme::by_ids(db, &zoned).await?).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reloads the zonings if they changed; true when they did.
+    async fn reload_zonings(&self, db: &impl ConnectionTrait) -> Result<bool> {
+        let version = zoning::version(db).await?;
+        let known = self
+            .zonings_version
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if known.as_deref() == Some(version.as_str()) {
+            return Ok(false);
+        }
+        let zonings = Arc::new(Zonings::load(db).await?);
+        *self.zonings.write().unwrap_or_else(|e| e.into_inner()) = zonings;
+        *self
+            .zonings_version
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(version);
+        self.generation.fetch_add(1, AtomicOrdering::SeqCst);
+        Ok(true)
+    }
+
+    /// The zonings as the index last loaded them: what eligibility reads with its facts.
+    pub fn zonings(&self) -> Arc<Zonings> {
+        self.zonings
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Reloads the synonyms from the database.
@@ -754,8 +813,8 @@ impl SearchIndex {
         })
     }
 
-    /// Every published scheme evaluated for `project` (DESIGN §6 `matchProject`) against
-    /// the perimeters' `zonings`: eligible first, then to check, then, with
+    /// Every published scheme evaluated for `project` (DESIGN §6 `matchProject`), with the
+    /// zonings the index holds: eligible first, then to check, then, with
     /// `include_ineligible`, the others; within each, the relevant (a theme shared, the text
     /// matching, or a project saying neither) before the others, then by score (shared
     /// themes, text relevance of the project's description, a narrower perimeter, closing
@@ -764,11 +823,10 @@ impl SearchIndex {
         self: &Arc<Self>,
         project: ValidProject,
         include_ineligible: bool,
-        zonings: Arc<Zonings>,
     ) -> Result<(ValidProject, Vec<Match>)> {
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
-            let matches = this.match_blocking(&project, include_ineligible, &zonings)?;
+            let matches = this.match_blocking(&project, include_ineligible)?;
             Ok((project, matches))
         })
         .await
@@ -779,14 +837,13 @@ impl SearchIndex {
         &self,
         project: &ValidProject,
         include_ineligible: bool,
-        zonings: &Zonings,
     ) -> Result<Vec<Match>> {
+        // The zonings the facts were built with (a reload re-reads the schemes naming one).
+        let zonings = &*self.zonings();
         // Without the ineligible, what the in-memory facts rule out for sure is not read:
-        // another holder type, a closed call, no aid type in common. Themes are not
-        // filtered: they never make a scheme ineligible. Nor is the territory: the facts do
-        // not know zonings, and a perimeter naming one may hold the commune or be
-        // undecided (TODO(lead): restore `territory` here once the facts admit a scheme
-        // whose zoning contains the commune or is not loaded).
+        // another holder type, another place (a zoning counts as its communes; one not
+        // loaded is kept, to check), a closed call, no aid type in common. Themes are not
+        // filtered: they never make a scheme ineligible.
         let scope = |facts: &Facts| {
             if include_ineligible {
                 return Scope::new(
@@ -797,6 +854,7 @@ impl SearchIndex {
                 );
             }
             let filter = Filter {
+                territory: Some(project.commune().code.clone()),
                 beneficiary_types: vec![project.holder_type()],
                 open_on: Some(project.filing_on()),
                 ..Filter::default()

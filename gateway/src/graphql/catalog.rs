@@ -13,7 +13,8 @@ use serde::Serialize;
 use super::error::{ResultExt, internal};
 use super::scalars::Date;
 use super::vocab::{
-    AidType, BeneficiaryType, FunderKind, Recurrence, SchemeStatus, StateAidRegime,
+    AidType, BeneficiaryType, CostBasis, FunderKind, Nature, Recurrence, SchemeStatus,
+    StateAidRegime,
 };
 use super::{PageInfo, parse_cursor};
 use crate::app::AppState;
@@ -104,6 +105,16 @@ impl Funder {
     async fn contact_email(&self) -> Option<&str> {
         self.record.contact_email.as_deref()
     }
+    /// Whether its money is public (a « personne publique »): as staff set it, else its
+    /// kind's default (social-security funds such as the CAF or the MSA are private-law
+    /// bodies: not public).
+    async fn public_body(&self) -> bool {
+        self.record.is_public()
+    }
+    /// The name as it reads in a sentence, with its article (« l'État »).
+    async fn name_in_sentence(&self) -> Option<&str> {
+        self.record.name_in_sentence.as_deref()
+    }
     /// Number of published schemes.
     async fn scheme_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
         let id = self.stored_id(ctx).await?;
@@ -134,6 +145,20 @@ pub struct Perimeter {
     pub departments: Vec<String>,
     pub epcis: Vec<String>,
     pub communes: Vec<String>,
+    /// Slugs of zonings (named lists of communes); see `zoning(slug)`.
+    pub zonings: Vec<String>,
+}
+
+/// A condition the data cannot decide, shown to the holder as something to check when it
+/// applies (every bound it states holds).
+#[derive(SimpleObject)]
+pub struct Condition {
+    /// What to check and with whom, in French.
+    pub text: String,
+    pub when_commune_population_above: Option<i64>,
+    pub when_epci_population_above: Option<i64>,
+    /// Only for these holders (any holder when empty).
+    pub when_holder_types: Vec<BeneficiaryType>,
 }
 
 /// Eligibility conditions; null means no such condition.
@@ -146,9 +171,11 @@ pub struct Rules {
     pub no_start_before_filing: Option<bool>,
     pub requires_national_public_cofunding: Option<bool>,
     pub economic_activity: Option<bool>,
+    /// Conditions to check with the funder.
+    pub conditions: Vec<Condition>,
 }
 
-/// Rates in percent, amounts in whole euros excluding VAT.
+/// Rates in percent, amounts in whole euros, on the basis `basis` says.
 #[derive(SimpleObject)]
 pub struct Funding {
     pub rate_min: Option<f64>,
@@ -157,6 +184,14 @@ pub struct Funding {
     pub amount_max: Option<i64>,
     pub max_public_aid_rate: Option<f64>,
     pub regime: Option<StateAidRegime>,
+    /// Whether amounts and rates apply to costs excluding (HT) or including (TTC) VAT; null
+    /// when the scheme does not say.
+    pub basis: Option<CostBasis>,
+    /// For EU funds that need national public co-funding (LEADER): the EU share of the
+    /// public money, in percent.
+    pub eu_cofunding_rate: Option<f64>,
+    /// The rate the funder usually grants, when it says so.
+    pub typical_rate: Option<f64>,
 }
 
 /// When a scheme can be applied for.
@@ -223,6 +258,10 @@ impl Scheme {
     async fn aid_types(&self) -> Vec<AidType> {
         self.0.record.aid_types.iter().map(|&v| v.into()).collect()
     }
+    /// What the scheme funds: investment, operating costs, or both when empty.
+    async fn natures(&self) -> Vec<Nature> {
+        self.0.record.natures.iter().map(|&v| v.into()).collect()
+    }
     async fn perimeter(&self) -> Perimeter {
         let p = self.0.record.perimeter.clone().unwrap_or_default();
         Perimeter {
@@ -231,6 +270,7 @@ impl Scheme {
             departments: p.departments,
             epcis: p.epcis,
             communes: p.communes,
+            zonings: p.zonings,
         }
     }
     async fn rules(&self) -> Rules {
@@ -243,6 +283,16 @@ impl Scheme {
             no_start_before_filing: r.no_start_before_filing,
             requires_national_public_cofunding: r.requires_national_public_cofunding,
             economic_activity: r.economic_activity,
+            conditions: r
+                .conditions
+                .iter()
+                .map(|c| Condition {
+                    text: c.text.clone(),
+                    when_commune_population_above: c.when_commune_population_above,
+                    when_epci_population_above: c.when_epci_population_above,
+                    when_holder_types: c.when_holder_types.iter().map(|&v| v.into()).collect(),
+                })
+                .collect(),
         }
     }
     async fn funding(&self) -> Funding {
@@ -254,6 +304,9 @@ impl Scheme {
             amount_max: f.amount_max,
             max_public_aid_rate: f.max_public_aid_rate,
             regime: f.regime.map(Into::into),
+            basis: f.basis.map(Into::into),
+            eu_cofunding_rate: f.eu_cofunding_rate,
+            typical_rate: f.typical_rate,
         }
     }
     async fn calendar(&self) -> Calendar {
@@ -273,6 +326,8 @@ impl Scheme {
     async fn source_url(&self) -> Option<&str> {
         self.0.record.source_url.as_deref()
     }
+    /// The date someone checked the scheme against its source; null when nobody has (the
+    /// pages then say « à vérifier »).
     async fn verified_on(&self) -> Option<Date> {
         self.0.record.verified_on.map(Date)
     }
@@ -335,8 +390,58 @@ async fn list_schemes(
 #[derive(Default)]
 pub struct CatalogQuery;
 
+/// A named, dated and sourced list of communes that a scheme's perimeter may name.
+#[derive(SimpleObject)]
+pub struct Zoning {
+    pub slug: String,
+    pub name: String,
+    /// Address of the public list the communes come from.
+    pub source: String,
+    /// The date the list is valid on.
+    pub as_of: Date,
+    /// Number of communes loaded; 0 when the list is not loaded (eligibility then says « à
+    /// vérifier »).
+    pub commune_count: i64,
+}
+
+impl From<catalog::zoning::ZoningSummary> for Zoning {
+    fn from(z: catalog::zoning::ZoningSummary) -> Self {
+        Zoning {
+            slug: z.slug,
+            name: z.name,
+            source: z.source,
+            as_of: Date(z.as_of),
+            commune_count: z.commune_count,
+        }
+    }
+}
+
 #[Object]
 impl CatalogQuery {
+    /// Every zoning, by slug.
+    async fn zonings(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Zoning>> {
+        let state = ctx.data::<AppState>()?;
+        Ok(catalog::zoning::list(&state.db)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Zoning::from)
+            .collect())
+    }
+
+    /// The zoning with this slug.
+    async fn zoning(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+    ) -> async_graphql::Result<Option<Zoning>> {
+        let state = ctx.data::<AppState>()?;
+        Ok(catalog::zoning::get(&state.db, &slug)
+            .await
+            .gql()?
+            .map(Zoning::from))
+    }
+
     /// The scheme with this slug (drafts and archives for staff only).
     async fn scheme(
         &self,
@@ -406,6 +511,10 @@ pub struct FunderInput {
     pub name: String,
     pub kind: FunderKind,
     pub contact_email: Option<String>,
+    /// Whether its money is public; default from `kind`.
+    pub public_body: Option<bool>,
+    /// The name with its article, as it reads in a sentence (« l'État »).
+    pub name_in_sentence: Option<String>,
 }
 
 #[derive(InputObject, Serialize)]
@@ -416,6 +525,17 @@ pub struct PerimeterInput {
     pub departments: Option<Vec<String>>,
     pub epcis: Option<Vec<String>>,
     pub communes: Option<Vec<String>>,
+    pub zonings: Option<Vec<String>>,
+}
+
+/// A condition to check (see `Condition`).
+#[derive(InputObject, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionInput {
+    pub text: String,
+    pub when_commune_population_above: Option<i64>,
+    pub when_epci_population_above: Option<i64>,
+    pub when_holder_types: Option<Vec<BeneficiaryType>>,
 }
 
 #[derive(InputObject, Serialize)]
@@ -428,6 +548,7 @@ pub struct RulesInput {
     pub no_start_before_filing: Option<bool>,
     pub requires_national_public_cofunding: Option<bool>,
     pub economic_activity: Option<bool>,
+    pub conditions: Option<Vec<ConditionInput>>,
 }
 
 #[derive(InputObject, Serialize)]
@@ -439,6 +560,9 @@ pub struct FundingInput {
     pub amount_max: Option<i64>,
     pub max_public_aid_rate: Option<f64>,
     pub regime: Option<StateAidRegime>,
+    pub basis: Option<CostBasis>,
+    pub eu_cofunding_rate: Option<f64>,
+    pub typical_rate: Option<f64>,
 }
 
 #[derive(InputObject, Serialize)]
@@ -461,6 +585,7 @@ pub struct SchemeInput {
     pub beneficiary_types: Vec<BeneficiaryType>,
     pub themes: Option<Vec<String>>,
     pub aid_types: Option<Vec<AidType>>,
+    pub natures: Option<Vec<Nature>>,
     pub perimeter: Option<PerimeterInput>,
     pub rules: Option<RulesInput>,
     pub funding: Option<FundingInput>,
@@ -589,8 +714,8 @@ impl CatalogMutation {
             name: input.name,
             kind: input.kind.into(),
             contact_email: input.contact_email,
-            public_body: None,
-            name_in_sentence: None,
+            public_body: input.public_body,
+            name_in_sentence: input.name_in_sentence,
         };
         let saved = catalog::funder::upsert(&state.db, actor, record)
             .await

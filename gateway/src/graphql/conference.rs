@@ -61,6 +61,8 @@ impl From<domain::Outcome> for CombinedPlan {
                         line: v.line.map(|l| l as u64),
                     })
                     .collect(),
+                // The close records the violations of the granted plan, not the warnings.
+                warnings: Vec::new(),
             },
         }
     }

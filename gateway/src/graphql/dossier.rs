@@ -13,7 +13,7 @@ use super::catalog::Funder;
 use super::eligibility::{FinancingPlanCheck, FundingLineInput};
 use super::error::ResultExt;
 use super::scalars::Date;
-use super::vocab::BeneficiaryType;
+use super::vocab::{AidType, BeneficiaryType, CostBasis, Nature};
 use super::{PageInfo, parse_cursor};
 use crate::app::AppState;
 
@@ -108,9 +108,14 @@ pub struct ProjectDetailsInput {
     pub commune_code: String,
     pub starts_on: Option<Date>,
     pub ends_on: Option<Date>,
+    /// Investment or operating: the owner's 20 % (CGCT L1111-10 III) concerns investment
+    /// only.
+    pub nature: Option<Nature>,
+    /// Whether the budget excludes (default) or includes VAT.
+    pub cost_basis: Option<CostBasis>,
 }
 
-/// One budget line, euros excluding VAT.
+/// One budget line, on the project's cost basis.
 #[derive(InputObject)]
 pub struct ExpenseInput {
     pub label: String,
@@ -124,6 +129,9 @@ pub struct PlanInput {
     pub lines: Vec<FundingLineInput>,
     #[graphql(default)]
     pub previous_de_minimis: i64,
+    /// The préfet granted a derogation to CGCT L1111-10 III.
+    #[graphql(default)]
+    pub derogation: bool,
 }
 
 /// Parts of a dossier; each is optional so that a draft can be saved piece by piece.
@@ -159,6 +167,10 @@ impl DossierInput {
                 commune_code: p.commune_code,
                 starts_on: p.starts_on.map(|d| d.0),
                 ends_on: p.ends_on.map(|d| d.0),
+                nature: p.nature.map(Into::into),
+                cost_basis: p
+                    .cost_basis
+                    .map_or(catalog::vocab::CostBasis::Ht, Into::into),
             }),
             expenses: self.expenses.map(|list| {
                 list.into_iter()
@@ -171,6 +183,7 @@ impl DossierInput {
             plan: self.financing_plan.map(|p| content::Plan {
                 own_funds: p.own_funds,
                 previous_de_minimis: p.previous_de_minimis,
+                derogation: p.derogation,
                 lines: p
                     .lines
                     .into_iter()
@@ -179,6 +192,7 @@ impl DossierInput {
                         funder_name: l.funder_name,
                         amount: l.amount,
                         public: l.public,
+                        aid_type: l.aid_type.into(),
                     })
                     .collect(),
             }),
@@ -245,6 +259,9 @@ pub struct ProjectDetails {
     pub commune_name: Option<String>,
     pub starts_on: Option<Date>,
     pub ends_on: Option<Date>,
+    /// Investment or operating; null when the holder has not said.
+    pub nature: Option<Nature>,
+    pub cost_basis: CostBasis,
 }
 
 /// One budget line.
@@ -268,6 +285,7 @@ pub struct DossierPlanLine {
     pub funder_name: Option<String>,
     pub amount: i64,
     pub public: bool,
+    pub aid_type: AidType,
 }
 
 /// The financing plan of a dossier, with its check against the co-financing rules (null
@@ -276,6 +294,8 @@ pub struct DossierPlanLine {
 pub struct DossierPlan {
     pub own_funds: i64,
     pub previous_de_minimis: i64,
+    /// The préfet granted a derogation to CGCT L1111-10 III.
+    pub derogation: bool,
     pub lines: Vec<DossierPlanLine>,
     pub check: Option<FinancingPlanCheck>,
 }
@@ -519,6 +539,8 @@ impl Dossier {
             commune_code: p.commune_code.clone(),
             starts_on: p.starts_on.map(Date),
             ends_on: p.ends_on.map(Date),
+            nature: p.nature.map(Into::into),
+            cost_basis: p.cost_basis.into(),
         }))
     }
 
@@ -545,12 +567,13 @@ impl Dossier {
             return Ok(None);
         };
         let state = ctx.data::<AppState>()?;
-        let check = dossier::dossier::check_plan(&state.db, &self.inner)
+        let check = dossier::dossier::check_plan(&state.db, &state.territories, &self.inner)
             .await
             .gql()?;
         Ok(Some(DossierPlan {
             own_funds: plan.own_funds,
             previous_de_minimis: plan.previous_de_minimis,
+            derogation: plan.derogation,
             lines: plan
                 .lines
                 .iter()
@@ -559,6 +582,7 @@ impl Dossier {
                     funder_name: l.funder_name.clone(),
                     amount: l.amount,
                     public: l.public,
+                    aid_type: l.aid_type.into(),
                 })
                 .collect(),
             check: check.map(Into::into),
@@ -623,15 +647,17 @@ impl Dossier {
     /// What prevents submission (empty when the dossier is complete).
     async fn missing(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MissingItem>> {
         let state = ctx.data::<AppState>()?;
-        Ok(dossier::dossier::missing(&state.db, &self.inner)
-            .await
-            .gql()?
-            .into_iter()
-            .map(|m| MissingItem {
-                field: m.field,
-                message: m.message,
-            })
-            .collect())
+        Ok(
+            dossier::dossier::missing(&state.db, &state.territories, &self.inner)
+                .await
+                .gql()?
+                .into_iter()
+                .map(|m| MissingItem {
+                    field: m.field,
+                    message: m.message,
+                })
+                .collect(),
+        )
     }
 
     /// Private notes of the caller's funder (staff: all; the holder: none).

@@ -170,28 +170,57 @@ pub struct MatchResult {
     pub to_check_count: u64,
 }
 
-/// A financing plan to check: own funds plus one line per expected aid.
+/// A financing plan to check: own funds plus one line per expected resource.
 #[derive(InputObject)]
 pub struct FinancingPlanInput {
     pub holder_type: BeneficiaryType,
-    /// Euros excluding VAT.
+    /// Euros, on `costBasis`.
     pub total_cost: i64,
     pub own_funds: i64,
     pub lines: Vec<FundingLineInput>,
     /// De minimis aid received over the last three years.
     #[graphql(default)]
     pub previous_de_minimis: i64,
+    /// Investment or operating: the owner's 20 % (CGCT L1111-10 III) concerns investment
+    /// only. Unknown when absent: the rule is applied, and its message says so.
+    pub nature: Option<Nature>,
+    /// The préfet granted a derogation to CGCT L1111-10 III.
+    #[graphql(default)]
+    pub derogation: bool,
+    /// INSEE code of the commune where the project happens: L1111-10 III does not apply
+    /// overseas (971 to 978).
+    pub commune_code: Option<String>,
+    /// Whether amounts exclude (default) or include VAT.
+    pub cost_basis: Option<CostBasis>,
 }
 
-/// One expected aid: a scheme of the catalogue, or a funder named freely.
+/// One expected resource: a scheme of the catalogue, or a funder named freely.
 #[derive(InputObject)]
 pub struct FundingLineInput {
     pub scheme_slug: Option<String>,
     pub funder_name: Option<String>,
     pub amount: i64,
-    /// False for private money (patronage, a foundation), which is outside the public base.
+    /// For a line outside the catalogue: false for private money (patronage, a
+    /// foundation), which is outside the public base. A catalogued line is public when
+    /// every funder of its scheme is a public person.
     #[graphql(default = true)]
     pub public: bool,
+    /// GRANT (default) or OTHER are aid; LOAN, RECOVERABLE_ADVANCE and GUARANTEE are the
+    /// owner's financing: not public aid, not national co-funding of LEADER.
+    #[graphql(default_with = "AidType::Grant")]
+    pub aid_type: AidType,
+}
+
+impl FundingLineInput {
+    pub fn into_domain(self) -> plan::PlanLine {
+        plan::PlanLine {
+            scheme_slug: self.scheme_slug.map(|s| s.trim().to_owned()),
+            funder_name: self.funder_name,
+            amount: self.amount,
+            public: self.public,
+            aid_type: self.aid_type.into(),
+        }
+    }
 }
 
 impl FinancingPlanInput {
@@ -203,14 +232,13 @@ impl FinancingPlanInput {
             lines: self
                 .lines
                 .into_iter()
-                .map(|l| plan::PlanLine {
-                    scheme_slug: l.scheme_slug.map(|s| s.trim().to_owned()),
-                    funder_name: l.funder_name,
-                    amount: l.amount,
-                    public: l.public,
-                })
+                .map(FundingLineInput::into_domain)
                 .collect(),
             previous_de_minimis: self.previous_de_minimis,
+            nature: self.nature.map(Into::into),
+            derogation: self.derogation,
+            commune_code: self.commune_code,
+            cost_basis: self.cost_basis.map_or(CostBasisDomain::Ht, Into::into),
         }
     }
 }
@@ -229,11 +257,14 @@ pub struct PlanViolation {
 #[derive(SimpleObject, Clone)]
 pub struct FinancingPlanCheck {
     pub balanced: bool,
-    /// Public lines over the total cost.
+    /// Public aid (public lines that are not loans) over the total cost.
     pub public_share: f64,
     /// Own funds over the total cost.
     pub own_share: f64,
     pub violations: Vec<PlanViolation>,
+    /// What the check cannot decide or the holder must know, in French (a scheme funding
+    /// on another cost basis, why the owner's 20 % does not apply). Not violations.
+    pub warnings: Vec<String>,
 }
 
 impl From<plan::PlanCheck> for FinancingPlanCheck {
@@ -251,6 +282,7 @@ impl From<plan::PlanCheck> for FinancingPlanCheck {
                     line: v.line.map(|l| l as u64),
                 })
                 .collect(),
+            warnings: check.warnings,
         }
     }
 }
@@ -260,15 +292,24 @@ pub struct SuggestedLine {
     pub scheme_slug: String,
     pub funder_name: String,
     pub amount: i64,
-    /// False when the scheme's funders are all private (foundation, bank, network).
+    /// False when some funder of the scheme is not a public person.
     pub public: bool,
+    /// GRANT, or LOAN / RECOVERABLE_ADVANCE for a scheme that lends: such lines are
+    /// counted in `totalLoans`, not in `totalAid`.
+    pub aid_type: AidType,
+    /// Why the line is there and how its amount was set, in French.
+    pub reason: String,
 }
 
 /// A plan that passes `checkFinancingPlan`, with what the holder must confirm.
+/// `ownFunds + totalAid + totalLoans` is the total cost.
 #[derive(SimpleObject)]
 pub struct SuggestedPlan {
     pub own_funds: i64,
+    /// Aid (grants), loans excluded.
     pub total_aid: i64,
+    /// Loans and recoverable advances: the owner's financing, to be repaid.
+    pub total_loans: i64,
     pub lines: Vec<SuggestedLine>,
     pub warnings: Vec<String>,
 }
@@ -286,11 +327,9 @@ async fn evaluate_all(
         catalog::search::today(),
     )
     .gql()?;
-    // TODO(lead): state zonings.
-    let zonings = std::sync::Arc::new(catalog::zoning::Zonings::default());
     state
         .search
-        .match_project(project, include_ineligible, zonings)
+        .match_project(project, include_ineligible)
         .await
         .gql()
 }
@@ -326,8 +365,10 @@ impl EligibilityQuery {
     }
 
     /// Checks a financing plan against the co-financing rules: balance, the owner's 20 %
-    /// (CGCT L1111-10), each scheme's rates, amounts and public aid cap, de minimis
-    /// ceilings, national co-funding for LEADER-type schemes.
+    /// (CGCT L1111-10 III, investment outside overseas, unless the préfet derogated), each
+    /// scheme's rates (on its cost basis; on public expenditure for EU funds), amounts and
+    /// public aid cap (loans are not aid), de minimis ceilings, proportional national
+    /// co-funding for LEADER-type schemes.
     #[graphql(complexity = "super::EXPENSIVE_COST + child_complexity")]
     async fn check_financing_plan(
         &self,
@@ -347,7 +388,9 @@ impl EligibilityQuery {
                 schemes.insert(slug.to_owned(), scheme.record);
             }
         }
-        Ok(plan::check(&plan, &schemes).gql()?.into())
+        Ok(plan::check(&plan, &schemes, &state.territories)
+            .gql()?
+            .into())
     }
 
     /// A financing plan for the project from the schemes it is eligible for (and those to
@@ -361,14 +404,18 @@ impl EligibilityQuery {
     ) -> async_graphql::Result<SuggestedPlan> {
         let state = ctx.data::<AppState>()?;
         let (project, matches) = evaluate_all(state, project, false).await?;
+        // Only what the project is about: an eligible scheme on another subject (a heat
+        // network's fund for a café) is not a line a funder would sign.
         let candidates: Vec<_> = matches
             .iter()
+            .filter(|m| m.relevant)
             .map(|m| (&m.scheme.record, &m.evaluation))
             .collect();
         let suggested = plan::suggest(&project, &candidates);
         Ok(SuggestedPlan {
             own_funds: suggested.own_funds,
             total_aid: suggested.total_aid,
+            total_loans: suggested.total_loans,
             lines: suggested
                 .lines
                 .into_iter()
@@ -377,6 +424,8 @@ impl EligibilityQuery {
                     funder_name: l.funder_name,
                     amount: l.amount,
                     public: l.public,
+                    aid_type: l.aid_type.into(),
+                    reason: l.reason,
                 })
                 .collect(),
             warnings: suggested.warnings,
