@@ -151,18 +151,6 @@ export const CRITERIA = {
   AID_TYPE: 'Forme d’aide',
 };
 
-// The nature of a project's costs (ProjectInput.nature).
-export const NATURES = {
-  INVESTMENT: 'Investissement',
-  OPERATING: 'Fonctionnement',
-};
-
-// Whether amounts exclude or include VAT (ProjectInput.costBasis).
-export const COST_BASES = {
-  HT: 'HT (hors taxes)',
-  TTC: 'TTC (toutes taxes comprises)',
-};
-
 // Search alerts (saved searches): the choice offered on the search page, the alert's
 // frequency (« une alerte quotidienne ») and its digest's (« un récapitulatif quotidien »).
 export const ALERT_FREQUENCY_CHOICES = {

@@ -6,9 +6,10 @@
 //   GUICHET_URL=http://127.0.0.1:8080 node --test projet.test.mjs
 //
 // What they rely on: the commune Arc-en-Barrois (52017, Haute-Marne, a few hundred
-// inhabitants); in the seed, the national scheme `programme-reconquete-commerce-rural` (theme
-// `commerce`, open to communes, permanent, with a maximum rate) ELIGIBLE for a commune there
-// with the theme `commerce` and a cost of 120 000 €, and a suggested plan with at least one
+// inhabitants); in the seed, the national scheme `programme-1000-cafes` (theme `commerce`,
+// open to communes, permanent, every condition stated) ELIGIBLE for a commune there with the
+// theme `commerce` and a cost of 120 000 € (the rural-commerce programme is now bounded by a
+// zoning and to check), and a suggested plan with at least one
 // line. The expected counts, lines and messages are asked from the API itself, so that the
 // tests follow the catalogue. The last test imports (with the `guichet` command, as staff would)
 // a scheme of its own for Ageville (52001) with a condition to check, and archives it at the end.
@@ -23,7 +24,7 @@ import {
 
 useBrowser();
 
-const NATIONAL = 'programme-reconquete-commerce-rural';
+const NATIONAL = 'programme-1000-cafes';
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
 /** A start of works well after today: signing nothing before filing. */
