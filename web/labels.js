@@ -137,6 +137,20 @@ export const THEMES = {
   ingenierie: 'Ingénierie',
 };
 
+// What `matchProject` checks (DESIGN §6 criterion codes, issue 13's CONDITION and NATURE).
+export const CRITERIA = {
+  BENEFICIARY_TYPE: 'Type de porteur',
+  TERRITORY: 'Territoire',
+  POPULATION: 'Population',
+  CONDITION: 'Condition',
+  NATURE: 'Nature de l’opération',
+  PROJECT_COST: 'Coût du projet',
+  CALENDAR: 'Calendrier',
+  START_BEFORE_FILING: 'Début du projet',
+  THEME: 'Thèmes',
+  AID_TYPE: 'Forme d’aide',
+};
+
 // Search alerts (saved searches): the choice offered on the search page, the alert's
 // frequency (« une alerte quotidienne ») and its digest's (« un récapitulatif quotidien »).
 export const ALERT_FREQUENCY_CHOICES = {

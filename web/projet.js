@@ -1,9 +1,13 @@
 // « Mon projet » (`/projet`): the holder describes the project (type of holder, commune,
-// themes, total cost, start of works, description) and sees which schemes of the catalogue it
-// can get — eligible, to check, not eligible — grouped by funder, each with its criteria.
+// themes, nature, total cost HT or TTC, start of works, description) and sees which schemes of
+// the catalogue it can get — eligible, to check, not eligible — grouped by funder, each with
+// its criteria. Themes never rule a scheme out: within a verdict, the schemes relevant to the
+// project (a theme shared, the description matching) come first, the others follow folded
+// (« Autres dispositifs possibles (thèmes différents) »).
 // Below, the financing plan suggested for it, which the holder edits and which is checked
 // again as they type. The project is in the address (`?porteur=COMMUNE&commune=52017
-// &theme=commerce&cout=120000&debut=2027-06-01&description=…`), so that reloading or sharing
+// &theme=commerce&nature=INVESTMENT&cout=120000&base=TTC&debut=2027-06-01&description=…`), so
+// that reloading or sharing
 // it shows the same results; the edits of the plan are not kept there.
 
 import { graphql, isAbort } from './api.js';
@@ -34,6 +38,7 @@ const MATCH_QUERY = `query MatchProject($project: ProjectInput!) {
     eligibleCount toCheckCount
     matches {
       verdict
+      relevant
       estimatedAmount { min max }
       criteria { code status message }
       scheme { slug title funders { name kind } }
@@ -73,7 +78,10 @@ const CRITERION_STATUSES = {
   UNKNOWN: { symbol: '?', text: 'À vérifier', cls: 'unknown' },
   PASS: { symbol: '✓', text: 'Rempli', cls: 'pass' },
 };
-const STATUS_ORDER = ['FAIL', 'UNKNOWN', 'PASS'];
+// Themes say how relevant a scheme is, never whether the holder may get it: neutral.
+const INFORMATION = { symbol: 'i', text: 'Information', cls: 'info' };
+const STATUS_ORDER = ['FAIL', 'UNKNOWN', 'PASS', 'INFO'];
+const statusKey = (c) => (c.code === 'THEME' ? 'INFO' : c.status);
 
 const plural = (n, one, many) => (n > 1 ? many : one);
 
@@ -93,11 +101,15 @@ export function readProject(params) {
   const commune = get('commune').toUpperCase();
   const cost = get('cout').replace(/[\s\u00a0\u202f]/g, '');
   const startsOn = get('debut');
+  const nature = get('nature').toUpperCase();
+  const basis = get('base').toUpperCase();
   return {
     holderType: Object.hasOwn(L.BENEFICIARY_TYPES, holder) ? holder : null,
     commune: /^(\d{5}|2[AB]\d{3})$/.test(commune) ? commune : null,
     themes: [...new Set(params.getAll('theme').map((t) => t.trim()).filter((t) => Object.hasOwn(L.THEMES, t)))],
+    nature: Object.hasOwn(L.NATURES, nature) ? nature : '',
     cost: /^\d{1,15}$/.test(cost) ? String(Number(cost)) : '',
+    costBasis: basis === 'TTC' ? 'TTC' : 'HT',
     startsOn: isDate(startsOn) ? startsOn : '',
     text: (params.get('description') || '').trim().slice(0, MAX_DESCRIPTION),
   };
@@ -109,7 +121,9 @@ export function projectUrl(project) {
   if (project.holderType) params.set('porteur', project.holderType);
   if (project.commune) params.set('commune', project.commune);
   for (const t of project.themes) params.append('theme', t);
+  if (project.nature) params.set('nature', project.nature);
   if (project.cost) params.set('cout', project.cost);
+  if (project.costBasis === 'TTC') params.set('base', 'TTC');
   if (project.startsOn) params.set('debut', project.startsOn);
   if (project.text.trim()) params.set('description', project.text.trim());
   const query = params.toString();
@@ -125,7 +139,9 @@ function projectInput(project) {
     communeCode: project.commune,
     themes: project.themes.length ? project.themes : null,
     text: project.text.trim() || null,
+    nature: project.nature || null,
     totalCost: project.cost ? Number(project.cost) : null,
+    costBasis: project.costBasis === 'TTC' ? 'TTC' : 'HT',
     startsOn: project.startsOn || null,
   };
 }
@@ -169,11 +185,12 @@ function countsText(eligible, toCheck) {
 }
 
 function criterionItem(c) {
-  const status = CRITERION_STATUSES[c.status] || CRITERION_STATUSES.UNKNOWN;
-  return h('li', { class: `criterion criterion-${status.cls}` },
+  const status = statusKey(c) === 'INFO' ? INFORMATION : CRITERION_STATUSES[c.status] || CRITERION_STATUSES.UNKNOWN;
+  return h('li', { class: `criterion criterion-${status.cls}`, 'data-code': c.code },
     h('span', { class: 'criterion-status' }, h('span', { 'aria-hidden': 'true' }, status.symbol), ` ${status.text}`),
     h('span', { class: 'visually-hidden' }, ' : '),
-    h('span', { class: 'criterion-message' }, c.message));
+    h('span', { class: 'criterion-message' },
+      h('span', { class: 'criterion-label' }, `${L.label(L.CRITERIA, c.code)} : `), c.message));
 }
 
 function matchItem(m) {
@@ -181,7 +198,7 @@ function matchItem(m) {
   const range = m.estimatedAmount ? F.formatAmountRange(m.estimatedAmount.min, m.estimatedAmount.max) : null;
   const cofunders = (s.funders || []).slice(1).map((f) => f.name);
   // What fails or is unknown first: that is what the holder needs to read.
-  const criteria = [...m.criteria].sort((a, b) => STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status));
+  const criteria = [...m.criteria].sort((a, b) => STATUS_ORDER.indexOf(statusKey(a)) - STATUS_ORDER.indexOf(statusKey(b)));
   return h('li', { class: 'match' },
     h('h5', { class: 'match-title' }, h('a', { href: `/dispositifs/${encodeURIComponent(s.slug)}` }, s.title)),
     cofunders.length ? h('p', { class: 'match-cofunders' }, `Avec : ${cofunders.join(', ')}`) : null,
@@ -201,20 +218,41 @@ function byFunder(matches) {
   return [...groups];
 }
 
+function funderGroups(matches) {
+  return byFunder(matches).map(([name, list]) => h('div', { class: 'funder-block' },
+    h('h4', { class: 'funder-block-title' }, name),
+    h('ul', { class: 'match-list' }, list.map(matchItem))));
+}
+
+/**
+ * The schemes of one verdict: the relevant ones by funder, then the others (themes that differ
+ * from the project's), folded but never dropped. The ineligible are all folded.
+ */
 function verdictSection(def, matches) {
   const titleId = `verdict-${def.slug}`;
   const n = matches.length;
-  const groups = byFunder(matches).map(([name, list]) => h('div', { class: 'funder-block' },
-    h('h4', { class: 'funder-block-title' }, name),
-    h('ul', { class: 'match-list' }, list.map(matchItem))));
+  let body;
+  if (def.collapsed) {
+    body = h('details', { class: 'verdict-details' },
+      h('summary', null, `Afficher ${n > 1 ? `les ${F.formatNumber(n)} dispositifs non éligibles` : 'le dispositif non éligible'} et pourquoi`),
+      funderGroups(matches));
+  } else {
+    // `relevant` absent (an older server): everything is shown as relevant.
+    const relevant = matches.filter((m) => m.relevant !== false);
+    const others = matches.filter((m) => m.relevant === false);
+    const k = others.length;
+    body = [
+      relevant.length ? funderGroups(relevant) : h('p', { class: 'hint' }, 'Aucun de ces dispositifs ne porte sur les thèmes du projet.'),
+      k ? h('details', { class: 'other-schemes' },
+        h('summary', null, `Autres dispositifs possibles (thèmes différents) : ${F.formatNumber(k)}`),
+        h('p', { class: 'hint' }, 'Leurs thèmes diffèrent de ceux du projet, mais les thèmes ne décident pas de l’éligibilité : ces dispositifs restent possibles.'),
+        funderGroups(others)) : null,
+    ];
+  }
   return h('section', { class: `verdict verdict-${def.slug}`, id: `section-${titleId}`, 'aria-labelledby': titleId },
     h('h3', { id: titleId, class: 'verdict-title' }, `${def.title} (${F.formatNumber(n)})`),
     def.hint ? h('p', { class: 'hint' }, def.hint) : null,
-    def.collapsed
-      ? h('details', { class: 'verdict-details' },
-        h('summary', null, `Afficher ${n > 1 ? `les ${F.formatNumber(n)} dispositifs non éligibles` : 'le dispositif non éligible'} et pourquoi`),
-        groups)
-      : groups);
+    body);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -780,7 +818,14 @@ export async function projectPage({ query, signal, setUrl }) {
   const themesError = fieldError('projet-themes-erreur', themesFieldset, { invalid: false });
   themesFieldset.append(themesError.slot);
 
-  // Cost, start, description
+  // Nature of the operation: some schemes fund only investment, or only operating costs.
+  const natureSelect = h('select', { id: 'projet-nature', name: 'nature', 'aria-describedby': 'projet-nature-aide' },
+    h('option', { value: '' }, 'Je ne sais pas'),
+    Object.entries(L.NATURES).map(([value, text]) => h('option', { value }, text)));
+
+  // Cost (HT or TTC), start, description
+  const basisSelect = h('select', { id: 'projet-base', name: 'base', 'aria-describedby': 'projet-cout-aide' },
+    Object.entries(L.COST_BASES).map(([value, text]) => h('option', { value }, text)));
   const costInput = eurosInput('projet-cout', 'projet-cout-aide');
   costInput.setAttribute('min', '1');
   costInput.setAttribute('name', 'cout');
@@ -801,9 +846,20 @@ export async function projectPage({ query, signal, setUrl }) {
     h('div', { class: 'field' }, combobox, communeSlot, communeError.slot),
     themesFieldset,
     h('div', { class: 'field' },
-      h('label', { for: costInput.id }, 'Coût total du projet (€ HT)'),
-      h('p', { id: 'projet-cout-aide', class: 'hint' }, 'Facultatif, en euros hors taxes. Il sert à estimer les aides et à proposer un plan de financement.'),
-      costInput, costError.slot),
+      h('label', { for: natureSelect.id }, 'Nature des dépenses'),
+      h('p', { id: 'projet-nature-aide', class: 'hint' },
+        'Investissement : travaux, achat de bâtiment ou d’équipement. Fonctionnement : animation, salaires, prestations, loyers. '
+        + 'Certains dispositifs ne financent que l’un des deux.'),
+      natureSelect),
+    h('div', { class: 'field projet-cout' },
+      h('label', { for: costInput.id }, 'Coût total du projet (€)'),
+      h('p', { id: 'projet-cout-aide', class: 'hint' }, 'Facultatif, en euros, hors taxes (HT) ou toutes taxes comprises (TTC) : précisez-le à côté. Il sert à estimer les aides et à proposer un plan de financement. '
+        + 'Une structure qui ne récupère pas la TVA présente souvent son budget TTC.'),
+      h('div', { class: 'cost-with-basis' },
+        costInput,
+        h('label', { for: basisSelect.id, class: 'visually-hidden' }, 'Montant hors taxes ou toutes taxes comprises'),
+        basisSelect),
+      costError.slot),
     h('div', { class: 'field' },
       h('label', { for: startInput.id }, 'Date de début des travaux'),
       h('p', { id: 'projet-debut-aide', class: 'hint' },
@@ -821,6 +877,7 @@ export async function projectPage({ query, signal, setUrl }) {
     communeCode: communeError,
     themes: themesError,
     totalCost: costError,
+    costBasis: costError,
     startsOn: startError,
     text: textError,
   };
@@ -835,7 +892,9 @@ export async function projectPage({ query, signal, setUrl }) {
     }
     renderCommune();
     for (const [value, box] of themeBoxes) box.checked = project.themes.includes(value);
+    natureSelect.value = project.nature || '';
     costInput.value = project.cost;
+    basisSelect.value = project.costBasis === 'TTC' ? 'TTC' : 'HT';
     startInput.value = project.startsOn;
     textInput.value = project.text;
     for (const e of allErrors) e.clear();
@@ -864,7 +923,9 @@ export async function projectPage({ query, signal, setUrl }) {
         holderType: holderSelect.value,
         commune: chosenCode,
         themes: [...themeBoxes].filter(([, box]) => box.checked).map(([value]) => value),
+        nature: natureSelect.value,
         cost: cost.value ? String(cost.value) : '',
+        costBasis: basisSelect.value === 'TTC' ? 'TTC' : 'HT',
         startsOn: startInput.value,
         text: textInput.value.trim().slice(0, MAX_DESCRIPTION),
       },

@@ -1616,9 +1616,18 @@ pub(crate) mod tests {
 
     #[test]
     fn a_condition_applies_when_every_bound_it_states_holds() {
-        // (case and source, condition bounds, holder, commune, applies)
+        /// (case and source, commune and EPCI bounds, holder types, holder, commune, applies)
+        type ConditionCase<'a> = (
+            &'a str,
+            Option<i64>,
+            Option<i64>,
+            &'a [BeneficiaryType],
+            BeneficiaryType,
+            &'a str,
+            bool,
+        );
         #[rustfmt::skip]
-        let cases: &[(&str, Option<i64>, Option<i64>, &[BeneficiaryType], BeneficiaryType, &str, bool)] = &[
+        let cases: &[ConditionCase<'_>] = &[
             ("CGCT L2334-33: Saint-Dizier (22,858) is above 2,000", Some(2000), None, &[], BeneficiaryType::Commune, SAINT_DIZIER, true),
             ("CGCT L2334-33: Ageville (290) is not above 2,000", Some(2000), None, &[], BeneficiaryType::Commune, AGEVILLE, false),
             ("a bound is strict: 22,858 is not above 22,858", Some(22_858), None, &[], BeneficiaryType::Commune, SAINT_DIZIER, false),
@@ -1696,9 +1705,17 @@ pub(crate) mod tests {
 
     #[test]
     fn a_scheme_is_relevant_by_a_shared_theme_its_text_or_a_project_saying_nothing() {
-        // (case, project themes, project text, scheme themes, text score, relevant)
+        /// (case, project themes, project text, scheme themes, text score, relevant)
+        type RelevanceCase<'a> = (
+            &'a str,
+            &'a [&'a str],
+            Option<&'a str>,
+            &'a [&'a str],
+            Option<f64>,
+            bool,
+        );
         #[rustfmt::skip]
-        let cases: &[(&str, &[&str], Option<&str>, &[&str], Option<f64>, bool)] = &[
+        let cases: &[RelevanceCase<'_>] = &[
             ("a shared theme", &["commerce", "lien-social"], None, &["commerce"], None, true),
             ("other themes", &["commerce"], None, &["sante"], None, false),
             ("other themes, the text matches", &["commerce"], Some("café"), &["sante"], Some(1.5), true),

@@ -6,22 +6,25 @@
 //   GUICHET_URL=http://127.0.0.1:8080 node --test projet.test.mjs
 //
 // What they rely on: the commune Arc-en-Barrois (52017, Haute-Marne, a few hundred
-// inhabitants); in the seed, the national scheme `programme-reconquete-commerce-rural` (theme
-// `commerce`, open to communes, permanent, with a maximum rate) ELIGIBLE for a commune there
-// with the theme `commerce` and a cost of 120 000 €, and a suggested plan with at least one
+// inhabitants); in the seed, the national scheme `programme-1000-cafes` (theme `commerce`,
+// open to communes, permanent, every condition stated) ELIGIBLE for a commune there with the
+// theme `commerce` and a cost of 120 000 € (the rural-commerce programme is now bounded by a
+// zoning and to check), and a suggested plan with at least one
 // line. The expected counts, lines and messages are asked from the API itself, so that the
-// tests follow the catalogue.
+// tests follow the catalogue. The last test imports (with the `guichet` command, as staff would)
+// a scheme of its own for Ageville (52001) with a condition to check, and archives it at the end.
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   BASE, useBrowser, withPage, settled, text, typeInCombobox, arrowDownTo,
   axeSeriousViolations, describeViolations, horizontalOverflow, assertFirstLoadUnder150KB,
+  guichet, GUICHET_BIN, DATA_DIR,
 } from './helpers.mjs';
 
 useBrowser();
 
-const NATIONAL = 'programme-reconquete-commerce-rural';
+const NATIONAL = 'programme-1000-cafes';
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
 /** A start of works well after today: signing nothing before filing. */
@@ -47,7 +50,7 @@ const ADDRESS = `/projet?${new URLSearchParams([
 const MATCH_QUERY = `query($p: ProjectInput!) {
   matchProject(project: $p, includeIneligible: true) {
     eligibleCount toCheckCount
-    matches { verdict scheme { slug funders { name } } criteria { status message } }
+    matches { verdict relevant scheme { slug funders { name } } criteria { code status message } }
   }
   suggestFinancingPlan(project: $p) { ownFunds totalAid totalLoans warnings lines { schemeSlug funderName amount public aidType reason } }
 }`;
@@ -156,7 +159,7 @@ test('« Mon projet »: the form finds the schemes by verdict and funder, the pl
 
     const themes = page.getByRole('group', { name: 'Thèmes du projet' });
     await themes.getByRole('checkbox', { name: 'Commerce', exact: true }).check();
-    await page.getByLabel('Coût total du projet (€ HT)').fill('120000');
+    await page.getByLabel('Coût total du projet (€)').fill('120000');
     const start = page.getByLabel('Date de début des travaux');
     await start.fill(START);
     const startHint = await start.evaluate((el) => el.getAttribute('aria-describedby').split(' ')
@@ -187,20 +190,37 @@ test('« Mon projet »: the form finds the schemes by verdict and funder, the pl
     assert.equal(text(await verdict(page, 'eligibles').locator('h3').innerText()), `Éligibles (${eligible.length})`);
     const eligibleLinks = await schemeLinks(verdict(page, 'eligibles'));
     assert.deepEqual([...eligibleLinks].sort(), eligible.map((m) => `/dispositifs/${m.scheme.slug}`).sort());
-    const funders = [...new Set(eligible.map((m) => m.scheme.funders[0].name))];
-    assert.deepEqual((await verdict(page, 'eligibles').locator('h4').allInnerTexts()).map(text), funders.map(text));
-    for (const name of funders) {
-      const block = verdict(page, 'eligibles').locator('.funder-block').filter({ has: page.getByRole('heading', { name, exact: true }) });
+    // The relevant schemes by funder, then the others (themes that differ), folded.
+    const firstFunders = (list) => [...new Set(list.map((m) => m.scheme.funders[0].name))];
+    const relevantEligible = eligible.filter((m) => m.relevant);
+    const otherEligible = eligible.filter((m) => !m.relevant);
+    const funders = [...firstFunders(relevantEligible), ...firstFunders(otherEligible)];
+    assert.deepEqual((await verdict(page, 'eligibles').locator('h4').allTextContents()).map(text), funders.map(text));
+    const relevantBlocks = verdict(page, 'eligibles').locator(':scope > .funder-block');
+    for (const name of firstFunders(relevantEligible)) {
+      const block = relevantBlocks.filter({ has: page.getByRole('heading', { name, exact: true }) });
       const inBlock = await schemeLinks(block);
-      const wanted = eligible.filter((m) => m.scheme.funders[0].name === name).map((m) => `/dispositifs/${m.scheme.slug}`);
+      const wanted = relevantEligible.filter((m) => m.scheme.funders[0].name === name).map((m) => `/dispositifs/${m.scheme.slug}`);
       assert.deepEqual([...inBlock].sort(), [...wanted].sort(), `schemes under « ${name} »`);
+    }
+    const others = verdict(page, 'eligibles').locator('details.other-schemes');
+    if (otherEligible.length) {
+      assert.equal(await others.evaluate((d) => d.open), false, 'the schemes of other themes are not folded');
+      assert.equal(text(await others.locator('summary').innerText()), `Autres dispositifs possibles (thèmes différents) : ${otherEligible.length}`);
+      assert.deepEqual([...await schemeLinks(others)].sort(), otherEligible.map((m) => `/dispositifs/${m.scheme.slug}`).sort());
+    } else {
+      assert.equal(await others.count(), 0);
     }
     const national = page.locator('main .match').filter({ has: page.locator(`a[href="/dispositifs/${NATIONAL}"]`) });
     const nationalText = text(await national.innerText());
     assert.match(nationalText, /Montant estimé : (jusqu’à |de |à partir de )?\d[\d ]* €|Montant estimé : montant à préciser/);
     const nationalCriteria = match.matches.find((m) => m.scheme.slug === NATIONAL).criteria;
     assert.equal(await national.locator('.criterion').count(), nationalCriteria.length);
-    assert.equal(await national.locator('.criterion', { hasText: '✓ Rempli' }).count(), nationalCriteria.length);
+    // Every condition met; the themes are information, not a condition « Rempli ».
+    assert.equal(await national.locator('.criterion', { hasText: '✓ Rempli' }).count(), nationalCriteria.filter((c) => c.code !== 'THEME').length);
+    const themeLine = text(await national.locator('.criterion[data-code="THEME"]').innerText());
+    assert.match(themeLine, /Information/);
+    assert.doesNotMatch(themeLine, /Rempli|Non rempli|À vérifier/);
     for (const c of nationalCriteria) assert.ok(nationalText.includes(text(c.message)), `criterion « ${c.message} » not shown`);
 
     if (toCheck.length) {
@@ -297,7 +317,7 @@ test('« Mon projet »: the form finds the schemes by verdict and funder, the pl
     await page.getByRole('button', { name: 'Retirer la commune Arc-en-Barrois' }).waitFor();
     assert.equal(await page.getByRole('group', { name: 'Thèmes du projet' }).getByRole('checkbox', { name: 'Commerce', exact: true }).isChecked(), true);
     assert.equal(await page.getByRole('group', { name: 'Thèmes du projet' }).locator('input:checked').count(), 1);
-    assert.equal(await page.getByLabel('Coût total du projet (€ HT)').inputValue(), '120000');
+    assert.equal(await page.getByLabel('Coût total du projet (€)').inputValue(), '120000');
     assert.equal(await page.getByLabel('Date de début des travaux').inputValue(), START);
     assert.equal(await page.getByLabel('Description du projet').inputValue(), PROJECT.text);
     assert.equal(text((await heading(page).innerText()).trim()), countsHeading(match));
@@ -359,7 +379,7 @@ test('errors of the server are shown next to their field: an unknown commune, a 
   });
 
   await withPage('/projet?porteur=COMMUNE&commune=52017', async ({ page }) => {
-    const cost = page.getByLabel('Coût total du projet (€ HT)');
+    const cost = page.getByLabel('Coût total du projet (€)');
     await cost.fill('0');
     await page.getByRole('button', { name: 'Voir les aides possibles' }).click();
     await page.locator('#projet-cout-erreur').waitFor();
@@ -470,4 +490,127 @@ test('CGCT L1111-10 III: an operating request of a commune with 10 % own funds i
     await topProblems(page).getByText(/L1111-10 III/).waitFor();
     assert.equal(await loans.locator('.plan-line').count(), 0);
   });
+});
+
+// ---------------------------------------------------------------------------------------
+// Issue 13: themes never rule a scheme out, conditions the data cannot decide are « À vérifier »
+
+const TEST_SCHEME = 'essai-navigateur-condition-52001';
+const CONDITION_TEXT = 'Condition d’essai : potentiel financier de la commune à vérifier auprès du financeur (CGCT, art. L2334-33).';
+
+/** A scheme for Ageville (52001) only, on health, investment only, with one condition. */
+function testScheme(status) {
+  return {
+    slug: TEST_SCHEME,
+    title: 'Aide d’essai aux maisons de santé (test navigateur)',
+    summary: 'Dispositif créé par les tests du navigateur.',
+    funders: [{ slug: 'essai-financeur-navigateur', name: 'Département d’essai', kind: 'DEPARTMENT', nameInSentence: 'le Département d’essai' }],
+    beneficiaryTypes: ['COMMUNE'],
+    themes: ['sante'],
+    aidTypes: ['GRANT'],
+    natures: ['INVESTMENT'],
+    perimeter: { communes: ['52001'] },
+    rules: { noStartBeforeFiling: true, conditions: [{ text: CONDITION_TEXT, whenCommunePopulationAbove: 100 }] },
+    funding: { rateMax: 30 },
+    calendar: { recurrence: 'PERMANENT' },
+    status,
+  };
+}
+
+/** Imports the test scheme with `status` through the `guichet` command (another process). */
+async function importTestScheme(status) {
+  const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'guichet-projet-'));
+  try {
+    const file = join(dir, 'scheme.json');
+    await writeFile(file, JSON.stringify([testScheme(status)]));
+    await guichet('import', file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const AGEVILLE = {
+  holderType: 'COMMUNE', communeCode: '52001', themes: ['commerce'], nature: 'INVESTMENT', totalCost: 150000, startsOn: START,
+};
+
+/** The API's matches for `project`, once the test scheme is (or is no longer) among them. */
+async function matchesOnceIndexed(project, present) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const { matchProject } = await api(MATCH_QUERY, { p: project });
+    if (matchProject.matches.some((m) => m.scheme.slug === TEST_SCHEME) === present) return matchProject;
+    assert.ok(Date.now() < deadline, `the index did not ${present ? 'pick up' : 'drop'} ${TEST_SCHEME}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+test('schemes of other themes are listed folded, never dropped; a condition to check, the nature and the HT/TTC basis are shown and sent', {
+  skip: GUICHET_BIN && DATA_DIR ? false : 'GUICHET_BIN and GUICHET_DATA_DIR are needed to import the test scheme',
+}, async () => {
+  await importTestScheme('PUBLISHED');
+  try {
+    const match = await matchesOnceIndexed(AGEVILLE, true);
+    const ours = match.matches.find((m) => m.scheme.slug === TEST_SCHEME);
+    assert.equal(ours.verdict, 'TO_CHECK', JSON.stringify(ours));
+    assert.equal(ours.relevant, false);
+    const condition = ours.criteria.find((c) => c.code === 'CONDITION');
+    assert.equal(condition.status, 'UNKNOWN');
+    assert.equal(condition.message, CONDITION_TEXT);
+    const otherToCheck = match.matches.filter((m) => m.verdict === 'TO_CHECK' && !m.relevant);
+
+    const address = `/projet?${new URLSearchParams([
+      ['porteur', 'COMMUNE'], ['commune', '52001'], ['theme', 'commerce'], ['nature', 'INVESTMENT'], ['cout', '150000'], ['debut', START],
+    ])}`;
+    await withPage(address, async ({ page }) => {
+      assert.equal(await page.getByLabel('Nature des dépenses').inputValue(), 'INVESTMENT');
+      assert.equal(await page.getByLabel('Montant hors taxes ou toutes taxes comprises').inputValue(), 'HT');
+      assert.equal(text((await heading(page).innerText()).trim()), countsHeading(match));
+
+      // « À vérifier »: the scheme of other themes is there, folded.
+      const toCheck = verdict(page, 'a-verifier');
+      const others = toCheck.locator('details.other-schemes');
+      assert.equal(await others.evaluate((d) => d.open), false, 'the schemes of other themes are not folded');
+      assert.equal(text(await others.locator('summary').innerText()), `Autres dispositifs possibles (thèmes différents) : ${otherToCheck.length}`);
+      const item = others.locator('.match').filter({ has: page.locator(`a[href="/dispositifs/${TEST_SCHEME}"]`) });
+      assert.equal(await item.count(), 1, 'the scheme of other themes was dropped');
+      assert.equal(await item.isVisible(), false);
+      await others.locator('summary').click();
+      assert.equal(await item.isVisible(), true);
+
+      // Its criteria: the condition to check first, the themes as information.
+      const conditionLine = item.locator('.criterion[data-code="CONDITION"]');
+      assert.equal(await conditionLine.count(), 1);
+      const conditionText = text(await conditionLine.innerText());
+      assert.match(conditionText, /\? À vérifier/);
+      assert.match(conditionText, /Condition : /);
+      assert.ok(conditionText.includes(text(CONDITION_TEXT)), conditionText);
+      assert.equal(await item.locator('.criterion').first().getAttribute('data-code'), 'CONDITION');
+      const themeLine = text(await item.locator('.criterion[data-code="THEME"]').innerText());
+      assert.match(themeLine, /Information/);
+      assert.match(themeLine, /pas l'éligibilité/);
+      assert.doesNotMatch(themeLine, /Rempli/);
+      assert.match(text(await item.locator('.criterion[data-code="NATURE"]').innerText()), /✓ Rempli[\s\S]*Nature de l’opération : Le projet relève de l'investissement/);
+
+      // Operating costs counted TTC: sent and kept in the address; the scheme is then not eligible.
+      await page.getByLabel('Nature des dépenses').selectOption('OPERATING');
+      await page.getByLabel('Montant hors taxes ou toutes taxes comprises').selectOption('TTC');
+      await page.getByRole('button', { name: 'Voir les aides possibles' }).click();
+      await page.waitForURL((url) => url.searchParams.get('nature') === 'OPERATING');
+      await settled(page);
+      assert.equal(new URL(page.url()).searchParams.get('base'), 'TTC');
+      const operating = (await api(MATCH_QUERY, { p: { ...AGEVILLE, nature: 'OPERATING', costBasis: 'TTC' } })).matchProject;
+      assert.equal(operating.matches.find((m) => m.scheme.slug === TEST_SCHEME).verdict, 'INELIGIBLE');
+      assert.equal(text((await heading(page).innerText()).trim()), countsHeading(operating));
+      const rest = verdict(page, 'non-eligibles');
+      await rest.locator('summary').first().click();
+      const refused = rest.locator('.match').filter({ has: page.locator(`a[href="/dispositifs/${TEST_SCHEME}"]`) });
+      assert.match(text(await refused.locator('.criterion').first().innerText()), /✗ Non rempli[\s\S]*Nature de l’opération : Le projet relève du fonctionnement/);
+    });
+  } finally {
+    await importTestScheme('ARCHIVED');
+    await matchesOnceIndexed(AGEVILLE, false);
+  }
 });

@@ -844,28 +844,25 @@ impl SearchIndex {
         // another holder type, another place (a zoning counts as its communes; one not
         // loaded is kept, to check), a closed call, no aid type in common. Themes are not
         // filtered: they never make a scheme ineligible.
-        let scope =
-            |facts: &Facts| {
-                if include_ineligible {
-                    return Scope::new(
-                        facts,
-                        &self.territories,
-                        &Filter::default(),
-                        &Actor::Anonymous,
-                    );
-                }
-                let filter = Filter {
-                    territory: Some(project.commune().code.clone()),
-                    beneficiary_types: vec![project.holder_type()],
-                    open_on: Some(project.filing_on()),
-                    ..Filter::default()
-                };
-                let aid_types: Vec<&str> = project.aid_types().iter().map(|a| a.as_str()).collect();
-                Ok(
-                    Scope::new(facts, &self.territories, &filter, &Actor::Anonymous)?
-                        .shared_or_none(facts, facts::AID_TYPES, &aid_types),
-                )
+        let scope = |facts: &Facts| {
+            if include_ineligible {
+                return Scope::new(
+                    facts,
+                    &self.territories,
+                    &Filter::default(),
+                    &Actor::Anonymous,
+                );
+            }
+            let filter = Filter {
+                territory: Some(project.commune().code.clone()),
+                beneficiary_types: vec![project.holder_type()],
+                open_on: Some(project.filing_on()),
+                ..Filter::default()
             };
+            let aid_types: Vec<&str> = project.aid_types().iter().map(|a| a.as_str()).collect();
+            let scope = Scope::new(facts, &self.territories, &filter, &Actor::Anonymous)?;
+            Ok(scope.shared_or_none(facts, facts::AID_TYPES, &aid_types))
+        };
         let mut matches: Vec<Match> = self
             .published_blocking(project.text(), scope)?
             .into_iter()
