@@ -667,6 +667,7 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
   const planStatus = h('p', { class: 'plan-status', role: 'status' });
   const planProblems = h('div', { class: 'plan-problems' });
   const planSummary = h('dl', { class: 'plan-summary' });
+  const planNotes = h('div', { class: 'plan-notes' });
   const planCheck = h('div', { class: 'plan-check' }, planStatus, planProblems, planNotes, planSummary);
   const ownInput = eurosInput('plan-fonds-propres', { 'aria-describedby': 'plan-fonds-propres-aide' });
   const ownError = fieldError('plan-fonds-propres-erreur', ownInput);
@@ -679,7 +680,6 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
     h('p', { id: 'plan-derogation-aide', class: 'hint' },
       'Pour un investissement, le maître d’ouvrage public apporte au moins 20 % des financements publics (CGCT, art. L1111-10 III), sauf dérogation du préfet ; la règle ne vise pas le fonctionnement ni l’outre-mer.'));
   derogationBox.addEventListener('change', () => scheduleCheck());
-  const planNotes = h('div', { class: 'plan-notes' });
   const deMinimisField = h('div', { class: 'field' },
     h('label', { for: deMinimisInput.id }, 'Aides de minimis reçues ces trois dernières années (€)'),
     h('p', { id: 'plan-de-minimis-aide', class: 'hint' }, 'Les aides publiques reçues sous le régime de minimis comptent dans le plafond.'),
