@@ -7,6 +7,7 @@
 import { graphql, isAbort } from './api.js';
 import * as L from './labels.js';
 import * as F from './format.js';
+import { DE_MINIMIS_HOLDERS, LOCAL_AUTHORITIES, LINE_TYPES, isRepayable, isPublicScheme } from './plan-rules.js';
 import { h, announce, actionError, communeCombobox, chosenCommune, fieldError } from './dom.js';
 import {
   DOSSIER_FIELDS, DOSSIER_QUERY, plural, timeNow, breadcrumb, loginNeeded, forbidden, textField, busy,
@@ -17,19 +18,6 @@ const AUTOSAVE_DELAY = 1500;
 const CHECK_DELAY = 400;
 const MAX_FILE = 20 * 1024 * 1024;
 const ACCEPT = '.pdf,.png,.jpg,.jpeg,.webp,.odt,.ods,.odp,.docx,.xlsx,.pptx,.doc,.xls,application/pdf,image/png,image/jpeg,image/webp';
-const DE_MINIMIS_HOLDERS = new Set(['ASSOCIATION', 'COMPANY', 'ESS_COMPANY', 'FARMER', 'INDIVIDUAL']);
-// Funder kinds whose money is private (the default of FunderRecord::is_public).
-const PRIVATE_FUNDER_KINDS = new Set(['SOCIAL_SECURITY', 'FOUNDATION', 'BANK', 'NETWORK', 'OTHER']);
-// Holders bound by CGCT L1111-10 III (20 % minimum of an investment's public financing).
-const LOCAL_AUTHORITIES = new Set(['COMMUNE', 'EPCI', 'DEPARTMENT', 'REGION']);
-// The forms a plan line takes; all but GRANT are the owner's financing, not aid.
-const LINE_TYPES = [
-  ['GRANT', 'Subvention'],
-  ['LOAN', 'Prêt'],
-  ['RECOVERABLE_ADVANCE', 'Avance remboursable'],
-  ['GUARANTEE', 'Garantie'],
-];
-const isRepayable = (aidType) => aidType === 'LOAN' || aidType === 'RECOVERABLE_ADVANCE' || aidType === 'GUARANTEE';
 const DOCUMENT_SUGGESTIONS = ['Délibération', 'Devis', 'Plan de financement', 'Relevé d’identité bancaire', 'Statuts', 'Plan de situation'];
 
 const STEPS = [
@@ -54,7 +42,7 @@ const PROFILE_QUERY = `query HolderProfile { holderProfile { holder {
   legalName holderType siret rna communeCode communeName representative { name role email phone } } } }`;
 const MATCH_QUERY = `query DossierSchemes($project: ProjectInput!) {
   matchProject(project: $project) {
-    matches { verdict scheme { slug title funders { name kind } } }
+    matches { verdict scheme { slug title funders { name kind publicBody } } }
   }
   suggestFinancingPlan(project: $project) { ownFunds totalAid totalLoans warnings lines { schemeSlug funderName amount public aidType reason } }
 }`;
@@ -880,7 +868,7 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
           slug: m.scheme.slug,
           title: `${m.scheme.title}${funders.length ? ` — ${funders[0].name}` : ''}`,
           verdict: m.verdict,
-          public: !funders.length || !funders.every((f) => PRIVATE_FUNDER_KINDS.has(f.kind)),
+          public: isPublicScheme(funders),
         });
       }
       refreshSelects();

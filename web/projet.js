@@ -13,25 +13,11 @@
 import { graphql, isAbort } from './api.js';
 import * as L from './labels.js';
 import * as F from './format.js';
+import { DE_MINIMIS_HOLDERS, LOCAL_AUTHORITIES, LINE_TYPES, isRepayable, isPublicScheme } from './plan-rules.js';
 import { h, announce, errorBlock, communeCombobox, chosenCommune, fieldError } from './dom.js';
 
 const CHECK_DELAY = 300; // ms of quiet typing before the plan is checked again
 const MAX_DESCRIPTION = 2000; // characters of description kept (it travels in the address)
-// Holders that are not public bodies: the de minimis aid they already received matters.
-const DE_MINIMIS_HOLDERS = new Set(['ASSOCIATION', 'COMPANY', 'ESS_COMPANY', 'FARMER', 'INDIVIDUAL']);
-// Funder kinds whose money is private (the default of FunderRecord::is_public; the server
-// decides from the funders' publicBody for catalogued lines).
-const PRIVATE_FUNDER_KINDS = new Set(['SOCIAL_SECURITY', 'FOUNDATION', 'BANK', 'NETWORK', 'OTHER']);
-// Holders bound by CGCT L1111-10 III (20 % minimum of an investment's public financing).
-const LOCAL_AUTHORITIES = new Set(['COMMUNE', 'EPCI', 'DEPARTMENT', 'REGION']);
-// The forms a plan line takes; all but GRANT are the owner's financing, not aid.
-const LINE_TYPES = [
-  ['GRANT', 'Subvention'],
-  ['LOAN', 'Prêt'],
-  ['RECOVERABLE_ADVANCE', 'Avance remboursable'],
-  ['GUARANTEE', 'Garantie'],
-];
-const isRepayable = (aidType) => aidType === 'LOAN' || aidType === 'RECOVERABLE_ADVANCE' || aidType === 'GUARANTEE';
 
 const MATCH_QUERY = `query MatchProject($project: ProjectInput!) {
   matchProject(project: $project, includeIneligible: true) {
@@ -41,7 +27,7 @@ const MATCH_QUERY = `query MatchProject($project: ProjectInput!) {
       relevant
       estimatedAmount { min max }
       criteria { code status message }
-      scheme { slug title funders { name kind } }
+      scheme { slug title funders { name kind publicBody } }
     }
   }
   suggestFinancingPlan(project: $project) {
@@ -271,7 +257,7 @@ function planEditor({ suggestion, matches, holderType, totalCost, communeCode = 
     slug: m.scheme.slug,
     title: m.scheme.title,
     verdict: m.verdict,
-    public: !(m.scheme.funders || []).length || !m.scheme.funders.every((f) => PRIVATE_FUNDER_KINDS.has(f.kind)),
+    public: isPublicScheme(m.scheme.funders),
   });
   for (const m of matches) if (m.verdict !== 'INELIGIBLE') schemes.set(m.scheme.slug, schemeEntry(m));
   for (const line of suggestion.lines) {
