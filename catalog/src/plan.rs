@@ -1375,6 +1375,14 @@ fn reason(plan: &Resolved<'_>, line: &Line<'_>) -> String {
             cofunded.join(", ")
         ));
     }
+    if funding.typical_rate.is_none() && funding.rate_max.is_some() && line.is_aid() {
+        // A legal or published maximum is not what is granted (DETR: the commission
+        // départementale sets the bands each year, scheme-facts-2026-12 D1).
+        sentences.push(
+            "Ce dispositif ne publie pas de taux usuel : le taux accordé est souvent inférieur à ce maximum, demandez-le au financeur."
+                .to_owned(),
+        );
+    }
     sentences.join(" ")
 }
 
@@ -2367,6 +2375,10 @@ mod tests {
             why[1].starts_with("Taux maximal de 20 % du coût HT de « Dispositif region »"),
             "{why:?}"
         );
+        // Facts D1: a maximum is not what is granted; only the line without a usual rate
+        // says so.
+        assert!(why[1].ends_with("demandez-le au financeur."), "{why:?}");
+        assert!(!why[0].contains("taux usuel :"), "{why:?}");
         assert!(s.lines.iter().all(|l| l.aid_type == AidType::Grant));
     }
 
