@@ -701,10 +701,14 @@ function planEditor({ suggestion, matches, holderType, totalCost, communeCode = 
       check,
       h('h3', { class: 'plan-lines-title' }, 'Fonds propres et financements demandés'),
       h('div', { class: 'plan-context' },
-        h('div', { class: 'field' },
-          h('label', { for: natureSelect.id }, 'Nature de l’opération'),
-          h('p', { id: 'plan-nature-aide', class: 'hint' }, 'Investissement (travaux, achat, équipement) ou fonctionnement (animation, emplois, frais courants).'),
-          natureSelect),
+        // The nature is asked once: here only when the project's description leaves it open.
+        nature
+          ? h('p', { class: 'plan-nature' },
+            `Nature de l’opération : ${L.label(L.NATURES, nature).toLowerCase()}, comme indiqué dans la description du projet.`)
+          : h('div', { class: 'field' },
+            h('label', { for: natureSelect.id }, 'Nature de l’opération'),
+            h('p', { id: 'plan-nature-aide', class: 'hint' }, 'Investissement (travaux, achat, équipement) ou fonctionnement (animation, emplois, frais courants).'),
+            natureSelect),
         derogationField),
       h('div', { class: 'plan-own' },
         h('div', { class: 'field' },

@@ -601,6 +601,10 @@ test('schemes of other themes are listed folded, never dropped; a condition to c
       await page.waitForURL((url) => url.searchParams.get('nature') === 'OPERATING');
       await settled(page);
       assert.equal(new URL(page.url()).searchParams.get('base'), 'TTC');
+      // The nature is asked once: the plan repeats the project's instead of asking again.
+      await page.locator('main .plan-nature').waitFor();
+      assert.match(text(await page.locator('main .plan-nature').innerText()), /Nature de l’opération : fonctionnement/);
+      assert.equal(await page.locator('#plan-nature').count(), 0);
       const operating = (await api(MATCH_QUERY, { p: { ...AGEVILLE, nature: 'OPERATING', costBasis: 'TTC' } })).matchProject;
       assert.equal(operating.matches.find((m) => m.scheme.slug === TEST_SCHEME).verdict, 'INELIGIBLE');
       assert.equal(text((await heading(page).innerText()).trim()), countsHeading(operating));
