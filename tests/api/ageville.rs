@@ -7,6 +7,7 @@
 
 use serde_json::{Value, json};
 
+use crate::eligibility::{criterion, find};
 use crate::helpers::TestApp;
 
 const MATCH: &str = "query($project: ProjectInput!) {
@@ -31,15 +32,6 @@ fn cafe() -> Value {
     })
 }
 
-fn criterion<'a>(found: &'a Value, code: &str) -> &'a Value {
-    found["criteria"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["code"] == code)
-        .unwrap_or_else(|| panic!("no {code} in {found}"))
-}
-
 fn text(value: &Value) -> String {
     value.as_str().unwrap().replace(['\u{a0}', '\u{202f}'], " ")
 }
@@ -50,12 +42,7 @@ async fn the_village_cafe_of_ageville_gets_verdicts_a_mayor_can_trust() {
     let body = app.graphql(MATCH, json!({ "project": cafe() })).await;
     assert!(body["errors"].is_null(), "{body}");
     let matches = body["data"]["matchProject"]["matches"].as_array().unwrap();
-    let get = |slug: &str| {
-        matches
-            .iter()
-            .find(|m| m["scheme"]["slug"] == slug)
-            .unwrap_or_else(|| panic!("{slug} not listed"))
-    };
+    let get = |slug: &str| find(&body, slug).unwrap_or_else(|| panic!("{slug} not listed"));
 
     // Themes never rule a scheme out (issue 13): no THEME criterion fails anywhere.
     for m in matches {

@@ -30,7 +30,7 @@ async fn publish_test_scheme(app: &TestApp, slug: &str) {
     }
 }
 
-fn find<'a>(result: &'a Value, slug: &str) -> Option<&'a Value> {
+pub(crate) fn find<'a>(result: &'a Value, slug: &str) -> Option<&'a Value> {
     result["data"]["matchProject"]["matches"]
         .as_array()
         .unwrap()
@@ -38,7 +38,7 @@ fn find<'a>(result: &'a Value, slug: &str) -> Option<&'a Value> {
         .find(|m| m["scheme"]["slug"] == slug)
 }
 
-fn criterion<'a>(found: &'a Value, code: &str) -> &'a Value {
+pub(crate) fn criterion<'a>(found: &'a Value, code: &str) -> &'a Value {
     found["criteria"]
         .as_array()
         .unwrap()
@@ -360,9 +360,8 @@ async fn the_description_ranks_schemes_that_are_otherwise_alike() {
     }
 }
 
-/// Publishes `schemes` (the `guichet` JSON format, which holds what `SchemeInput` does not yet:
-/// natures, conditions, zonings) as an import by another process would, and lets the index
-/// catch up.
+/// Publishes `schemes` (the `guichet` JSON format) as an import by another process would,
+/// and lets the index catch up.
 async fn import_published(app: &TestApp, schemes: Value) {
     let parsed = catalog::import::guichet::parse(&schemes.to_string()).unwrap();
     let summary = catalog::import::run(
