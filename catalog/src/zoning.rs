@@ -88,21 +88,6 @@ impl Zonings {
         self.by_slug.get(slug)
     }
 
-    /// Every zoning, by slug.
-    pub fn all(&self) -> Vec<&Zoning> {
-        let mut all: Vec<&Zoning> = self.by_slug.values().collect();
-        all.sort_by(|a, b| a.slug.cmp(&b.slug));
-        all
-    }
-
-    pub fn len(&self) -> usize {
-        self.by_slug.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_slug.is_empty()
-    }
-
     /// Every zoning stored in the database, with its communes.
     pub async fn load(db: &impl ConnectionTrait) -> Result<Self> {
         let rows = zoning_row::Entity::find().all(db).await?;
@@ -240,6 +225,7 @@ pub fn parse_codes(content: &str) -> Vec<(usize, String)> {
     let clean = |cell: &str| cell.trim().trim_matches('"').trim().to_uppercase();
     let mut column = 0;
     let mut codes = Vec::new();
+    let mut first = true;
     for (i, line) in content.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -249,7 +235,7 @@ pub fn parse_codes(content: &str) -> Vec<(usize, String)> {
             Some(sep) => line.split(sep).map(clean).collect(),
             None => vec![clean(line)],
         };
-        if codes.is_empty() && i == first_content_line(content) {
+        if std::mem::take(&mut first) {
             let header: Vec<String> = cells
                 .iter()
                 .map(|c| text::fold(c).to_lowercase().replace([' ', '-'], "_"))
@@ -271,13 +257,6 @@ pub fn parse_codes(content: &str) -> Vec<(usize, String)> {
         }
     }
     codes
-}
-
-fn first_content_line(content: &str) -> usize {
-    content
-        .lines()
-        .position(|l| !l.trim().is_empty() && !l.trim().starts_with('#'))
-        .unwrap_or(0)
 }
 
 /// Five characters, digits or Corsica's 2A/2B: the shape of an INSEE commune code.
