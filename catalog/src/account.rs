@@ -33,6 +33,8 @@ pub struct Account {
     pub email: String,
     pub role: Role,
     pub funder_id: Option<i64>,
+    /// A funder agent who may draft and edit its funder's schemes.
+    pub editor: bool,
 }
 
 impl From<account::Model> for Account {
@@ -42,6 +44,7 @@ impl From<account::Model> for Account {
             email: row.email,
             role: Role::parse(&row.role).unwrap_or(Role::Holder),
             funder_id: row.funder_id,
+            editor: row.editor,
         }
     }
 }
@@ -54,6 +57,7 @@ impl Account {
             email: self.email.clone(),
             role: self.role,
             funder_id: self.funder_id,
+            editor: self.editor,
         }
     }
 }
@@ -126,6 +130,7 @@ pub async fn add(
         funder_id: Set(funder_id),
         created_at: Set(Utc::now()),
         last_login_at: Set(None),
+        editor: Set(false),
     })
     .exec_with_returning(db)
     .await?;
@@ -310,6 +315,7 @@ pub async fn redeem_login_link(
             funder_id: Set(None),
             created_at: Set(now),
             last_login_at: Set(None),
+            editor: Set(false),
         })
         .exec_with_returning(db)
         .await?

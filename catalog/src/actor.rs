@@ -57,6 +57,8 @@ pub enum Actor {
         email: String,
         role: Role,
         funder_id: Option<i64>,
+        /// A funder agent who may draft and edit its funder's schemes.
+        editor: bool,
     },
     /// An operator at the command line (import, seed, user management).
     Operator,

@@ -216,6 +216,9 @@ pub(crate) async fn save_record(
                 contact_email: Set(record.contact_email.clone()),
                 public_body: Set(record.public_body),
                 name_in_sentence: Set(record.name_in_sentence.clone()),
+                parent_id: Set(None),
+                jurisdiction: Set(None),
+                curated: Set(false),
                 created_at: Set(now),
                 updated_at: Set(now),
             })

@@ -730,6 +730,8 @@ pub fn to_active(r: &SchemeRecord, now: DateTime<Utc>) -> scheme_row::ActiveMode
     let perimeter = r.perimeter.clone().unwrap_or_else(Perimeter::national);
     scheme_row::ActiveModel {
         id: sea_orm::ActiveValue::NotSet,
+        publication_requested_at: sea_orm::ActiveValue::NotSet,
+        review_comment: sea_orm::ActiveValue::NotSet,
         slug: Set(r.slug.clone()),
         title: Set(r.title.clone()),
         summary: Set(r.summary.clone()),

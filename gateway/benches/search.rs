@@ -674,6 +674,9 @@ async fn load_sqlite(settings: &Settings, records: &[SchemeRecord]) -> anyhow::R
                 contact_email: Set(f.contact_email.clone()),
                 public_body: Set(f.public_body),
                 name_in_sentence: Set(f.name_in_sentence.clone()),
+                parent_id: Set(None),
+                jurisdiction: Set(None),
+                curated: Set(false),
                 created_at: Set(timestamp(0)),
                 updated_at: Set(timestamp(0)),
             });

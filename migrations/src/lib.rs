@@ -9,6 +9,7 @@ mod m0003_saved_searches;
 mod m0004_dossiers;
 mod m0005_rate_limits;
 mod m0006_trustworthy_rules;
+mod m0007_funder_networks;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_dossiers::Migration),
             Box::new(m0005_rate_limits::Migration),
             Box::new(m0006_trustworthy_rules::Migration),
+            Box::new(m0007_funder_networks::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ pub struct Model {
     pub funder_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub last_login_at: Option<DateTimeUtc>,
+    pub editor: bool,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

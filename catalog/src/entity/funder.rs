@@ -13,6 +13,10 @@ pub struct Model {
     pub contact_email: Option<String>,
     pub public_body: Option<bool>,
     pub name_in_sentence: Option<String>,
+    pub parent_id: Option<i64>,
+    /// JSON list of territory codes and `zoning:<slug>`; null when none.
+    pub jurisdiction: Option<String>,
+    pub curated: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

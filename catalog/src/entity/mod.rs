@@ -4,6 +4,7 @@
 pub mod account;
 pub mod catalog_change;
 pub mod funder;
+pub mod funder_alias;
 pub mod login_link;
 pub mod meta;
 pub mod outbox;

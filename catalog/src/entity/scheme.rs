@@ -37,6 +37,8 @@ pub struct Model {
     pub funding_basis: Option<String>,
     pub eu_cofunding_rate: Option<f64>,
     pub typical_rate: Option<f64>,
+    pub publication_requested_at: Option<DateTimeUtc>,
+    pub review_comment: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -55,11 +55,13 @@ impl AccountQuery {
                 email,
                 role,
                 funder_id,
+                editor,
             } => Some(Account(catalog::account::Account {
                 id: *id,
                 email: email.clone(),
                 role: *role,
                 funder_id: *funder_id,
+                editor: *editor,
             })),
             _ => None,
         })
