@@ -391,7 +391,7 @@ const SCHEME_QUERY = `query Scheme($slug: String!) {
     funding { rateMin rateMax amountMin amountMax maxPublicAidRate regime basis
               euCofundingRate typicalRate }
     calendar { recurrence opensOn closesOn }
-    requiredDocuments applicationUrl sourceUrl verifiedOn updatedAt
+    requiredDocuments applicationUrl sourceUrl verifiedOn updatedAt receivesInGuichet
   }
   zonings { slug name source asOf communeCount }
 }`;
@@ -497,6 +497,12 @@ async function schemePage({ params, signal }) {
       s.status === 'ARCHIVED' ? h('p', { class: 'alert alert-info' }, 'Ce dispositif est archivé : il n’accepte plus de demandes.') : null,
       s.summary ? h('p', { class: 'lead' }, s.summary) : null,
       funders.length ? h('p', null, funders.length > 1 ? 'Financeurs : ' : 'Financeur : ', joinNodes(funders)) : null,
+      s.status !== 'ARCHIVED' && s.receivesInGuichet === false ? h('p', { class: 'alert alert-info', id: 'ne-recoit-pas' },
+        'Ce financeur ne reçoit pas encore les dossiers par Guichet : ',
+        application || source
+          ? h('a', { href: application || source }, 'déposez votre demande sur sa page')
+          : h('a', { href: `/financeurs/${encodeURIComponent(s.funders[0].slug)}` }, 'déposez votre demande sur sa page'),
+        '.') : null,
       h('p', { class: 'actions' },
         application ? h('a', { class: 'button', href: application }, 'Candidater') : null,
         h('span', { class: 'source' },

@@ -42,7 +42,7 @@ const PROFILE_QUERY = `query HolderProfile { holderProfile { holder {
   legalName holderType siret rna communeCode communeName representative { name role email phone } } } }`;
 const MATCH_QUERY = `query DossierSchemes($project: ProjectInput!) {
   matchProject(project: $project) {
-    matches { verdict scheme { slug title funders { name kind publicBody } } }
+    matches { verdict receivesInGuichet scheme { slug title applicationUrl sourceUrl funders { name kind publicBody } } }
   }
   suggestFinancingPlan(project: $project) { ownFunds totalAid totalLoans warnings lines { schemeSlug funderName amount public aidType reason } }
 }`;
@@ -869,6 +869,8 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
           title: `${m.scheme.title}${funders.length ? ` — ${funders[0].name}` : ''}`,
           verdict: m.verdict,
           public: isPublicScheme(funders),
+          receives: m.receivesInGuichet,
+          page: F.safeUrl(m.scheme.applicationUrl) || F.safeUrl(m.scheme.sourceUrl),
         });
       }
       refreshSelects();
@@ -1185,11 +1187,21 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
       h('p', { id: 'depot-dispositifs-aide', class: 'hint' }, 'Le dossier est transmis aux financeurs des dispositifs cochés.'),
       lines.filter((l) => !seen.has(l.schemeSlug) && seen.add(l.schemeSlug)).map((l, i) => {
         const id = `depot-dispositif-${i + 1}`;
+        const s = schemes.get(l.schemeSlug);
+        const label = `${s ? s.title : l.funderName || l.schemeSlug} : ${F.formatEuros(l.amount)}`;
+        if (s && s.receives === false) {
+          // Its funder has nobody to read a dossier in Guichet: it cannot be chosen.
+          const note = `${id}-non`;
+          return h('div', { class: 'choice choice-disabled' },
+            h('input', { type: 'checkbox', id, value: l.schemeSlug, disabled: true, 'aria-describedby': note }),
+            h('label', { for: id }, label),
+            h('p', { class: 'hint', id: note }, 'Ce financeur ne reçoit pas encore les dossiers par Guichet : ',
+              s.page ? h('a', { href: s.page }, 'déposez votre demande sur sa page') : 'déposez votre demande sur sa page', '.'));
+        }
         const box = h('input', { type: 'checkbox', id, value: l.schemeSlug });
         box.checked = previous.has(l.schemeSlug) ? previous.get(l.schemeSlug) : true;
         schemeBoxes.push(box);
-        const s = schemes.get(l.schemeSlug);
-        return h('div', { class: 'choice' }, box, h('label', { for: id }, `${s ? s.title : l.funderName || l.schemeSlug} : ${F.formatEuros(l.amount)}`));
+        return h('div', { class: 'choice' }, box, h('label', { for: id }, label));
       }));
     schemesError = fieldError('depot-dispositifs-erreur', schemesFieldset, { invalid: false });
     schemesFieldset.append(schemesError.slot);
@@ -1222,7 +1234,7 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
     if (errors.length) {
       for (const [e, m] of errors) if (e) e.show(m);
       const first = errors[0][0];
-      if (first === schemesError) schemeBoxes[0].focus();
+      if (first === schemesError) schemeBoxes[0]?.focus();
       else if (first) first.control.focus();
       else submitStatus.replaceChildren(h('div', { class: 'alert alert-error' }, h('p', null, errors[0][1])));
       announce(errors.map(([, m]) => m).join(' '));
@@ -1251,7 +1263,7 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
         }
         if (f.startsWith('schemeSlugs') && schemesError) {
           schemesError.show(err.message);
-          schemeBoxes[0].focus();
+          schemeBoxes[0]?.focus();
           return;
         }
         const n = stepOfField(f);

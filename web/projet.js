@@ -27,7 +27,9 @@ const MATCH_QUERY = `query MatchProject($project: ProjectInput!) {
       relevant
       estimatedAmount { min max }
       criteria { code status message }
-      scheme { slug title funders { name kind publicBody } }
+      scheme { slug title applicationUrl sourceUrl funders { name kind publicBody } }
+      receivesInGuichet
+      recipients { name }
     }
   }
   suggestFinancingPlan(project: $project) {
@@ -189,7 +191,22 @@ function matchItem(m) {
     h('h5', { class: 'match-title' }, h('a', { href: `/dispositifs/${encodeURIComponent(s.slug)}` }, s.title)),
     cofunders.length ? h('p', { class: 'match-cofunders' }, `Avec : ${cofunders.join(', ')}`) : null,
     h('p', { class: 'match-amount' }, 'Montant estimé : ', h('strong', null, range || 'montant à préciser')),
+    receivingNote(m),
     h('ul', { class: 'criteria', 'aria-label': `Critères de « ${s.title} »` }, criteria.map(criterionItem)));
+}
+
+/** Who would receive the dossier, or where to apply when the funder does not receive in Guichet. */
+function receivingNote(m) {
+  const s = m.scheme;
+  if (m.receivesInGuichet === false) {
+    const page = F.safeUrl(s.applicationUrl) || F.safeUrl(s.sourceUrl);
+    return h('p', { class: 'match-receives match-receives-no' },
+      'Ce financeur ne reçoit pas encore les dossiers par Guichet : ',
+      page ? h('a', { href: page }, 'déposez votre demande sur sa page') : 'déposez votre demande sur sa page',
+      '.');
+  }
+  const names = (m.recipients || []).map((r) => r.name);
+  return names.length ? h('p', { class: 'match-receives' }, `Dossier transmis par Guichet à : ${names.join(', ')}.`) : null;
 }
 
 /** Matches grouped by their scheme's first funder, groups in the order of their best match. */

@@ -351,7 +351,7 @@ impl SchemeRecord {
             err("funders", "Indiquez au moins un financeur.".into());
         }
         for (i, f) in self.funders.iter().enumerate() {
-            for e in f.validate() {
+            for e in f.validate().into_iter().chain(f.validate_jurisdiction(territories)) {
                 err(&format!("funders.{i}.{}", e.field), e.message);
             }
         }
@@ -935,12 +935,28 @@ async fn hydrate_batch(
         .into_iter()
         .map(|f| (f.id, f))
         .collect();
+    // The slugs of their parents, for the records.
+    let mut parent_ids: Vec<i64> = funders.values().filter_map(|f| f.parent_id).collect();
+    parent_ids.sort_unstable();
+    parent_ids.dedup();
+    let parent_slugs: HashMap<i64, String> = if parent_ids.is_empty() {
+        HashMap::new()
+    } else {
+        funder_row::Entity::find()
+            .filter(funder_row::Column::Id.is_in(parent_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f.slug))
+            .collect()
+    };
     for link in links {
         if let Some(f) = funders.get(&link.funder_id) {
+            let parent = f.parent_id.and_then(|p| parent_slugs.get(&p).cloned());
             funders_of
                 .entry(link.scheme_id)
                 .or_default()
-                .push((link.position, FunderRecord::from_row(f)));
+                .push((link.position, FunderRecord::from_row_with_parent(f, parent)));
         }
     }
     let mut tags_of: HashMap<i64, Vec<scheme_tag::Model>> = HashMap::new();

@@ -14,6 +14,7 @@ mod connections;
 mod dossier_reliability;
 mod dossiers;
 mod eligibility;
+mod funder_networks;
 mod fuzz_regressions;
 mod gateway;
 mod helpers;

@@ -54,6 +54,28 @@ impl Loader<i64> for SchemeCountLoader {
     }
 }
 
+/// The funders' network, loaded once per request when a field needs it.
+#[derive(Default)]
+pub struct NetworkCache(tokio::sync::OnceCell<std::sync::Arc<catalog::network::Network>>);
+
+/// The funders' network as of this request.
+pub async fn network(
+    ctx: &Context<'_>,
+) -> async_graphql::Result<std::sync::Arc<catalog::network::Network>> {
+    let state = ctx.data::<AppState>()?;
+    let cache = ctx.data::<NetworkCache>()?;
+    Ok(cache
+        .0
+        .get_or_try_init(|| async {
+            catalog::network::Network::load(&state.db)
+                .await
+                .map(std::sync::Arc::new)
+        })
+        .await
+        .gql()?
+        .clone())
+}
+
 /// A body that funds schemes: a stored funder, or one as a scheme names it (its id is then
 /// looked up only when asked for).
 pub struct Funder {
@@ -114,6 +136,69 @@ impl Funder {
     /// The name as it reads in a sentence, with its article (« l'État »).
     async fn name_in_sentence(&self) -> Option<&str> {
         self.record.name_in_sentence.as_deref()
+    }
+    /// The funder it is a local service of (« État — préfectures » for the Préfecture de la
+    /// Haute-Marne).
+    async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Funder>> {
+        let id = self.stored_id(ctx).await?;
+        let network = network(ctx).await?;
+        let Some(parent) = network.get(id).and_then(|n| n.parent) else {
+            return Ok(None);
+        };
+        let state = ctx.data::<AppState>()?;
+        Ok(catalog::funder::get_by_id(&state.db, parent)
+            .await
+            .gql()?
+            .map(Funder::from))
+    }
+    /// Its local services, by name.
+    async fn services(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Funder>> {
+        let id = self.stored_id(ctx).await?;
+        let network = network(ctx).await?;
+        let state = ctx.data::<AppState>()?;
+        let mut out = Vec::new();
+        for &service in network.services(id) {
+            if let Some(f) = catalog::funder::get_by_id(&state.db, service).await.gql()? {
+                out.push(Funder::from(f));
+            }
+        }
+        out.sort_by_cached_key(|f| catalog::text::fold(&f.record.name));
+        Ok(out)
+    }
+    /// Where it acts, for a service: territory codes and `zoning:<slug>`.
+    async fn jurisdiction(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        let id = self.stored_id(ctx).await?;
+        Ok(network(ctx)
+            .await?
+            .get(id)
+            .map(|n| n.jurisdiction.clone())
+            .unwrap_or_default())
+    }
+    /// Whether it receives dossiers in Guichet: it or a parent has an agent or a contact
+    /// address.
+    async fn receives(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let id = self.stored_id(ctx).await?;
+        Ok(network(ctx).await?.receives(id))
+    }
+    /// Whether staff curate it (an import never changes it).
+    async fn curated(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let id = self.stored_id(ctx).await?;
+        Ok(network(ctx).await?.get(id).is_some_and(|n| n.curated))
+    }
+    /// Its agents (staff, and the agents of this funder; empty for anyone else).
+    async fn agents(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::account::Account>> {
+        let id = self.stored_id(ctx).await?;
+        let state = ctx.data::<AppState>()?;
+        let actor = ctx.data::<Actor>()?;
+        Ok(dossier::agent::agents(&state.db, actor, id)
+            .await
+            .gql()?
+            .into_iter()
+            .map(super::account::Account)
+            .collect())
     }
     /// Number of published schemes.
     async fn scheme_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
@@ -231,6 +316,18 @@ impl Scheme {
     }
     async fn description(&self) -> Option<&str> {
         self.0.record.description.as_deref()
+    }
+    /// Whether dossiers on it can be filed in Guichet somewhere: each of its funders has a
+    /// service (itself, a parent or a local service) with an agent or a contact address.
+    /// Whether it does for a given commune: `SchemeMatch.receivesInGuichet`.
+    async fn receives_in_guichet(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let network = network(ctx).await?;
+        Ok(!self.0.record.funders.is_empty()
+            && self.0.record.funders.iter().all(|f| {
+                network
+                    .by_slug(&f.slug)
+                    .is_some_and(|n| network.some_service_receives(n.id))
+            }))
     }
     async fn funders(&self) -> Vec<Funder> {
         self.0
@@ -515,6 +612,13 @@ pub struct FunderInput {
     pub public_body: Option<bool>,
     /// The name with its article, as it reads in a sentence (« l'État »).
     pub name_in_sentence: Option<String>,
+    /// The slug of the funder it is a local service of; left out, it keeps its parent.
+    pub parent: Option<String>,
+    /// Where it acts, for a service: INSEE commune codes, EPCI SIREN, département and région
+    /// codes (`REGION:44` for a région whose code is also a département's), or
+    /// `zoning:<slug>`; left out, it keeps its jurisdiction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jurisdiction: Option<Vec<String>>,
 }
 
 #[derive(InputObject, Serialize)]
@@ -716,8 +820,10 @@ impl CatalogMutation {
             contact_email: input.contact_email,
             public_body: input.public_body,
             name_in_sentence: input.name_in_sentence,
+            parent: input.parent,
+            jurisdiction: input.jurisdiction.unwrap_or_default(),
         };
-        let saved = catalog::funder::upsert(&state.db, actor, record)
+        let saved = catalog::funder::upsert(&state.db, actor, &state.territories, record)
             .await
             .gql()?;
         // Its schemes changed with it: searchable as they are now before this returns.

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admission;
+pub mod agent;
 pub mod alert;
 pub mod cache;
 pub mod catalog;
@@ -53,6 +54,7 @@ pub struct Mutation(
     dossier::DossierMutation,
     conference::ConferenceMutation,
     account::AccountMutation,
+    agent::AgentMutation,
 );
 
 pub type GuichetSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -451,7 +453,8 @@ pub async fn handler(
         .data(DataLoader::new(
             catalog::SchemeCountLoader(state.db.clone()),
             tokio::spawn,
-        ));
+        ))
+        .data(catalog::NetworkCache::default());
     let schema = if operation.introspection {
         &state.introspection_schema
     } else {
