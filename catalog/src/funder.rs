@@ -227,6 +227,10 @@ pub(crate) async fn save_record(
     let mut stored_parent = None;
     if let Some(row) = &existing {
         record.public_body = record.public_body.or(row.public_body);
+        // A funder whose address is wiped silently stops receiving dossiers.
+        record.contact_email = record
+            .contact_email
+            .or_else(|| row.contact_email.clone());
         record.name_in_sentence = record
             .name_in_sentence
             .or_else(|| row.name_in_sentence.clone());
