@@ -485,3 +485,34 @@ async fn an_agent_added_later_finds_the_waiting_dossiers_and_one_digest() {
     let body = n.as_(&agent, "{ me { role } }", json!({})).await;
     assert_ne!(body["data"]["me"]["role"], "FUNDER", "{body}");
 }
+
+#[tokio::test]
+async fn a_scheme_naming_a_service_round_trips_through_the_json_export() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let url = crate::helpers::fresh_database(dir.path(), false).await;
+    let head = json!({ "slug": HEAD, "name": "État — réseau test", "kind": "STATE" });
+    let service = json!({ "slug": HAUTE_MARNE, "name": "Préfecture de la Haute-Marne (test)",
+                          "kind": "STATE", "parent": HEAD, "jurisdiction": ["52", "REGION:44"] });
+    let mut first = scheme_input("aide-nationale-test");
+    first["funders"] = json!([head]);
+    first["status"] = json!("PUBLISHED");
+    let mut second = scheme_input("aide-locale-test");
+    second["funders"] = json!([service]);
+    second["status"] = json!("PUBLISHED");
+    let file = dir.path().join("schemes.json");
+    std::fs::write(&file, json!([first, second]).to_string()).unwrap();
+    crate::helpers::guichet_ok(dir.path(), &url, &["import", file.to_str().unwrap()]);
+    let exported = crate::helpers::guichet_ok(dir.path(), &url, &["export", "--format", "guichet"]);
+    let records: Vec<Value> = serde_json::from_str(&exported).unwrap();
+    let local = records.iter().find(|r| r["slug"] == "aide-locale-test").unwrap();
+    assert_eq!(local["funders"][0]["parent"], HEAD, "{local}");
+    assert_eq!(local["funders"][0]["jurisdiction"], json!(["52", "REGION:44"]));
+    // Into an empty instance and out again: the same.
+    let other = tempfile::TempDir::new().unwrap();
+    let other_url = crate::helpers::fresh_database(other.path(), false).await;
+    let file = other.path().join("export.json");
+    std::fs::write(&file, &exported).unwrap();
+    crate::helpers::guichet_ok(other.path(), &other_url, &["import", file.to_str().unwrap()]);
+    let again = crate::helpers::guichet_ok(other.path(), &other_url, &["export", "--format", "guichet"]);
+    assert_eq!(exported, again);
+}
