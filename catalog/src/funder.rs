@@ -228,17 +228,14 @@ pub(crate) async fn save_record(
     if let Some(row) = &existing {
         record.public_body = record.public_body.or(row.public_body);
         // A funder whose address is wiped silently stops receiving dossiers.
-        record.contact_email = record
-            .contact_email
-            .or_else(|| row.contact_email.clone());
+        record.contact_email = record.contact_email.or_else(|| row.contact_email.clone());
         record.name_in_sentence = record
             .name_in_sentence
             .or_else(|| row.name_in_sentence.clone());
         stored_parent = parent_slug(db, row).await?;
         record.parent = record.parent.or_else(|| stored_parent.clone());
         if record.jurisdiction.is_empty() {
-            record.jurisdiction =
-                crate::network::parse_jurisdiction(row.jurisdiction.as_deref());
+            record.jurisdiction = crate::network::parse_jurisdiction(row.jurisdiction.as_deref());
         }
     }
     let parent_id = check_links(db, &record).await?;
@@ -343,7 +340,10 @@ pub(crate) async fn check_links(
         return Ok(None);
     };
     let found = get(db, parent).await?.ok_or_else(|| {
-        Error::validation("parent", format!("Financeur parent inconnu : « {parent} »."))
+        Error::validation(
+            "parent",
+            format!("Financeur parent inconnu : « {parent} »."),
+        )
     })?;
     // Walk up from the parent: meeting the funder itself would close a cycle.
     let mut at = Some(found.clone());

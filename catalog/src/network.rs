@@ -315,10 +315,7 @@ mod tests {
     #[test]
     fn a_service_receives_through_itself_or_a_parent() {
         let mut head = node(1, "etat", None, &[]);
-        let mut network = Network::new([
-            head.clone(),
-            node(2, "prefecture-52", Some(1), &["52"]),
-        ]);
+        let mut network = Network::new([head.clone(), node(2, "prefecture-52", Some(1), &["52"])]);
         assert!(!network.receives(2));
         assert!(!network.some_service_receives(1));
         head.contact_email = Some("contact@example.org".into());

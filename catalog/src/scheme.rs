@@ -351,7 +351,11 @@ impl SchemeRecord {
             err("funders", "Indiquez au moins un financeur.".into());
         }
         for (i, f) in self.funders.iter().enumerate() {
-            for e in f.validate().into_iter().chain(f.validate_jurisdiction(territories)) {
+            for e in f
+                .validate()
+                .into_iter()
+                .chain(f.validate_jurisdiction(territories))
+            {
                 err(&format!("funders.{i}.{}", e.field), e.message);
             }
         }

@@ -952,9 +952,7 @@ pub async fn submit(
                 continue;
             };
             let service = match commune {
-                Some(commune) => {
-                    network.route(named.id, commune, &env.territories, &zonings)
-                }
+                Some(commune) => network.route(named.id, commune, &env.territories, &zonings),
                 None => named.id,
             };
             if !network.receives(service) {
@@ -969,7 +967,9 @@ pub async fn submit(
                     format!(
                         "« {} » : {} ne reçoit pas encore les dossiers par Guichet{page}.",
                         scheme.record.title,
-                        network.get(service).map_or(named.record.name.as_str(), |n| n.name.as_str()),
+                        network
+                            .get(service)
+                            .map_or(named.record.name.as_str(), |n| n.name.as_str()),
                     ),
                 ));
             }

@@ -328,7 +328,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let waiting = dossier::agent::send_digest(&db, &links, &account).await?;
             if waiting > 0 {
-                println!("Récapitulatif envoyé : {waiting} dossier(s) en attente pour ce financeur.");
+                println!(
+                    "Récapitulatif envoyé : {waiting} dossier(s) en attente pour ce financeur."
+                );
             }
             Ok(())
         }

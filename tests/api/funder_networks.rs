@@ -30,14 +30,15 @@ impl Network {
         let holder = app
             .token_for(HOLDER_EMAIL, catalog::Role::Holder, None)
             .await;
-        let n = Network {
-            app,
-            staff,
-            holder,
-        };
+        let n = Network { app, staff, holder };
         for (slug, name, parent, jurisdiction) in [
             (HEAD, "État — réseau test", None, vec![]),
-            (HAUTE_MARNE, "Préfecture de la Haute-Marne (test)", Some(HEAD), vec!["52"]),
+            (
+                HAUTE_MARNE,
+                "Préfecture de la Haute-Marne (test)",
+                Some(HEAD),
+                vec!["52"],
+            ),
             (JURA, "Préfecture du Jura (test)", Some(HEAD), vec!["39"]),
             (
                 ANTENNE,
@@ -56,7 +57,8 @@ impl Network {
         }
         for slug in SCHEMES {
             let mut input = scheme_input(slug);
-            input["funders"] = json!([{ "slug": HEAD, "name": "État — réseau test", "kind": "STATE" }]);
+            input["funders"] =
+                json!([{ "slug": HEAD, "name": "État — réseau test", "kind": "STATE" }]);
             input["perimeter"] = json!({ "departments": ["52", "39", "21"] });
             n.ok(
                 &n.staff.clone(),
@@ -178,8 +180,14 @@ async fn a_network_is_validated_and_shown() {
         )
         .await;
     let services = data["funder"]["services"].as_array().unwrap();
-    let slugs: Vec<&str> = services.iter().map(|s| s["slug"].as_str().unwrap()).collect();
-    assert!(slugs.contains(&HAUTE_MARNE) && slugs.contains(&JURA), "{data}");
+    let slugs: Vec<&str> = services
+        .iter()
+        .map(|s| s["slug"].as_str().unwrap())
+        .collect();
+    assert!(
+        slugs.contains(&HAUTE_MARNE) && slugs.contains(&JURA),
+        "{data}"
+    );
     assert!(!slugs.contains(&ANTENNE), "only direct services: {data}");
     assert_eq!(data["funder"]["parent"], Value::Null);
     assert_eq!(data["funder"]["receives"], false);
@@ -257,7 +265,11 @@ async fn a_funder_that_cannot_receive_is_refused_and_said_so() {
     );
     // Nothing was sent: still a draft, no mail.
     let data = n
-        .ok(&n.holder, "query($id: ID!) { dossier(id: $id) { status reviews { id } } }", json!({ "id": id }))
+        .ok(
+            &n.holder,
+            "query($id: ID!) { dossier(id: $id) { status reviews { id } } }",
+            json!({ "id": id }),
+        )
         .await;
     assert_eq!(data["dossier"]["status"], "DRAFT");
     assert!(outbox(&n.app).await.is_empty());
@@ -312,12 +324,18 @@ async fn dossiers_reach_the_most_local_service_and_agents_see_their_part() {
     let jura = n.draft("39016").await;
     let body = n.submit(&jura).await;
     assert!(body["errors"].is_null(), "{body}");
-    assert_eq!(body["data"]["submitDossier"]["reviews"][0]["funder"]["slug"], JURA);
+    assert_eq!(
+        body["data"]["submitDossier"]["reviews"][0]["funder"]["slug"],
+        JURA
+    );
     // Ahuy (21003, Côte-d'Or): no service there, the head itself.
     let cote_dor = n.draft("21003").await;
     let body = n.submit(&cote_dor).await;
     assert!(body["errors"].is_null(), "{body}");
-    assert_eq!(body["data"]["submitDossier"]["reviews"][0]["funder"]["slug"], HEAD);
+    assert_eq!(
+        body["data"]["submitDossier"]["reviews"][0]["funder"]["slug"],
+        HEAD
+    );
 
     // The antenne has no agent: the Haute-Marne préfecture's agent is told; the Jura
     // préfecture's agent only of the Jura dossier; the event names the service.
@@ -332,7 +350,11 @@ async fn dossiers_reach_the_most_local_service_and_agents_see_their_part() {
     assert_eq!(told("agent@jura.test"), 1, "{mails:?}");
     assert_eq!(told("national@etat-reseau.test"), 1, "{mails:?}");
     let data = n
-        .ok(&n.holder, "query($id: ID!) { dossier(id: $id) { events { action detail } } }", json!({ "id": ageville }))
+        .ok(
+            &n.holder,
+            "query($id: ID!) { dossier(id: $id) { events { action detail } } }",
+            json!({ "id": ageville }),
+        )
         .await;
     assert!(
         data.to_string().contains("Antenne de Chaumont (test)"),
@@ -349,7 +371,11 @@ async fn dossiers_reach_the_most_local_service_and_agents_see_their_part() {
     all.sort();
     assert_eq!(n.inbox(&head_agent).await, all);
     let body = n
-        .as_(&agent_39, "query($id: ID!) { dossier(id: $id) { id } }", json!({ "id": ageville }))
+        .as_(
+            &agent_39,
+            "query($id: ID!) { dossier(id: $id) { id } }",
+            json!({ "id": ageville }),
+        )
         .await;
     assert_eq!(body["data"]["dossier"], Value::Null, "{body}");
 
@@ -357,7 +383,11 @@ async fn dossiers_reach_the_most_local_service_and_agents_see_their_part() {
     let review = n.review_id(&ageville).await;
     for token in [&head_agent, &agent_52] {
         let body = n
-            .as_(token, "mutation($id: ID!) { startReview(reviewId: $id) { status } }", json!({ "id": review }))
+            .as_(
+                token,
+                "mutation($id: ID!) { startReview(reviewId: $id) { status } }",
+                json!({ "id": review }),
+            )
             .await;
         assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
         let body = n
@@ -380,13 +410,21 @@ async fn dossiers_reach_the_most_local_service_and_agents_see_their_part() {
     // The head agent acts on what is routed to the head itself.
     let review = n.review_id(&cote_dor).await;
     let data = n
-        .ok(&head_agent, "mutation($id: ID!) { startReview(reviewId: $id) { status } }", json!({ "id": review }))
+        .ok(
+            &head_agent,
+            "mutation($id: ID!) { startReview(reviewId: $id) { status } }",
+            json!({ "id": review }),
+        )
         .await;
     assert_eq!(data["startReview"]["status"], "IN_REVIEW");
     // The Jura agent acts on the Jura dossier.
     let review = n.review_id(&jura).await;
     let data = n
-        .ok(&agent_39, "mutation($id: ID!) { startReview(reviewId: $id) { status } }", json!({ "id": review }))
+        .ok(
+            &agent_39,
+            "mutation($id: ID!) { startReview(reviewId: $id) { status } }",
+            json!({ "id": review }),
+        )
         .await;
     assert_eq!(data["startReview"]["status"], "IN_REVIEW");
 }
@@ -445,7 +483,11 @@ async fn an_agent_added_later_finds_the_waiting_dossiers_and_one_digest() {
         .collect();
     assert_eq!(to_agent, ["agent_invited", "agent_digest"], "{new:?}");
     let digest = new.iter().find(|m| m.template == "agent_digest").unwrap();
-    assert!(digest.subject.starts_with("2 dossiers"), "{}", digest.subject);
+    assert!(
+        digest.subject.starts_with("2 dossiers"),
+        "{}",
+        digest.subject
+    );
     for reference in [&references["a"]["reference"], &references["b"]["reference"]] {
         assert!(
             digest.body_text.contains(reference.as_str().unwrap()),
@@ -454,31 +496,47 @@ async fn an_agent_added_later_finds_the_waiting_dossiers_and_one_digest() {
         );
     }
     let invite = new.iter().find(|m| m.template == "agent_invited").unwrap();
-    assert!(invite.body_text.contains("/login?token=lien_"), "{}", invite.body_text);
+    assert!(
+        invite.body_text.contains("/login?token=lien_"),
+        "{}",
+        invite.body_text
+    );
     // Its inbox shows them, and it acts on them.
-    let agent = catalog::account::issue_api_token(&n.app.state.db, "nouvel.agent@chaumont.test", None)
-        .await
-        .unwrap()
-        .1;
+    let agent =
+        catalog::account::issue_api_token(&n.app.state.db, "nouvel.agent@chaumont.test", None)
+            .await
+            .unwrap()
+            .1;
     let mut expected = vec![first.clone(), second.clone()];
     expected.sort();
     assert_eq!(n.inbox(&agent).await, expected);
     let review = n.review_id(&first).await;
     let data = n
-        .ok(&agent, "mutation($id: ID!) { startReview(reviewId: $id) { status } }", json!({ "id": review }))
+        .ok(
+            &agent,
+            "mutation($id: ID!) { startReview(reviewId: $id) { status } }",
+            json!({ "id": review }),
+        )
         .await;
     assert_eq!(data["startReview"]["status"], "IN_REVIEW");
     // The agents of the antenne, as staff and as the agent see them; nobody else does.
     let query = "{ funder(slug: \"antenne-chaumont-test\") { agents { email } } }";
     let data = n.ok(&n.staff, query, json!({})).await;
-    assert_eq!(data["funder"]["agents"], json!([{ "email": "nouvel.agent@chaumont.test" }]));
+    assert_eq!(
+        data["funder"]["agents"],
+        json!([{ "email": "nouvel.agent@chaumont.test" }])
+    );
     let data = n.ok(&n.holder, query, json!({})).await;
     assert_eq!(data["funder"]["agents"], json!([]));
 
     // Removed: a holder again, its token revoked.
     let id = account["id"].as_str().unwrap();
     let data = n
-        .ok(&n.staff, "mutation($id: ID!) { removeAgent(accountId: $id) { role funder { slug } } }", json!({ "id": id }))
+        .ok(
+            &n.staff,
+            "mutation($id: ID!) { removeAgent(accountId: $id) { role funder { slug } } }",
+            json!({ "id": id }),
+        )
         .await;
     assert_eq!(data["removeAgent"]["role"], "HOLDER");
     assert_eq!(data["removeAgent"]["funder"], Value::Null);
@@ -504,15 +562,26 @@ async fn a_scheme_naming_a_service_round_trips_through_the_json_export() {
     crate::helpers::guichet_ok(dir.path(), &url, &["import", file.to_str().unwrap()]);
     let exported = crate::helpers::guichet_ok(dir.path(), &url, &["export", "--format", "guichet"]);
     let records: Vec<Value> = serde_json::from_str(&exported).unwrap();
-    let local = records.iter().find(|r| r["slug"] == "aide-locale-test").unwrap();
+    let local = records
+        .iter()
+        .find(|r| r["slug"] == "aide-locale-test")
+        .unwrap();
     assert_eq!(local["funders"][0]["parent"], HEAD, "{local}");
-    assert_eq!(local["funders"][0]["jurisdiction"], json!(["52", "REGION:44"]));
+    assert_eq!(
+        local["funders"][0]["jurisdiction"],
+        json!(["52", "REGION:44"])
+    );
     // Into an empty instance and out again: the same.
     let other = tempfile::TempDir::new().unwrap();
     let other_url = crate::helpers::fresh_database(other.path(), false).await;
     let file = other.path().join("export.json");
     std::fs::write(&file, &exported).unwrap();
-    crate::helpers::guichet_ok(other.path(), &other_url, &["import", file.to_str().unwrap()]);
-    let again = crate::helpers::guichet_ok(other.path(), &other_url, &["export", "--format", "guichet"]);
+    crate::helpers::guichet_ok(
+        other.path(),
+        &other_url,
+        &["import", file.to_str().unwrap()],
+    );
+    let again =
+        crate::helpers::guichet_ok(other.path(), &other_url, &["export", "--format", "guichet"]);
     assert_eq!(exported, again);
 }

@@ -46,9 +46,10 @@ impl AgentMutation {
     ) -> async_graphql::Result<Account> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
-        let id: i64 = account_id.parse().map_err(|_| {
-            catalog::Error::validation("accountId", "Identifiant de compte invalide.")
-        }).gql()?;
+        let id: i64 = account_id
+            .parse()
+            .map_err(|_| catalog::Error::validation("accountId", "Identifiant de compte invalide."))
+            .gql()?;
         Ok(Account(
             dossier::agent::remove(&state.db, actor, id).await.gql()?,
         ))
