@@ -585,3 +585,39 @@ async fn a_scheme_naming_a_service_round_trips_through_the_json_export() {
         crate::helpers::guichet_ok(other.path(), &other_url, &["export", "--format", "guichet"]);
     assert_eq!(exported, again);
 }
+
+#[tokio::test]
+async fn the_command_line_sends_the_digest_to_an_agent_it_adds() {
+    let n = Network::new().await;
+    n.agent("national@etat-reseau.test", HEAD).await;
+    let id = n.draft("52001").await;
+    assert!(n.submit(&id).await["errors"].is_null());
+    let url = n.app.state.settings.database_url.clone();
+    let out = crate::helpers::guichet_ok(
+        n.app.dir.path(),
+        &url,
+        &[
+            "user",
+            "add",
+            "--email",
+            "tard@chaumont.test",
+            "--role",
+            "funder",
+            "--funder",
+            ANTENNE,
+        ],
+    );
+    assert!(out.contains("Récapitulatif envoyé : 1 dossier(s)"), "{out}");
+    let digests: Vec<_> = catalog::outbox::all(&n.app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.template == "agent_digest" && m.recipient == "tard@chaumont.test")
+        .collect();
+    assert_eq!(digests.len(), 1);
+    assert!(
+        digests[0].subject.starts_with("1 dossier en attente"),
+        "{}",
+        digests[0].subject
+    );
+}
