@@ -787,6 +787,8 @@ const lazy = (load, name, options) => async (context) => (await load())[name](co
 const dossierModule = () => import('./dossier.js');
 const dossierFormModule = () => import('./dossier-form.js');
 const conferenceModule = () => import('./conference.js');
+const staffFundersModule = () => import('./staff-funders.js');
+const staffMiscModule = () => import('./staff-misc.js');
 
 const ROUTES = [
   [/^\/$/, homePage],
@@ -805,6 +807,12 @@ const ROUTES = [
   [/^\/dispositifs\/([^/]+)\/?$/, schemePage],
   [/^\/connexion\/?$/, loginPage],
   [/^\/compte\/?$/, accountPage],
+  [/^\/gestion\/financeurs\/?$/, lazy(staffFundersModule, 'staffFundersPage')],
+  [/^\/gestion\/financeurs\/([^/]+)\/?$/, lazy(staffFundersModule, 'staffFunderPage')],
+  [/^\/gestion\/comptes\/?$/, lazy(staffMiscModule, 'accountsPage')],
+  [/^\/gestion\/synonymes\/?$/, lazy(staffMiscModule, 'synonymsPage')],
+  [/^\/gestion\/zonages\/?$/, lazy(staffMiscModule, 'zoningsPage')],
+  [/^\/gestion\/imports\/?$/, lazy(staffMiscModule, 'importsPage')],
 ];
 
 function matchRoute(pathname) {

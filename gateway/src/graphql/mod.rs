@@ -12,6 +12,7 @@ pub mod eligibility;
 pub mod error;
 pub mod scalars;
 pub mod search;
+pub mod staff;
 pub mod territory;
 pub mod vocab;
 
@@ -43,6 +44,7 @@ pub struct Query(
     conference::ConferenceQuery,
     territory::TerritoryQuery,
     account::AccountQuery,
+    staff::StaffQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -53,6 +55,7 @@ pub struct Mutation(
     dossier::DossierMutation,
     conference::ConferenceMutation,
     account::AccountMutation,
+    staff::StaffMutation,
 );
 
 pub type GuichetSchema = Schema<Query, Mutation, EmptySubscription>;
