@@ -759,3 +759,100 @@ async fn revoking_an_account_logs_out_its_sessions_and_tokens() {
         .await;
     assert_eq!(body["data"]["revokeAccountAccess"], 1, "{body}");
 }
+
+/// Asks a login link for `email` returning to `return_to`; returns the link mailed.
+async fn login_link_returning(app: &TestApp, email: &str, return_to: &str) -> String {
+    let body = app
+        .graphql(
+            "mutation($e: String!, $r: String) { requestLoginLink(email: $e, returnTo: $r) }",
+            json!({ "e": email, "r": return_to }),
+        )
+        .await;
+    assert_eq!(body["data"]["requestLoginLink"], true, "{body}");
+    last_login_link(app, email).await
+}
+
+/// A form body, every byte but ASCII letters and digits percent-encoded.
+fn form_body(fields: &[(String, String)]) -> String {
+    let encode = |v: &str| {
+        v.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Opens `link` and posts its page's form (every hidden field) as the button does.
+async fn press_login_button(app: &TestApp, link: &str) -> reqwest::Response {
+    let page = app.client.get(link).send().await.unwrap().text().await.unwrap();
+    let mut fields = Vec::new();
+    for part in page.split("<input type=\"hidden\" name=\"").skip(1) {
+        let (name, rest) = part.split_once("\" value=\"").unwrap();
+        let value = rest.split('"').next().unwrap().replace("&amp;", "&");
+        fields.push((name.to_owned(), value));
+    }
+    app.client
+        .post(app.url("/login"))
+        .header("origin", &app.address)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&fields))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn after_login_the_user_returns_to_the_page_they_were_on_of_this_site_only() {
+    let app = TestApp::spawn().await;
+    let back = "/recherche?commune=52448&q=salle%20des%20f%C3%AAtes";
+    let link = login_link_returning(&app, "maire@village-test.fr", back).await;
+    assert!(link.contains("&retour=%2Frecherche%3Fcommune%3D52448%26q"), "{link}");
+    let response = press_login_button(&app, &link).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], back);
+    assert!(session_cookie(&response).is_some());
+
+    // No open redirect: another host, a scheme, `//` or `/\` lead to the account page.
+    for evil in [
+        "/recherche?q=\"<script>\"",
+        "//evil.example/x",
+        "/\\evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+    ] {
+        let link = login_link_returning(&app, "maire@village-test.fr", evil).await;
+        assert!(!link.contains("retour"), "{evil}: {link}");
+        let response = press_login_button(&app, &link).await;
+        assert_eq!(response.headers()["location"], "/compte", "{evil}");
+    }
+    // Nor when the link or the form is forged with one.
+    let link = request_login_link(&app, "maire@village-test.fr").await;
+    let forged = format!("{link}&retour=%2F%2Fevil.example");
+    let page = app.client.get(&forged).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("evil"), "{page}");
+    let token = link.split_once("token=").unwrap().1;
+    let response = app
+        .client
+        .post(app.url("/login"))
+        .header("origin", &app.address)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&[
+            ("token".to_owned(), token.to_owned()),
+            ("retour".to_owned(), "//evil.example".to_owned()),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/compte");
+}

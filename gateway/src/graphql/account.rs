@@ -134,15 +134,18 @@ pub struct AccountMutation;
 #[Object]
 impl AccountMutation {
     /// Emails a single-use login link valid 15 minutes. Always true for a well-formed
-    /// address, whether or not it has an account.
+    /// address, whether or not it has an account. `returnTo`: the page of Guichet (a path
+    /// such as `/dispositifs/x?y=z`) the link leads back to once logged in; ignored unless
+    /// it is a relative path of this site.
     async fn request_login_link(
         &self,
         ctx: &Context<'_>,
         email: String,
+        #[graphql(validator(max_length = 500))] return_to: Option<String>,
     ) -> async_graphql::Result<bool> {
         let state = ctx.data::<AppState>()?;
         let client = ctx.data::<ClientAddress>()?;
-        auth::request_login_link(state, &email, client)
+        auth::request_login_link(state, &email, return_to.as_deref(), client)
             .await
             .gql()?;
         Ok(true)
