@@ -298,7 +298,10 @@ pub async fn search(
 ) -> Result<AccountPage> {
     actor.require_staff()?;
     let mut select = account::Entity::find();
-    if let Some(fragment) = query.map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty()) {
+    if let Some(fragment) = query
+        .map(|q| q.trim().to_lowercase())
+        .filter(|q| !q.is_empty())
+    {
         if fragment.chars().count() > 254 {
             return Err(Error::validation(
                 "query",
@@ -312,9 +315,8 @@ pub async fn search(
             .replace('%', "\\%")
             .replace('_', "\\_");
         select = select.filter(
-            Expr::col(account::Column::Email).like(
-                sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\'),
-            ),
+            account::Column::Email
+                .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
         );
     }
     if let Some(role) = role {

@@ -188,7 +188,10 @@ impl LoginParams {
 
     /// The page to return to after login, if it is a safe one ([`return_path`]).
     fn return_to(&self) -> Option<String> {
-        self.retour.as_deref().and_then(return_path).map(str::to_owned)
+        self.retour
+            .as_deref()
+            .and_then(return_path)
+            .map(str::to_owned)
     }
 }
 

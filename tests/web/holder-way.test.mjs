@@ -47,7 +47,7 @@ test('the commune chosen on the home page with Entrée stays chosen in the searc
     const browse = page.getByRole('link', { name: /^Parcourir tous les dispositifs à Chaumont/ });
     assert.match(await browse.getAttribute('href'), /^\/recherche\?commune=\d{5}$/);
 
-    const words = page.getByRole('searchbox').first();
+    const words = page.getByRole('searchbox', { name: 'Que cherchez-vous ?' });
     await words.fill('café');
     await words.press('Enter');
     await page.waitForURL((url) => url.pathname === '/recherche' && url.searchParams.get('q') === 'café' && /^\d{5}$/.test(url.searchParams.get('commune') || ''));

@@ -55,22 +55,22 @@ describe('staff screens', { skip }, () => {
     const email = unique('gestion-maire');
     const holder = await loginAs(email);
     await withPage('/gestion/comptes', async ({ page }) => {
-      await page.getByLabel('Adresse électronique').fill(email.split('@')[0]);
-      await page.getByLabel('Rôle', { exact: true }).selectOption('HOLDER');
+      await page.locator('#comptes-recherche').fill(email.split('@')[0]);
+      await page.locator('#comptes-role').selectOption('HOLDER');
       await page.getByRole('button', { name: 'Chercher' }).click();
       await page.waitForURL(/\/gestion\/comptes\?q=gestion-maire/);
       const card = page.locator('li.account-card', { has: page.getByRole('heading', { name: email }) });
       await card.waitFor();
-      assert.match(text(await page.getByRole('status').first().innerText()), /^1 compte trouvé/);
+      assert.match(text(await page.locator('main p[role="status"]').first().innerText()), /^1 compte trouvé/);
       assert.match(text(await card.innerText()), /Porteur de projet/);
       assert.match(text(await card.innerText()), /Dernière connexion\s+\d/);
       await assertAccessible(page);
 
       // A funder agent must name its funder: the error is under the field.
       await card.getByText('Changer le rôle').click();
-      await card.getByLabel('Rôle').selectOption('FUNDER');
+      await card.getByLabel('Rôle', { exact: true }).selectOption('FUNDER');
       await card.getByRole('button', { name: 'Enregistrer le rôle' }).click();
-      const funderSelect = card.getByLabel('Financeur');
+      const funderSelect = card.getByLabel('Financeur', { exact: true });
       assert.equal(await funderSelect.getAttribute('aria-invalid'), 'true');
       assert.match(text(await card.locator('.field-error:not([hidden])').innerText()), /Choisissez le financeur/);
       const slugs = await funderSelect.locator('option').evaluateAll((os) => os.map((o) => o.value).filter(Boolean));
@@ -78,7 +78,7 @@ describe('staff screens', { skip }, () => {
       await funderSelect.selectOption(slugs[0]);
       await card.getByLabel(/Éditeur du catalogue/).check();
       // Staff may not make staff: the choice is not offered.
-      assert.deepEqual(await card.getByLabel('Rôle').locator('option').evaluateAll((os) => os.map((o) => o.value)), ['HOLDER', 'FUNDER']);
+      assert.deepEqual(await card.getByLabel('Rôle', { exact: true }).locator('option').evaluateAll((os) => os.map((o) => o.value)), ['HOLDER', 'FUNDER']);
       await card.getByRole('button', { name: 'Enregistrer le rôle' }).click();
       await card.getByText('Agent d’un financeur — éditeur du catalogue').waitFor();
       const me = await gqlAs(holder, '{ me { role editor funder { slug } } }');
@@ -101,16 +101,16 @@ describe('staff screens', { skip }, () => {
     await withPage('/gestion/synonymes', async ({ page }) => {
       await assertAccessible(page);
       await page.getByRole('button', { name: 'Enregistrer le groupe' }).click();
-      assert.equal(await page.getByLabel('Terme').getAttribute('aria-invalid'), 'true');
-      await page.getByLabel('Terme').fill(term);
-      await page.getByLabel('Synonymes').fill('alpha, beta');
+      assert.equal(await page.getByLabel('Terme', { exact: true }).getAttribute('aria-invalid'), 'true');
+      await page.getByLabel('Terme', { exact: true }).fill(term);
+      await page.getByLabel('Synonymes', { exact: true }).fill('alpha, beta');
       await page.getByRole('button', { name: 'Enregistrer le groupe' }).click();
       const card = page.locator('li.card', { has: page.getByRole('heading', { name: term }) });
       await card.getByText('alpha, beta').waitFor();
 
       await card.getByRole('button', { name: `Modifier le groupe « ${term} »` }).click();
-      assert.equal(await page.getByLabel('Synonymes').inputValue(), 'alpha, beta');
-      await page.getByLabel('Synonymes').fill('alpha, gamma');
+      assert.equal(await page.getByLabel('Synonymes', { exact: true }).inputValue(), 'alpha, beta');
+      await page.getByLabel('Synonymes', { exact: true }).fill('alpha, gamma');
       await page.getByRole('button', { name: 'Enregistrer le groupe' }).click();
       await card.getByText('alpha, gamma').waitFor();
       const stored = await gqlAs(staff, '{ synonyms { term synonyms } }');
@@ -136,7 +136,7 @@ describe('staff screens', { skip }, () => {
       assert.equal(await page.getByLabel('Identifiant').getAttribute('aria-invalid'), 'true');
       assert.equal(await page.getByLabel('Fichier des communes').getAttribute('aria-invalid'), 'true');
       await page.getByLabel('Identifiant').fill(slug);
-      await page.getByLabel('Nom').fill('Zonage de test');
+      await page.getByLabel('Nom', { exact: true }).fill('Zonage de test');
       await page.getByLabel('Source').fill('https://www.example.org/liste');
       await page.getByLabel('Date de la liste').fill('2026-01-01');
       await page.getByLabel('Fichier des communes').setInputFiles(file);
@@ -163,9 +163,9 @@ describe('staff screens', { skip }, () => {
     await withPage('/gestion/imports', async ({ page }) => {
       await assertAccessible(page);
       await page.getByRole('button', { name: 'Simuler l’import' }).click();
-      assert.equal(await page.getByLabel('Fichier').getAttribute('aria-invalid'), 'true');
-      await page.getByLabel('Fichier').setInputFiles(file);
-      await page.getByLabel('Format').selectOption('GUICHET');
+      assert.equal(await page.getByLabel('Fichier', { exact: true }).getAttribute('aria-invalid'), 'true');
+      await page.getByLabel('Fichier', { exact: true }).setInputFiles(file);
+      await page.getByLabel('Format', { exact: true }).selectOption('GUICHET');
       await page.getByRole('button', { name: 'Simuler l’import' }).click();
       await page.getByRole('heading', { name: 'Simulation : rien n’a encore été enregistré' }).waitFor();
       const created = page.getByRole('region', { name: /^Créés/ });

@@ -35,15 +35,16 @@ pub struct StaffQuery;
 impl StaffQuery {
     /// Accounts whose email contains `query` (ignoring case), with this role if given, by
     /// email (staff only).
-    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
+    #[graphql(complexity = "super::page_cost(first.unwrap_or(20), child_complexity)")]
     async fn accounts(
         &self,
         ctx: &Context<'_>,
         #[graphql(validator(max_length = 254))] query: Option<String>,
         role: Option<Role>,
-        #[graphql(default = 20, validator(minimum = 0, maximum = 100))] first: i32,
+        #[graphql(default = 20, validator(minimum = 0, maximum = 100))] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<AccountConnection> {
+        let first = first.unwrap_or(20);
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
         actor.require_staff().gql()?;
@@ -90,17 +91,10 @@ impl StaffMutation {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
         let id = account_id(&id, "id")?;
-        catalog::account::set_role(
-            &state.db,
-            actor,
-            id,
-            role.into(),
-            funder.as_deref(),
-            editor,
-        )
-        .await
-        .map(Account)
-        .gql()
+        catalog::account::set_role(&state.db, actor, id, role.into(), funder.as_deref(), editor)
+            .await
+            .map(Account)
+            .gql()
     }
 
     /// Revokes every session and API token of an account (staff; administrators for staff
