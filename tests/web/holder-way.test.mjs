@@ -58,7 +58,7 @@ test('the commune chosen on the home page with Entrée stays chosen in the searc
     await page.goBack();
     await settled(page);
     await page.locator('.commune-card').waitFor();
-  });
+  }, { bypassCSP: true });
 });
 
 describe('with a session', { skip: !DATA_DIR && 'GUICHET_DATA_DIR is not set' }, () => {
@@ -120,7 +120,7 @@ describe('with a session', { skip: !DATA_DIR && 'GUICHET_DATA_DIR is not set' },
       await page.reload({ waitUntil: 'networkidle' });
       await settled(page);
       assert.equal(decodeURIComponent(new URL(page.url()).pathname.split('/')[2]), id);
-    }, { storageState: holder });
+    }, { storageState: holder, bypassCSP: true });
   });
 
   test('the scheme page offers the next step: a dossier in Guichet, or the funder’s application page', async () => {
@@ -140,6 +140,6 @@ describe('with a session', { skip: !DATA_DIR && 'GUICHET_DATA_DIR is not set' },
         assert.equal(await link.getAttribute('href'), scheme.applicationUrl);
         assert.equal(await page.getByRole('link', { name: 'Préparer mon dossier' }).count(), 0);
       }
-    }, { storageState: holder });
+    }, { storageState: holder, bypassCSP: true });
   });
 });

@@ -43,7 +43,7 @@ describe('staff screens', { skip }, () => {
       await withPage(path, async ({ page }) => {
         assert.match(text(await page.locator('main').innerText()), /réservée à l’équipe Guichet/, path);
         assert.equal(await page.getByRole('form').count(), 0, path);
-      }, { storageState: holder });
+      }, { storageState: holder, bypassCSP: true });
     }
     await withPage('/gestion/comptes', async ({ page }) => {
       const link = page.getByRole('link', { name: 'Se connecter' });
@@ -61,7 +61,7 @@ describe('staff screens', { skip }, () => {
       await page.waitForURL(/\/gestion\/comptes\?q=gestion-maire/);
       const card = page.locator('li.account-card', { has: page.getByRole('heading', { name: email }) });
       await card.waitFor();
-      assert.match(text(await page.locator('main p[role="status"]').first().innerText()), /^1 compte trouvé/);
+      await page.locator('main p[role="status"]').filter({ hasText: /^1\s+compte trouvé/ }).waitFor();
       assert.match(text(await card.innerText()), /Porteur de projet/);
       assert.match(text(await card.innerText()), /Dernière connexion\s+\d/);
       await assertAccessible(page);
@@ -91,8 +91,8 @@ describe('staff screens', { skip }, () => {
       assert.ok((await gqlAs(holder, '{ me { email } }')).me);
       await card.getByRole('button', { name: `Révoquer les accès de ${email}` }).click();
       await card.getByRole('button', { name: 'Révoquer', exact: true }).click();
-      await card.getByText(/1 session ou jeton révoqué/).waitFor();
-    }, { storageState: staff });
+      await card.getByText(/1\s+session ou jeton révoqué/).waitFor();
+    }, { storageState: staff, bypassCSP: true });
     assert.equal((await gqlAs(holder, '{ me { email } }')).me, null);
   });
 
@@ -122,7 +122,7 @@ describe('staff screens', { skip }, () => {
       await page.getByRole('heading', { name: term }).waitFor({ state: 'detached' });
       const after = await gqlAs(staff, '{ synonyms { term } }');
       assert.ok(!after.synonyms.some((g) => g.term === term));
-    }, { storageState: staff });
+    }, { storageState: staff, bypassCSP: true });
   });
 
   test('zonings: the list, then a list of communes uploaded with its unknown codes reported', async () => {
@@ -146,7 +146,7 @@ describe('staff screens', { skip }, () => {
       const row = page.getByRole('row', { name: /Zonage de test/ });
       assert.match(text(await row.innerText()), /2\s*$/);
       await assertAccessible(page);
-    }, { storageState: staff });
+    }, { storageState: staff, bypassCSP: true });
   });
 
   test('imports: a dry run says what would change and writes nothing, then it is applied', async () => {
@@ -177,7 +177,7 @@ describe('staff screens', { skip }, () => {
       await page.getByRole('button', { name: 'Appliquer l’import' }).click();
       await page.getByRole('heading', { name: 'Import appliqué' }).waitFor();
       assert.match(text(await page.getByRole('region', { name: /^Créés/ }).innerText()), new RegExp(slug));
-    }, { storageState: staff });
+    }, { storageState: staff, bypassCSP: true });
     const after = await gqlAs(staff, 'query($s: String!) { scheme(slug: $s) { slug } }', { s: slug });
     assert.equal(after.scheme.slug, slug);
   });
@@ -219,7 +219,7 @@ describe('staff screens', { skip }, () => {
       assert.match(text(await page.locator('.confirm-box').innerText()), /dispositifs, avis sur les dossiers, agents, services et autres noms/);
       await assertAccessible(page);
       await page.getByRole('button', { name: 'Annuler' }).click();
-    }, { storageState: staff });
+    }, { storageState: staff, bypassCSP: true });
     const still = await gqlAs(staff, '{ funders { slug } }');
     assert.ok(still.funders.length > 1, 'the merge was cancelled');
   });
