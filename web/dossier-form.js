@@ -228,8 +228,9 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
         content: [
           breadcrumb(['Mes dossiers', '/dossiers'], [s.title]),
           h('h1', null, s.title),
-          h('p', { class: 'alert alert-info' }, 'Le financeur de ce dispositif ne reçoit pas encore les dossiers dans Guichet : déposez votre demande sur son site.'),
-          h('p', null, nextStep(s)),
+          h('p', { class: 'alert alert-info' }, 'Le financeur de ce dispositif ne reçoit pas encore les dossiers dans Guichet : ',
+            F.safeUrl(s.applicationUrl) ? 'déposez votre demande sur son site.' : 'contactez-le pour savoir comment déposer votre demande.'),
+          h('p', null, nextStep(s), ' ', h('a', { href: `/dispositifs/${encodeURIComponent(s.slug)}` }, 'Retour au dispositif')),
         ],
       };
     }

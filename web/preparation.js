@@ -54,8 +54,8 @@ export const prepareHref = (slug) => `/dossiers/nouveau?dispositif=${encodeURICo
 
 /**
  * The next step for a scheme `{ slug, title, applicationUrl, receivesInGuichet }`: a link that
- * prepares a dossier in Guichet, or one to the funder's application page, or a sentence when
- * the funder has neither.
+ * prepares a dossier in Guichet, or, when its funder does not receive in Guichet, one to the
+ * funder's application page (null without one: the page says where to apply).
  */
 export function nextStep(scheme, { small = false } = {}) {
   const cls = small ? 'button button-small' : 'button';
@@ -63,10 +63,7 @@ export function nextStep(scheme, { small = false } = {}) {
     return h('a', { class: cls, href: prepareHref(scheme.slug), 'aria-label': small ? `Préparer mon dossier pour « ${scheme.title} »` : null }, 'Préparer mon dossier');
   }
   const url = F.safeUrl(scheme.applicationUrl);
-  if (url) {
-    return h('span', { class: 'next-step' },
-      h('a', { class: `${cls} button-secondary`, href: url, 'aria-label': small ? `Candidater sur le site du financeur pour « ${scheme.title} »` : null }, 'Candidater sur le site du financeur'),
-      ' ', h('span', { class: 'hint' }, 'Ce financeur ne reçoit pas encore les dossiers dans Guichet.'));
-  }
-  return h('span', { class: 'hint next-step' }, 'Ce financeur ne reçoit pas encore les dossiers dans Guichet et sa page de candidature n’est pas renseignée : contactez-le directement.');
+  return url
+    ? h('a', { class: `${cls} button-secondary`, href: url, 'aria-label': small ? `Candidater sur le site du financeur pour « ${scheme.title} »` : null }, 'Candidater sur le site du financeur')
+    : null;
 }

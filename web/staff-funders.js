@@ -176,9 +176,11 @@ function editForm(f, funders, zonings, signal, navigate) {
       }
     }
   }
+  // A service keeps a parent: `upsertFunder` keeps the stored parent when none is given.
   const parent = textField('financeur-parent', 'Réseau (financeur parent)', {
-    tag: 'select', hint: 'Pour un service local : le financeur dont il fait partie.',
-    children: [h('option', { value: '' }, '— Aucun : financeur de tête —'),
+    tag: 'select',
+    hint: f.parent ? 'Le financeur dont ce service fait partie ; un service peut changer de réseau, pas redevenir un financeur de tête.' : 'Pour un service local : le financeur dont il fait partie.',
+    children: [f.parent ? null : h('option', { value: '' }, '— Aucun : financeur de tête —'),
       ...funders.filter((x) => !descendants.has(x.slug)).sort(byName)
         .map((x) => h('option', { value: x.slug, selected: f.parent && f.parent.slug === x.slug }, x.name))],
   });
