@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   useBrowser, withPage, settled, text, axeSeriousViolations, describeViolations,
-  loginAs, gqlAs, addAccount, DATA_DIR, GUICHET_BIN,
+  loginAs, gqlAs, addAccount, waitForMails, DATA_DIR, GUICHET_BIN,
 } from './helpers.mjs';
 
 useBrowser();
@@ -222,5 +222,50 @@ describe('staff screens', { skip }, () => {
     }, { storageState: staff, bypassCSP: true });
     const still = await gqlAs(staff, '{ funders { slug } }');
     assert.ok(still.funders.length > 1, 'the merge was cancelled');
+  });
+  test('a service of a network: its parent, its territory edited with the combobox, an agent invited then removed', async () => {
+    const agent = unique('gestion-agent');
+    const JURISDICTION = 'query { funder(slug: "prefecture-haute-marne") { jurisdiction agents { email editor } } }';
+    await withPage('/gestion/financeurs', async ({ page }) => {
+      // The préfecture is listed under its network.
+      const nested = page.locator('ul.funder-tree ul.funder-tree').getByRole('link', { name: 'Préfecture de la Haute-Marne' });
+      await nested.click();
+      await settled(page);
+      assert.equal(await page.getByLabel('Réseau (financeur parent)').inputValue(), 'etat-prefectures');
+      const territory = page.getByRole('group', { name: 'Territoire de compétence' });
+      await territory.getByText(/Haute-Marne \(Département, 52\)/).waitFor();
+
+      // Entrée in the combobox adds the first territory proposed; saving keeps it.
+      const box = page.getByRole('combobox', { name: 'Ajouter un territoire' });
+      await box.focus();
+      await box.pressSequentially('Chaumont');
+      await page.keyboard.press('Enter');
+      await territory.getByText(/Chaumont \(Commune, 52121\)/).waitFor();
+      await assertAccessible(page);
+      await page.getByRole('button', { name: 'Enregistrer le financeur' }).click();
+      await page.waitForFunction(() => !document.querySelector('main[aria-busy="true"]'));
+      await page.getByRole('group', { name: 'Territoire de compétence' }).getByText(/Chaumont \(Commune, 52121\)/).waitFor();
+      assert.deepEqual((await gqlAs(staff, JURISDICTION)).funder.jurisdiction.sort(), ['52', '52121']);
+      await page.getByRole('button', { name: /^Retirer Chaumont/ }).click();
+      await page.getByRole('button', { name: 'Enregistrer le financeur' }).click();
+      await page.getByRole('group', { name: 'Territoire de compétence' }).getByText(/Chaumont/).waitFor({ state: 'detached' });
+      assert.deepEqual((await gqlAs(staff, JURISDICTION)).funder.jurisdiction, ['52']);
+
+      // An agent invited as an editor: listed, and mailed a login link.
+      await page.getByLabel('Adresse électronique de l’agent').fill(agent);
+      await page.getByLabel(/^Éditeur du catalogue/).check();
+      await page.getByRole('button', { name: 'Inviter l’agent' }).click();
+      await page.getByText(`${agent} — éditeur du catalogue`).waitFor();
+      await waitForMails((mails) => mails.some((m) => m.to.includes(agent) && /\/login\?token=/.test(m.text)), `invitation of ${agent}`);
+      assert.deepEqual((await gqlAs(staff, JURISDICTION)).funder.agents.filter((a) => a.email === agent), [{ email: agent, editor: true }]);
+
+      // Removing asks first.
+      await page.getByRole('button', { name: `Retirer l’agent ${agent}` }).click();
+      assert.match(text(await page.locator('.confirm-box').innerText()), /redevient un compte de porteur de projet/);
+      await page.getByRole('button', { name: 'Retirer l’agent', exact: true }).click();
+      await page.getByText(`${agent} — éditeur du catalogue`).waitFor({ state: 'detached' });
+    }, { storageState: staff, bypassCSP: true });
+    const { accounts } = await gqlAs(staff, 'query($q: String) { accounts(query: $q) { nodes { email role } } }', { q: agent });
+    assert.deepEqual(accounts.nodes, [{ email: agent, role: 'HOLDER' }]);
   });
 });
