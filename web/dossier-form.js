@@ -52,7 +52,7 @@ const CHECK_QUERY = `query CheckDossierPlan($plan: FinancingPlanInput!) {
   checkFinancingPlan(plan: $plan) { balanced publicShare ownShare violations { code message line } warnings }
 }`;
 
-const PREPARE_SCHEME = 'query PrepareScheme($slug: String!) { scheme(slug: $slug) { slug title status applicationUrl receivesInGuichet } }';
+const PREPARE_SCHEME = 'query PrepareScheme($slug: String!) { scheme(slug: $slug) { slug title status applicationUrl sourceUrl receivesInGuichet } }';
 
 /** A title for a draft made from « Mon projet »: the description's first sentence, or the scheme's. */
 function draftTitle(text, scheme) {
@@ -229,7 +229,7 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
           breadcrumb(['Mes dossiers', '/dossiers'], [s.title]),
           h('h1', null, s.title),
           h('p', { class: 'alert alert-info' }, 'Le financeur de ce dispositif ne reçoit pas encore les dossiers dans Guichet : ',
-            F.safeUrl(s.applicationUrl) ? 'déposez votre demande sur son site.' : 'contactez-le pour savoir comment déposer votre demande.'),
+            F.safeUrl(s.applicationUrl) || F.safeUrl(s.sourceUrl) ? 'déposez votre demande sur son site.' : 'contactez-le pour savoir comment déposer votre demande.'),
           h('p', null, nextStep(s), ' ', h('a', { href: `/dispositifs/${encodeURIComponent(s.slug)}` }, 'Retour au dispositif')),
         ],
       };

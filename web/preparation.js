@@ -53,16 +53,16 @@ export function rememberedPlan() {
 export const prepareHref = (slug) => `/dossiers/nouveau?dispositif=${encodeURIComponent(slug)}`;
 
 /**
- * The next step for a scheme `{ slug, title, applicationUrl, receivesInGuichet }`: a link that
- * prepares a dossier in Guichet, or, when its funder does not receive in Guichet, one to the
- * funder's application page (null without one: the page says where to apply).
+ * The next step for a scheme `{ slug, title, applicationUrl, sourceUrl, receivesInGuichet }`: a
+ * link that prepares a dossier in Guichet, or, when its funder does not receive in Guichet, one
+ * to its application page (else its official page; null without either).
  */
 export function nextStep(scheme, { small = false } = {}) {
   const cls = small ? 'button button-small' : 'button';
   if (scheme.receivesInGuichet !== false) {
     return h('a', { class: cls, href: prepareHref(scheme.slug), 'aria-label': small ? `Préparer mon dossier pour « ${scheme.title} »` : null }, 'Préparer mon dossier');
   }
-  const url = F.safeUrl(scheme.applicationUrl);
+  const url = F.safeUrl(scheme.applicationUrl) || F.safeUrl(scheme.sourceUrl);
   return url
     ? h('a', { class: `${cls} button-secondary`, href: url, 'aria-label': small ? `Candidater sur le site du financeur pour « ${scheme.title} »` : null }, 'Candidater sur le site du financeur')
     : null;

@@ -26,10 +26,11 @@ const MATCH_QUERY = `query MatchProject($project: ProjectInput!) {
     matches {
       verdict
       relevant
-      receivesInGuichet
       estimatedAmount { min max }
       criteria { code status message }
-      scheme { slug title applicationUrl funders { name kind publicBody } }
+      scheme { slug title applicationUrl sourceUrl funders { name kind publicBody } }
+      receivesInGuichet
+      recipients { name }
     }
   }
   suggestFinancingPlan(project: $project) {

@@ -92,6 +92,7 @@ describe('with a session', { skip: !DATA_DIR && 'GUICHET_DATA_DIR is not set' },
     await withPage(PROJECT_ADDRESS, async ({ page }) => {
       await page.locator('.plan-editor').waitFor();
       await page.locator('.plan-status').filter({ hasText: /./ }).waitFor();
+      await page.evaluate(() => document.querySelectorAll('main details').forEach((d) => { d.open = true; }));
       const prepare = page.getByRole('link', { name: /^Préparer mon dossier pour « / }).first();
       await prepare.waitFor();
       await assertAccessible(page);
@@ -125,7 +126,7 @@ describe('with a session', { skip: !DATA_DIR && 'GUICHET_DATA_DIR is not set' },
 
   test('the scheme page offers the next step: a dossier in Guichet, or the funder’s application page', async () => {
     const holder = await loginAs(unique('fiche-web'));
-    const { scheme } = await gqlAs(holder, 'query($s: String!) { scheme(slug: $s) { receivesInGuichet applicationUrl } }', { s: CAFES });
+    const { scheme } = await gqlAs(holder, 'query($s: String!) { scheme(slug: $s) { receivesInGuichet applicationUrl sourceUrl } }', { s: CAFES });
     await withPage(`/dispositifs/${CAFES}`, async ({ page }) => {
       await assertAccessible(page);
       if (scheme.receivesInGuichet) {
@@ -137,7 +138,7 @@ describe('with a session', { skip: !DATA_DIR && 'GUICHET_DATA_DIR is not set' },
         assert.ok(dossier.financingPlan.lines.some((l) => l.schemeSlug === CAFES));
       } else {
         const link = page.getByRole('link', { name: 'Candidater sur le site du financeur' });
-        assert.equal(await link.getAttribute('href'), scheme.applicationUrl);
+        assert.equal(await link.getAttribute('href'), scheme.applicationUrl || scheme.sourceUrl);
         assert.equal(await page.getByRole('link', { name: 'Préparer mon dossier' }).count(), 0);
       }
     }, { storageState: holder, bypassCSP: true });
