@@ -204,7 +204,7 @@ describe('staff screens', { skip }, () => {
       await contact.fill(before);
 
       const alias = `Ancien nom ${Date.now()}`;
-      await page.getByLabel('Autre nom').fill(alias);
+      await page.getByLabel('Autre nom', { exact: true }).fill(alias);
       await page.getByRole('button', { name: 'Ajouter le nom' }).click();
       await page.getByText(alias, { exact: true }).waitFor();
       await page.getByRole('button', { name: `Retirer le nom « ${alias} »` }).click();
