@@ -12,7 +12,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   BASE, useBrowser, withPage, settled, text, axeSeriousViolations, describeViolations,
-  loginAs, gqlAs, waitForMails, DATA_DIR,
+  loginAs, gqlAs, waitForMails, addAccount, DATA_DIR, GUICHET_BIN,
 } from './helpers.mjs';
 
 useBrowser();
@@ -25,7 +25,7 @@ const PROJECT_ADDRESS = `/projet?${new URLSearchParams([
   ['description', 'Rouvrir le dernier café-épicerie du village. Une salle et une épicerie.'],
 ])}`;
 const DOSSIER = `query($id: ID!) { dossier(id: $id) {
-  status project { title communeCode themes startsOn } expenses { amount }
+  status project { title communeCode themes startsOn } budget { expenses { amount } }
   financingPlan { ownFunds lines { schemeSlug funderName amount } } } }`;
 
 async function assertAccessible(page) {
@@ -87,8 +87,19 @@ describe('with a session', { skip: !DATA_DIR && 'GUICHET_DATA_DIR is not set' },
     });
   });
 
-  test('« Préparer mon dossier » on a match of « Mon projet » makes a draft with the project, the plan and the scheme', async () => {
+  test('« Préparer mon dossier » on a match of « Mon projet » makes a draft with the project, the plan and the scheme', { skip: !GUICHET_BIN && 'GUICHET_BIN is not set' }, async () => {
     const holder = await loginAs(unique('preparer-web'));
+    // The seed's funders have no agent: give one to the funder of a scheme the project may
+    // get, so that it receives in Guichet.
+    const { matchProject } = await gqlAs(holder, `query($p: ProjectInput!) { matchProject(project: $p) {
+      matches { verdict relevant receivesInGuichet scheme { slug funders { slug } } } } }`,
+    { p: { holderType: 'COMMUNE', communeCode: '52017', themes: ['commerce'], totalCost: 120000, startsOn: START } });
+    const possible = matchProject.matches.filter((m) => m.verdict !== 'INELIGIBLE' && m.relevant !== false);
+    assert.ok(possible.length > 0, 'a scheme the project may get');
+    const target = possible.reduce((a, b) => (b.scheme.funders.length < a.scheme.funders.length ? b : a));
+    if (!target.receivesInGuichet) {
+      for (const f of target.scheme.funders) await addAccount(unique('preparer-agent'), 'funder', f.slug);
+    }
     await withPage(PROJECT_ADDRESS, async ({ page }) => {
       await page.locator('.plan-editor').waitFor();
       await page.locator('.plan-status').filter({ hasText: /./ }).waitFor();
@@ -115,7 +126,7 @@ describe('with a session', { skip: !DATA_DIR && 'GUICHET_DATA_DIR is not set' },
       assert.deepEqual(dossier.project.themes, ['commerce']);
       assert.equal(dossier.project.startsOn, START);
       assert.equal(dossier.project.title, 'Rouvrir le dernier café-épicerie du village.');
-      assert.deepEqual(dossier.expenses.map((e) => e.amount), [120000]);
+      assert.deepEqual(dossier.budget.expenses.map((e) => e.amount), [120000]);
       assert.ok(dossier.financingPlan.lines.some((l) => l.schemeSlug === slug), 'the scheme is in the plan');
       // Reloading opens the same draft: no second one.
       await page.reload({ waitUntil: 'networkidle' });
