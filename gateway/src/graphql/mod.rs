@@ -13,6 +13,7 @@ pub mod eligibility;
 pub mod error;
 pub mod scalars;
 pub mod search;
+pub mod staff;
 pub mod territory;
 pub mod vocab;
 
@@ -44,6 +45,7 @@ pub struct Query(
     conference::ConferenceQuery,
     territory::TerritoryQuery,
     account::AccountQuery,
+    staff::StaffQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -55,6 +57,7 @@ pub struct Mutation(
     conference::ConferenceMutation,
     account::AccountMutation,
     agent::AgentMutation,
+    staff::StaffMutation,
 );
 
 pub type GuichetSchema = Schema<Query, Mutation, EmptySubscription>;
