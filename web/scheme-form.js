@@ -503,7 +503,6 @@ export async function schemeFormPage({ params, signal, setUrl, loadMe }) {
       document.title = `${input.title} — Guichet`;
       const when = new Date().toLocaleTimeString('fr-FR', { hour: '2-digit', minute: '2-digit' });
       status.textContent = `${saved.status === 'DRAFT' ? 'Brouillon enregistré' : 'Enregistré'} à ${when}.`;
-      loadChanges();
       return true;
     } catch (err) {
       if (isAbort(err)) return false;
@@ -517,6 +516,7 @@ export async function schemeFormPage({ params, signal, setUrl, loadMe }) {
     state.publicationRequestedAt = saved.publicationRequestedAt || null;
     state.reviewComment = saved.reviewComment || null;
     renderStatus();
+    loadChanges();
   }
 
   // ---- Status, and the actions it allows

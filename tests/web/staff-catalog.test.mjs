@@ -66,7 +66,7 @@ test('staff draft a scheme, see a wrong rate next to its field, preview, publish
     await nav.getByRole('link', { name: 'Gestion' }).waitFor();
     assert.equal(await nav.getByRole('link', { name: 'Gestion' }).getAttribute('aria-current'), 'page');
     for (const name of ['Dispositifs', 'Financeurs', 'Comptes', 'Synonymes', 'Zonages', 'Imports']) {
-      assert.equal(await page.getByRole('link', { name, exact: true }).count(), 1, `link « ${name} »`);
+      assert.equal(await page.locator('main').getByRole('link', { name, exact: true }).count(), 1, `link « ${name} »`);
     }
     await assertNoSeriousViolations(page, '/gestion');
   }, { storageState: state, bypassCSP: true });
@@ -134,7 +134,7 @@ test('staff draft a scheme, see a wrong rate next to its field, preview, publish
     const preview = page.locator('section[aria-labelledby="apercu-titre"]');
     await preview.getByRole('heading', { name: title }).waitFor();
     assert.match(text(await preview.innerText()), /40,5 %/);
-    assert.match(text(await preview.innerText()), /Cajarc/);
+    await preview.getByText(/Cajarc/).waitFor();
     assert.equal(await page.locator('main h1').count(), 1, 'one h1: the preview\'s headings are demoted');
     await assertNoSeriousViolations(page, 'the form with its preview');
 
@@ -143,13 +143,15 @@ test('staff draft a scheme, see a wrong rate next to its field, preview, publish
     await page.getByRole('button', { name: 'Confirmer la publication' }).click();
     await page.locator('main .badge-published').first().waitFor();
     await page.getByRole('link', { name: 'Voir la fiche publique' }).waitFor();
-    // The change log names the creation.
-    await page.locator('main .timeline-item').first().waitFor();
-    assert.ok(await page.locator('main .timeline-item').count() >= 2, 'creation and publication logged');
+    // The change log shows the creation and the publication.
+    await page.waitForFunction(() => document.querySelectorAll('main .timeline-item').length >= 2);
+    const log = text((await page.locator('main .timeline-item').allInnerTexts()).join('\n'));
+    assert.match(log, /Création/);
+    assert.match(log, /Publication|Changement de statut/);
   }, { storageState: state, bypassCSP: true });
 
   const saved = await gqlAs(state, 'query ($slug: String!) { scheme(slug: $slug) { status funding { rateMax } perimeter { communes } } }', { slug });
-  assert.deepEqual(saved.scheme, { status: 'PUBLISHED', funding: { rateMax: 40.5 }, perimeter: { communes: ['46042'] } });
+  assert.deepEqual(saved.scheme, { status: 'PUBLISHED', funding: { rateMax: 40.5 }, perimeter: { communes: ['46045'] } });
 
   // Anyone finds it in the public search.
   await withPage(`/recherche?q=${WORD}`, async ({ page }) => {
