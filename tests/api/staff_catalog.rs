@@ -46,9 +46,15 @@ async fn staff_filter_the_schemes_by_theme_and_verification_date() {
     let found = slugs(&body);
     assert!(found.contains(&"liste-sante-ancienne".to_owned()), "{body}");
     assert!(found.contains(&"liste-sante-recente".to_owned()), "{body}");
-    assert!(!found.contains(&"liste-culture-jamais".to_owned()), "{body}");
+    assert!(
+        !found.contains(&"liste-culture-jamais".to_owned()),
+        "{body}"
+    );
     for node in body["data"]["schemes"]["nodes"].as_array().unwrap() {
-        assert!(node["themes"].as_array().unwrap().contains(&json!("sante")), "{node}");
+        assert!(
+            node["themes"].as_array().unwrap().contains(&json!("sante")),
+            "{node}"
+        );
     }
     assert_eq!(
         body["data"]["schemes"]["total"].as_u64().unwrap() as usize,
@@ -57,13 +63,20 @@ async fn staff_filter_the_schemes_by_theme_and_verification_date() {
 
     // Checked before a day (strictly): the old one, not the recent one nor the unchecked.
     let body = app
-        .graphql_as(Some(&staff), LIST, json!({ "theme": "sante", "before": "2026-01-01" }))
+        .graphql_as(
+            Some(&staff),
+            LIST,
+            json!({ "theme": "sante", "before": "2026-01-01" }),
+        )
         .await;
     assert_eq!(slugs(&body), ["liste-sante-ancienne"], "{body}");
     let body = app
         .graphql_as(Some(&staff), LIST, json!({ "before": "2024-05-02" }))
         .await;
-    assert!(!slugs(&body).contains(&"liste-sante-ancienne".to_owned()), "{body}");
+    assert!(
+        !slugs(&body).contains(&"liste-sante-ancienne".to_owned()),
+        "{body}"
+    );
 
     // Never checked: the seed (nobody checked it) and the new unchecked one, no dated one.
     let body = app
@@ -71,12 +84,18 @@ async fn staff_filter_the_schemes_by_theme_and_verification_date() {
         .await;
     let found = slugs(&body);
     assert!(found.contains(&"liste-culture-jamais".to_owned()), "{body}");
-    assert!(!found.iter().any(|s| s.starts_with("liste-sante")), "{body}");
+    assert!(
+        !found.iter().any(|s| s.starts_with("liste-sante")),
+        "{body}"
+    );
     for node in body["data"]["schemes"]["nodes"].as_array().unwrap() {
         assert!(node["verifiedOn"].is_null(), "{node}");
     }
 
     // An anonymous caller still sees published schemes only, filters applied.
     let body = app.graphql(LIST, json!({ "theme": "culture" })).await;
-    assert!(!slugs(&body).contains(&"liste-culture-jamais".to_owned()), "{body}");
+    assert!(
+        !slugs(&body).contains(&"liste-culture-jamais".to_owned()),
+        "{body}"
+    );
 }
