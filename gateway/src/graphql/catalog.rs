@@ -457,6 +457,8 @@ impl CatalogQuery {
     }
 
     /// Schemes by title: published ones, or the given statuses for staff.
+    // One Rust argument per GraphQL argument of the field.
+    #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
     async fn schemes(
         &self,
