@@ -110,7 +110,7 @@ test('staff draft a scheme, see a wrong rate next to its field, preview, publish
     const rate = page.getByLabel('Taux maximal');
     const error = page.locator('#financement-taux-max-erreur');
     await error.waitFor({ state: 'visible' });
-    assert.match(text(await error.innerText()), /0 et 100/);
+    assert.match(text(await error.innerText()), /pourcentage/);
     assert.equal(await rate.getAttribute('aria-invalid'), 'true');
     assert.ok((await rate.getAttribute('aria-describedby')).split(' ').includes('financement-taux-max-erreur'));
     assert.equal(await page.evaluate(() => document.activeElement.id), 'financement-taux-max');
