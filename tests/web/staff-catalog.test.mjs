@@ -164,10 +164,13 @@ test('a funder editor drafts a scheme and asks for publication; staff send it ba
   const state = await staff();
   const email = `editeur-${RUN}@example.org`;
   await addAccount(email, 'funder', EDITOR_FUNDER);
-  const { me } = await gqlAs(await loginAs(email), '{ me { id } }');
+  // One login (a second one could read the first, used, link from the mail folder): the
+  // session reads the account's rights at each request.
+  const editor = await loginAs(email);
+  const { me } = await gqlAs(editor, '{ me { id } }');
   await gqlAs(state, 'mutation ($id: ID!, $funder: String) { setAccountRole(id: $id, role: FUNDER, funder: $funder, editor: true) { editor } }',
     { id: me.id, funder: EDITOR_FUNDER });
-  const editor = await loginAs(email);
+  assert.deepEqual((await gqlAs(editor, '{ me { role editor } }')).me, { role: 'FUNDER', editor: true });
   const slug = `essai-editeur-${RUN}`;
   const title = `Dispositif proposé par le financeur ${RUN}`;
   const comment = 'Précisez le taux et la page de candidature.';
