@@ -203,7 +203,7 @@ export async function staffSchemesPage({ query, signal, setUrl, loadMe }) {
   const beforeInput = h('input', { id: 'dispositifs-verifie-avant', name: 'verifie-avant', type: 'date', 'aria-describedby': 'dispositifs-verifie-aide' });
   const neverBox = h('input', { id: 'dispositifs-jamais', name: 'verification', type: 'checkbox', value: 'jamais' });
   const apply = h('button', { type: 'submit', class: 'button' }, 'Afficher');
-  const form = h('form', { class: 'inbox-filter', 'aria-label': 'Filtrer les dispositifs' },
+  const form = h('form', { class: 'inbox-filter staff-filter', 'aria-label': 'Filtrer les dispositifs' },
     h('div', { class: 'field' }, h('label', { for: statusSelect.id }, 'Statut'), statusSelect),
     staff ? h('div', { class: 'field' }, h('label', { for: funderSelect.id }, 'Financeur'), funderSelect) : null,
     h('div', { class: 'field' }, h('label', { for: themeSelect.id }, 'Thème'), themeSelect),

@@ -19,7 +19,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   useBrowser, withPage, settled, text, typeInCombobox, arrowDownTo, axeSeriousViolations, describeViolations,
-  DATA_DIR, GUICHET_BIN, addAccount, loginAs, gqlAs,
+  horizontalOverflow, DATA_DIR, GUICHET_BIN, addAccount, loginAs, gqlAs,
 } from './helpers.mjs';
 
 useBrowser();
@@ -94,6 +94,14 @@ test('staff draft a scheme, see a wrong rate next to its field, preview, publish
     assert.equal(await page.getByLabel('Jamais vérifié').isChecked(), true);
     assert.equal(text(await page.locator('#dispositifs-resultats').innerText()), heading);
   }, { storageState: state, bypassCSP: true });
+
+  // At 360 px, neither the list (long funder names in the filter) nor the form scrolls sideways.
+  for (const path of ['/gestion/dispositifs', '/gestion/dispositifs/nouveau']) {
+    await withPage(path, async ({ page }) => {
+      const { scrollWidth, culprits } = await horizontalOverflow(page);
+      assert.ok(scrollWidth <= 360, `${path} at 360 px: scrollWidth ${scrollWidth}; too wide: ${culprits.join(', ')}`);
+    }, { storageState: state, width: 360, height: 800 });
+  }
 
   await withPage('/gestion/dispositifs/nouveau', async ({ page }) => {
     await assertNoSeriousViolations(page, 'the new scheme form');
