@@ -48,14 +48,13 @@ const SEND_BACK = `mutation SendBackScheme($slug: String!, $comment: String!) { 
 const TERRITORIES = `query PerimeterTerritories($query: String!) { territories(query: $query, first: 12) { code name kind } }`;
 
 const PERIMETER_KINDS = [['REGION', 'regions'], ['DEPARTMENT', 'departments'], ['EPCI', 'epcis'], ['COMMUNE', 'communes']];
+// What a change did, when the API gives no summary of it.
 const ACTIONS = {
-  create: 'Création',
-  update: 'Modification',
-  status: 'Changement de statut',
-  publish: 'Publication',
-  archive: 'Archivage',
-  request_publication: 'Publication demandée',
-  send_back: 'Renvoyé au financeur',
+  create: 'Création.',
+  update: 'Modification.',
+  status: 'Changement de statut.',
+  publication_requested: 'Publication demandée.',
+  sent_back: 'Renvoyé au financeur.',
 };
 const TRISTATE = [['', 'Non précisé'], ['true', 'Oui'], ['false', 'Non']];
 
@@ -673,7 +672,7 @@ export async function schemeFormPage({ params, signal, setUrl, loadMe }) {
         ? h('p', { class: 'empty' }, 'Aucune modification enregistrée.')
         : h('ol', { class: 'timeline' }, changes.map((c) => h('li', { class: 'timeline-item' },
           h('p', { class: 'timeline-when' }, `${F.formatLocalDate(c.at)} à ${new Date(c.at).toLocaleTimeString('fr-FR', { hour: '2-digit', minute: '2-digit' })} — ${c.actor}`),
-          h('p', null, h('strong', null, ACTIONS[c.action] || c.action), c.summary ? ` : ${c.summary}` : '')))));
+          h('p', null, c.summary || ACTIONS[c.action] || c.action)))));
     }, (err) => {
       if (!isAbort(err)) changesBox.replaceChildren(errorBlock(err, loadChanges));
     }).finally(() => changesBox.removeAttribute('aria-busy'));

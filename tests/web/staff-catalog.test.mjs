@@ -154,8 +154,8 @@ test('staff draft a scheme, see a wrong rate next to its field, preview, publish
     // The change log shows the creation and the publication.
     await page.waitForFunction(() => document.querySelectorAll('main .timeline-item').length >= 2);
     const log = text((await page.locator('main .timeline-item').allInnerTexts()).join('\n'));
-    assert.match(log, /Création/);
-    assert.match(log, /Publication|Changement de statut/);
+    assert.match(log, /Créé/);
+    assert.match(log, /Statut : brouillon → publié/);
   }, { storageState: state, bypassCSP: true });
 
   const saved = await gqlAs(state, 'query ($slug: String!) { scheme(slug: $slug) { status funding { rateMax } perimeter { communes } } }', { slug });
