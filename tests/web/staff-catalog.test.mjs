@@ -199,11 +199,21 @@ test('a funder editor drafts a scheme and asks for publication; staff send it ba
     await assertNoSeriousViolations(page, 'the editor\'s form, publication requested');
   }, { storageState: editor, bypassCSP: true });
 
+  // The editor's list holds its funder's schemes only, its draft among them.
+  await withPage('/gestion/dispositifs', async ({ page }) => {
+    await page.locator('main tbody tr', { hasText: title }).waitFor();
+    assert.equal(await page.getByLabel('Financeur', { exact: true }).count(), 0, 'no funder filter for an editor');
+    const funderCells = await page.locator('main tbody tr td:nth-child(2)').allInnerTexts();
+    assert.ok(funderCells.length > 1, 'the seed\'s schemes of the funder are listed too');
+    for (const cell of funderCells) assert.match(cell, /Département du Lot/);
+    await assertNoSeriousViolations(page, 'the editor\'s list');
+  }, { storageState: editor, bypassCSP: true });
+
   await withPage('/gestion', async ({ page }) => {
     const waiting = page.locator('section[aria-labelledby="attente-titre"]');
     const item = waiting.locator('li', { hasText: title });
     await item.waitFor();
-    assert.match(text(await item.innerText()), /demandée le/);
+    assert.match(text(await item.innerText()), new RegExp(`demandée le .* par ${email}`));
     await item.getByRole('link', { name: title }).click();
     await page.waitForURL(`**/gestion/dispositifs/${slug}`);
     await settled(page);
