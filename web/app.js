@@ -118,10 +118,19 @@ const isNotFound = (err) => err && (err.code === 'NOT_FOUND' || err.code === 'VA
 const ME_QUERY = 'query Me { me { id email role funder { slug name } } }';
 let mePromise = null;
 
+// Whether a funder agent edits its funder's catalogue; asked apart, for agents only.
+const ME_EDITOR_QUERY = 'query MeEditor { me { editor } }';
+
+async function withEditor(me) {
+  if (!me || me.role !== 'FUNDER') return me;
+  const editor = await graphql(ME_EDITOR_QUERY).then((data) => !!(data.me && data.me.editor), () => false);
+  return { ...me, editor };
+}
+
 function loadMe({ refresh = false } = {}) {
   if (!mePromise || refresh) {
     mePromise = graphql(ME_QUERY).then(
-      (data) => data.me,
+      (data) => withEditor(data.me),
       (err) => {
         if (err && err.code === 'UNAUTHENTICATED') return null;
         mePromise = null;
@@ -137,9 +146,11 @@ function loadMe({ refresh = false } = {}) {
 const ROLE_LINKS = {
   HOLDER: [['/dossiers', 'Mes dossiers']],
   FUNDER: [['/instruction', 'Instruction'], ['/conferences', 'Conférences']],
-  STAFF: [['/instruction', 'Dossiers'], ['/conferences', 'Conférences']],
-  ADMIN: [['/instruction', 'Dossiers'], ['/conferences', 'Conférences']],
+  STAFF: [['/instruction', 'Dossiers'], ['/conferences', 'Conférences'], ['/gestion', 'Gestion']],
+  ADMIN: [['/instruction', 'Dossiers'], ['/conferences', 'Conférences'], ['/gestion', 'Gestion']],
 };
+// A funder agent who edits its funder's catalogue also reaches the catalogue screens.
+const EDITOR_LINKS = [['/gestion', 'Gestion']];
 
 function updateAccountLink(me) {
   const link = document.getElementById('nav-compte');
@@ -149,7 +160,8 @@ function updateAccountLink(me) {
   link.dataset.section = href;
   link.textContent = text;
   for (const item of document.querySelectorAll('.site-nav li.role-link')) item.remove();
-  for (const [section, label] of (me && ROLE_LINKS[me.role]) || []) {
+  const links = [...((me && ROLE_LINKS[me.role]) || []), ...(me && me.role === 'FUNDER' && me.editor ? EDITOR_LINKS : [])];
+  for (const [section, label] of links) {
     link.parentElement.before(h('li', { class: 'role-link' }, h('a', { href: section, 'data-section': section }, label)));
   }
   updateNav(location.pathname);
@@ -510,11 +522,18 @@ async function schemePage({ params, signal }) {
     throw new NotFound('Dispositif introuvable',
       'Ce dispositif n’existe pas, a été renommé ou n’est plus publié. Consultez la liste des financeurs pour retrouver leurs dispositifs.');
   }
+  return schemeContent(s, data.zonings || [], signal);
+}
 
+/**
+ * The public page of scheme `s` (the shape of SCHEME_QUERY's `scheme`), { title, content }:
+ * also the staff's preview of a scheme being edited.
+ */
+export function schemeContent(s, zonings, signal) {
   const perimeterDd = h('div', { class: 'fact' }, h('dt', null, 'Périmètre'));
   const showPerimeter = (resolved) => {
     perimeterDd.querySelectorAll('dd').forEach((n) => n.remove());
-    perimeterDd.append(...perimeterLines(s.perimeter, resolved, data.zonings || []).map((line) => h('dd', null, line)));
+    perimeterDd.append(...perimeterLines(s.perimeter, resolved, zonings).map((line) => h('dd', null, line)));
   };
   showPerimeter(new Map());
   perimeterDd.setAttribute('aria-busy', 'true');
@@ -796,7 +815,7 @@ function accountDeleted(result) {
 async function accountPage({ signal }) {
   let me;
   try {
-    me = (await graphql(ME_QUERY, {}, { signal })).me;
+    me = await withEditor((await graphql(ME_QUERY, {}, { signal })).me);
   } catch (err) {
     if (err.code !== 'UNAUTHENTICATED') throw err;
     me = null;
@@ -846,6 +865,8 @@ const dossierFormModule = () => import('./dossier-form.js');
 const conferenceModule = () => import('./conference.js');
 const staffFundersModule = () => import('./staff-funders.js');
 const staffMiscModule = () => import('./staff-misc.js');
+const staffCatalogModule = () => import('./staff-catalog.js');
+const schemeFormModule = () => import('./scheme-form.js');
 
 const ROUTES = [
   [/^\/$/, homePage],
@@ -857,6 +878,10 @@ const ROUTES = [
   [/^\/instruction\/([^/]+)\/?$/, lazy(dossierModule, 'dossierPage', { inInbox: true })],
   [/^\/conferences\/?$/, lazy(conferenceModule, 'conferencesPage')],
   [/^\/conferences\/([^/]+)\/?$/, lazy(conferenceModule, 'conferencePage')],
+  [/^\/gestion\/?$/, lazy(staffCatalogModule, 'staffHomePage')],
+  [/^\/gestion\/dispositifs\/?$/, lazy(staffCatalogModule, 'staffSchemesPage')],
+  [/^\/gestion\/dispositifs\/nouveau\/?$/, lazy(schemeFormModule, 'schemeFormPage')],
+  [/^\/gestion\/dispositifs\/([^/]+)\/?$/, lazy(schemeFormModule, 'schemeFormPage')],
   [/^\/recherche\/?$/, searchPage],
   [/^\/projet\/?$/, projectPage],
   [/^\/financeurs\/?$/, fundersPage],

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionSession, TransactionTrait,
+    QueryOrder, QuerySelect, QueryTrait, TransactionSession, TransactionTrait,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -1169,6 +1169,22 @@ pub struct ListFilter {
     pub statuses: Vec<SchemeStatus>,
     /// Only schemes of this funder (slug).
     pub funder: Option<String>,
+    /// Only schemes of this theme (slug).
+    pub theme: Option<String>,
+    /// Which verification dates (`verified_on`) to keep.
+    pub verified: Verified,
+}
+
+/// A filter on the date someone last checked a scheme against its source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Verified {
+    /// Any date, or none.
+    #[default]
+    Any,
+    /// Checked before this day (strictly), the schemes to check again.
+    Before(NaiveDate),
+    /// Never checked.
+    Never,
 }
 
 /// A page of schemes ordered by title, and the total count.
@@ -1205,6 +1221,20 @@ pub async fn list(
         };
         query = query.filter(scheme_row::Column::Id.in_subquery(funder::schemes_of(funder.id)));
     }
+    if let Some(theme) = &filter.theme {
+        let tagged = scheme_tag::Entity::find()
+            .select_only()
+            .column(scheme_tag::Column::SchemeId)
+            .filter(scheme_tag::Column::List.eq(scheme_tag::THEME))
+            .filter(scheme_tag::Column::Value.eq(theme.as_str()))
+            .into_query();
+        query = query.filter(scheme_row::Column::Id.in_subquery(tagged));
+    }
+    query = match filter.verified {
+        Verified::Any => query,
+        Verified::Before(day) => query.filter(scheme_row::Column::VerifiedOn.lt(day)),
+        Verified::Never => query.filter(scheme_row::Column::VerifiedOn.is_null()),
+    };
     let total = query.clone().count(db).await?;
     let rows = query
         .order_by_asc(scheme_row::Column::Title)

@@ -28,6 +28,7 @@ mod personal_data;
 mod scale_out;
 mod search;
 mod security;
+mod staff_catalog;
 mod startup;
 mod territories;
 mod zonings;

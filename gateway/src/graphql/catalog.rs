@@ -6,7 +6,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use catalog::Actor;
 use catalog::funder::FunderRecord;
-use catalog::scheme::{self, ListFilter, SchemeRecord};
+use catalog::scheme::{self, ListFilter, SchemeRecord, Verified};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -554,6 +554,8 @@ impl CatalogQuery {
     }
 
     /// Schemes by title: published ones, or the given statuses for staff.
+    // One Rust argument per GraphQL argument of the field.
+    #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
     async fn schemes(
         &self,
@@ -562,7 +564,17 @@ impl CatalogQuery {
         after: Option<String>,
         funder: Option<String>,
         status: Option<Vec<SchemeStatus>>,
+        #[graphql(desc = "Only schemes of this theme (slug).")] theme: Option<String>,
+        #[graphql(desc = "Only schemes last checked against their source before this day.")]
+        verified_before: Option<Date>,
+        #[graphql(desc = "Only schemes nobody has checked against their source yet.")]
+        never_verified: Option<bool>,
     ) -> async_graphql::Result<SchemeConnection> {
+        let verified = match (never_verified.unwrap_or(false), verified_before) {
+            (true, _) => Verified::Never,
+            (false, Some(Date(day))) => Verified::Before(day),
+            (false, None) => Verified::Any,
+        };
         let filter = ListFilter {
             statuses: status
                 .unwrap_or_default()
@@ -570,6 +582,8 @@ impl CatalogQuery {
                 .map(Into::into)
                 .collect(),
             funder,
+            theme: theme.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()),
+            verified,
         };
         list_schemes(ctx, filter, first, after).await
     }
