@@ -153,29 +153,52 @@ impl From<funder_row::Model> for Funder {
     }
 }
 
+/// Who writes a funder, which decides what may change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Write {
+    /// Staff editing the funder itself (`upsertFunder`, the staff screens): the record is
+    /// the whole truth (a blank contact address clears it) and the funder becomes curated.
+    Staff,
+    /// A scheme naming its funder (imports, the seed, scheme edits): a curated funder is
+    /// never changed, and a field the record leaves out never erases a value Guichet holds.
+    Scheme,
+}
+
 /// Creates or updates a funder from a record already validated, logging any change.
 pub(crate) async fn save_record(
     db: &impl ConnectionTrait,
     actor: &Actor,
     record: &FunderRecord,
+    write: Write,
 ) -> Result<Funder> {
     let existing = funder_row::Entity::find()
         .filter(funder_row::Column::Slug.eq(&record.slug))
         .one(db)
         .await?;
     let now = Utc::now();
-    // A record that leaves these out keeps what Guichet holds (a scheme naming its funder
-    // only by slug, name and kind must not erase them).
     let mut record = record.clone();
     if let Some(row) = &existing {
+        if write == Write::Scheme && row.curated {
+            // Staff curate this funder: a scheme only links to it.
+            return Ok(row.clone().into());
+        }
+        // A record that leaves these out keeps what Guichet holds (a scheme naming its
+        // funder only by slug, name and kind must not erase them; its contact address is
+        // where dossiers are sent).
         record.public_body = record.public_body.or(row.public_body);
         record.name_in_sentence = record
             .name_in_sentence
             .or_else(|| row.name_in_sentence.clone());
+        if write == Write::Scheme {
+            record.contact_email = record.contact_email.or_else(|| row.contact_email.clone());
+        }
     }
     let record = &record;
+    let curated = write == Write::Staff;
     match existing {
-        Some(row) if FunderRecord::from_row(&row) == *record => Ok(row.into()),
+        Some(row) if FunderRecord::from_row(&row) == *record && (row.curated || !curated) => {
+            Ok(row.into())
+        }
         Some(row) => {
             let id = row.id;
             let mut active: funder_row::ActiveModel = row.into();
@@ -184,6 +207,9 @@ pub(crate) async fn save_record(
             active.contact_email = Set(record.contact_email.clone());
             active.public_body = Set(record.public_body);
             active.name_in_sentence = Set(record.name_in_sentence.clone());
+            if curated {
+                active.curated = Set(true);
+            }
             active.updated_at = Set(now);
             funder_row::Entity::update(active).exec(db).await?;
             // Its schemes show its name, kind and address: they changed too (and the search
@@ -218,7 +244,7 @@ pub(crate) async fn save_record(
                 name_in_sentence: Set(record.name_in_sentence.clone()),
                 parent_id: Set(None),
                 jurisdiction: Set(None),
-                curated: Set(false),
+                curated: Set(curated),
                 created_at: Set(now),
                 updated_at: Set(now),
             })
@@ -241,7 +267,8 @@ pub(crate) async fn save_record(
     }
 }
 
-/// Validates and saves a funder (staff only).
+/// Validates and saves a funder (staff only); the funder becomes curated: no import changes
+/// it afterwards.
 pub async fn upsert(
     db: &impl ConnectionTrait,
     actor: &Actor,
@@ -252,7 +279,7 @@ pub async fn upsert(
     if let Some(e) = record.validate().into_iter().next() {
         return Err(e.into());
     }
-    save_record(db, actor, &record).await
+    save_record(db, actor, &record, Write::Staff).await
 }
 
 pub async fn get(db: &impl ConnectionTrait, slug: &str) -> Result<Option<Funder>> {

@@ -119,6 +119,9 @@ pub async fn prepare(settings: Settings, no_seed: bool) -> anyhow::Result<AppSta
         if zonings > 0 {
             tracing::info!(zonings, "seed zonings loaded");
         }
+        if let Some(aliases) = catalog::seed::curate_funders(&db).await? {
+            tracing::info!(aliases, "seed funders curated");
+        }
     }
     catalog::synonym::seed_if_empty(&db).await?;
     let search = SearchIndex::open(&settings.index_dir(), &db, territories.clone())
