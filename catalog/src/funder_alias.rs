@@ -271,11 +271,7 @@ async fn insert(db: &impl ConnectionTrait, alias: &str, key: &str, funder_id: i6
 
 /// Adds `alias` to the funder unless its key is already an alias (of any funder) or is
 /// empty. True when added.
-pub async fn add_if_absent(
-    db: &impl ConnectionTrait,
-    alias: &str,
-    funder_id: i64,
-) -> Result<bool> {
+pub async fn add_if_absent(db: &impl ConnectionTrait, alias: &str, funder_id: i64) -> Result<bool> {
     let key = name_key(alias);
     if key.is_empty()
         || funder_alias::Entity::find()
@@ -303,7 +299,10 @@ pub const SEED_ALIASES: &[(&str, &str)] = &[
         "ademe",
     ),
     ("Caisse des Dépôts", "banque-des-territoires"),
-    ("Caisse des dépôts et consignations", "banque-des-territoires"),
+    (
+        "Caisse des dépôts et consignations",
+        "banque-des-territoires",
+    ),
     ("CAF", "caf"),
     ("Caisse d'allocations familiales", "caf"),
     ("MSA", "msa"),
@@ -341,7 +340,10 @@ mod tests {
 
     #[test]
     fn names_of_one_funder_share_a_key() {
-        assert_eq!(name_key("Conseil régional du Grand Est"), "region grand est");
+        assert_eq!(
+            name_key("Conseil régional du Grand Est"),
+            "region grand est"
+        );
         assert_eq!(name_key("Région Grand Est"), "region grand est");
         assert_eq!(name_key("region-grand-est"), "region grand est");
         assert_eq!(

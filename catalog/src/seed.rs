@@ -60,7 +60,11 @@ const CURATED_KEY: &str = "seed-funders-curated";
 /// gets them on its next start; an alias staff deleted afterwards is not brought back.
 /// Returns the number of aliases added, `None` when already done.
 pub async fn curate_funders(db: &impl ConnectionTrait) -> Result<Option<usize>> {
-    if meta::Entity::find_by_id(CURATED_KEY).one(db).await?.is_some() {
+    if meta::Entity::find_by_id(CURATED_KEY)
+        .one(db)
+        .await?
+        .is_some()
+    {
         return Ok(None);
     }
     let parsed = import::guichet::parse(SCHEMES).expect("the seed catalogue is valid JSON");

@@ -11,7 +11,8 @@ use catalog::{Actor, Error, Result};
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionSession,
+    TransactionTrait,
 };
 
 use crate::entity::{conference_funder, information_request, review, review_note};
@@ -210,15 +211,7 @@ pub async fn merge<C: ConnectionTrait + TransactionTrait>(
         detail.clone(),
     )
     .await?;
-    catalog::change::record(
-        &txn,
-        actor,
-        "funder",
-        &gone.record.slug,
-        "merged",
-        detail,
-    )
-    .await?;
+    catalog::change::record(&txn, actor, "funder", &gone.record.slug, "merged", detail).await?;
     let merged = catalog::funder::get_by_id(&txn, kept.id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("Financeur « {survivor} »")))?;

@@ -2075,7 +2075,9 @@ mod tests {
         );
         // National bodies only: national.
         assert!(perimeter(&["ADEME", "Banque des Territoires"]).is_national());
-        assert!(perimeter(&["Agence nationale de la cohésion des territoires (ANCT)"]).is_national());
+        assert!(
+            perimeter(&["Agence nationale de la cohésion des territoires (ANCT)"]).is_national()
+        );
         assert!(perimeter(&["Ministère de la Culture"]).is_national());
         // Anything else cannot be read: an error, never national.
         for names in [
@@ -2093,9 +2095,8 @@ mod tests {
     #[test]
     fn api_perimeters_need_an_exact_name() {
         let context = Context::new(territories());
-        let named = |name: &str, scale: Option<&str>| {
-            named_perimeter(Some(name), scale, &context).unwrap()
-        };
+        let named =
+            |name: &str, scale: Option<&str>| named_perimeter(Some(name), scale, &context).unwrap();
         assert_eq!(named("Haute-Marne", None).departments, ["52"]);
         assert_eq!(named("Grand Est", None).regions, ["44"]);
         assert_eq!(named("Paris", None).departments, ["75"]);

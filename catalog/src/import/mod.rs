@@ -117,11 +117,7 @@ impl Summary {
             out.push_str(&format!("  brouillon « {label} » : {reason}\n"));
         }
         if !self.funders.is_empty() {
-            let created = self
-                .funders
-                .iter()
-                .filter(|m| m.funder.is_none())
-                .count();
+            let created = self.funders.iter().filter(|m| m.funder.is_none()).count();
             out.push_str(&format!(
                 "Financeurs : {} reconnus, {} créés\n",
                 self.funders.len() - created,

@@ -10,6 +10,7 @@ pub mod conformance;
 pub mod dossier;
 pub mod eligibility;
 pub mod error;
+pub mod import;
 pub mod scalars;
 pub mod search;
 pub mod territory;
@@ -43,6 +44,7 @@ pub struct Query(
     conference::ConferenceQuery,
     territory::TerritoryQuery,
     account::AccountQuery,
+    import::ImportQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -53,6 +55,7 @@ pub struct Mutation(
     dossier::DossierMutation,
     conference::ConferenceMutation,
     account::AccountMutation,
+    import::ImportMutation,
 );
 
 pub type GuichetSchema = Schema<Query, Mutation, EmptySubscription>;
