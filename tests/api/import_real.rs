@@ -73,6 +73,12 @@ const NATIONAL_BODIES: &[&str] = &[
     "Mission interministérielle pour la qualité des constructions publiques (MIQCP)",
     "Plan urbanisme construction architecture (PUCA)",
     "Réseau national des Centres Permanents d'Initiatives pour l'Environnement (CPIE)",
+    // Networks named as a whole: every département has its own chamber, agency or council.
+    "Chambres de commerce et d'industrie (CCI)",
+    "Chambres de métiers et de l'artisanat (CMA)",
+    "Agences d'urbanisme",
+    "Agences départementales d'information sur le logement (ADIL)",
+    "Conseil architecture urbanisme environnement (CAUE)",
 ];
 
 #[tokio::test]

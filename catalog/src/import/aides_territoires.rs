@@ -819,12 +819,25 @@ fn perimeter_from_funders(
         let found = match funder.kind {
             FunderKind::Department => {
                 area_named_at_end(&funder.name, TerritoryKind::Department, context)
+                    .into_iter()
+                    .collect()
             }
-            FunderKind::Region => area_named_at_end(&funder.name, TerritoryKind::Region, context),
-            _ => area_named_after_particle(&funder.name, context)
-                .or_else(|| department_in_sigle(&funder.name, context)),
+            FunderKind::Region => area_named_at_end(&funder.name, TerritoryKind::Region, context)
+                .into_iter()
+                .collect(),
+            _ => {
+                let areas = areas_named_after_particle(&funder.name, context);
+                if areas.is_empty() {
+                    department_in_sigle(&funder.name, context)
+                        .or_else(|| area_named_at_start(&funder.name, context))
+                        .into_iter()
+                        .collect()
+                } else {
+                    areas
+                }
+            }
         };
-        if let Some(territory) = found {
+        for territory in found {
             add_to_perimeter(&mut perimeter, territory);
         }
     }
@@ -876,6 +889,13 @@ const NATIONAL_BODIES: &[&str] = &[
     "france active",
     "enedis",
     "plan urbanisme construction architecture",
+    // A nationwide network named as a whole (plural, or its generic name): each place has
+    // its own chamber, agency or council that offers the aid.
+    "chambres commerce industrie",
+    "chambres metiers artisanat",
+    "agences urbanisme",
+    "agences departementales information sur logement",
+    "conseil architecture urbanisme environnement",
 ];
 
 fn is_national_body(name: &str) -> bool {
@@ -883,26 +903,71 @@ fn is_national_body(name: &str) -> bool {
         || NATIONAL_BODIES.contains(&crate::funder_alias::name_key(name).as_str())
 }
 
-/// The département, else the région, whose name ends `name` right after « de », « du »,
-/// « des », « d' » or « la » (« DDT de la Lozère », « EPF des Hauts-de-France »).
-fn area_named_after_particle<'a>(name: &str, context: &Context<'a>) -> Option<&'a Territory> {
+/// The départements or régions that end `name` right after « de », « du », « des », « d' »,
+/// « la », « région » or « département » (« DDT de la Lozère », « EPF des Hauts-de-France »,
+/// « EPF local de l'Oise et Aisne »: both).
+fn areas_named_after_particle<'a>(name: &str, context: &Context<'a>) -> Vec<&'a Territory> {
     let name = without_sigle(name);
     let key_words = words_of_place_key(name);
     (1..key_words.len())
         .filter(|&start| {
             matches!(
                 key_words[start - 1].as_str(),
-                "de" | "du" | "des" | "d" | "la" | "l"
+                "de" | "du" | "des" | "d" | "la" | "l" | "region" | "departement"
             )
         })
         .find_map(|start| {
-            let tail = key_words[start..].join(" ");
+            let tail = &key_words[start..];
+            if let Some(area) = area_of_key(&tail.join(" "), context) {
+                return Some(vec![area]);
+            }
+            // « Oise et Aisne »: every part must be one.
+            let parts: Vec<String> = tail
+                .split(|w| w == "et")
+                .map(|part| {
+                    let part = match part.first().map(String::as_str) {
+                        Some("l" | "la" | "le" | "les") => &part[1..],
+                        _ => part,
+                    };
+                    part.join(" ")
+                })
+                .collect();
+            if parts.len() < 2 {
+                return None;
+            }
+            parts
+                .iter()
+                .map(|part| area_of_key(part, context))
+                .collect::<Option<Vec<_>>>()
+        })
+        .unwrap_or_default()
+}
+
+/// A département, else a région, named at the start of `name` after an optional article
+/// (« Drôme Aménagement Habitat », « La Drôme Laboratoire », « Cher Ingénierie des
+/// Territoires »), longest name first.
+fn area_named_at_start<'a>(name: &str, context: &Context<'a>) -> Option<&'a Territory> {
+    let key_words = words_of_place_key(without_sigle(name));
+    let skip = usize::from(matches!(
+        key_words.first().map(String::as_str),
+        Some("l" | "la" | "le" | "les")
+    ));
+    let words = key_words.get(skip..)?;
+    (1..words.len())
+        .rev()
+        .find_map(|end| area_of_key(&words[..end].join(" "), context))
+}
+
+fn area_of_key<'a>(key: &str, context: &Context<'a>) -> Option<&'a Territory> {
+    context
+        .named_areas
+        .get(&(TerritoryKind::Department, key.to_owned()))
+        .or_else(|| {
             context
                 .named_areas
-                .get(&(TerritoryKind::Department, tail.clone()))
-                .or_else(|| context.named_areas.get(&(TerritoryKind::Region, tail)))
-                .copied()
+                .get(&(TerritoryKind::Region, key.to_owned()))
         })
+        .copied()
 }
 
 /// A département number in a sigle: « ID77 », « ATD16 », « (SDES73) », « ATD 54 ».
@@ -2073,6 +2138,23 @@ mod tests {
             perimeter(&["Établissement Public Foncier des Hauts-de-France (EPF)"]).regions,
             ["32"]
         );
+        assert_eq!(
+            perimeter(&["Établissement public foncier local de l'Oise et Aisne (EPFLO)"])
+                .departments,
+            ["60", "02"]
+        );
+        assert_eq!(
+            perimeter(&[
+                "Établissement Public Foncier au cœur de la région Auvergne Rhône-Alpes (EPORA)"
+            ])
+            .regions,
+            ["84"]
+        );
+        assert_eq!(
+            perimeter(&["Cher Ingénierie des Territoires (CIT)"]).departments,
+            ["18"]
+        );
+        assert_eq!(perimeter(&["La Drôme Laboratoire"]).departments, ["26"]);
         // National bodies only: national.
         assert!(perimeter(&["ADEME", "Banque des Territoires"]).is_national());
         assert!(
@@ -2083,8 +2165,9 @@ mod tests {
         for names in [
             &["Conseil départemental"][..],
             &["Hellio Solutions"],
-            &["ADEME", "Drôme Aménagement Habitat (DAH)"],
+            &["ADEME", "Hellio Solutions"],
             &["Alliance Intermétropolitaine Loire Bretagne"],
+            &["Seine Normandie Agglomération (SNA)"],
         ] {
             let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
             let reason = perimeter_from_funders(&funders(&names), &context).unwrap_err();
