@@ -442,3 +442,78 @@ async fn merging_two_funders_moves_everything_to_the_survivor() {
     .await;
     assert_eq!(report["funders"][0]["funder"], "anct", "{report}");
 }
+
+#[tokio::test]
+async fn a_merge_moves_reviews_and_agents_and_refuses_a_dossier_reviewed_by_both() {
+    let f = crate::dossiers::Fixture::new().await;
+    let dossier = f.submitted().await;
+    let merge =
+        "mutation($s: String!, $d: String!) { mergeFunders(survivor: $s, duplicate: $d) { slug } }";
+    // Both review this dossier: two decisions cannot become one.
+    let body = f
+        .as_(
+            &f.staff,
+            merge,
+            json!({"s": "region-test", "d": "caf-test"}),
+        )
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION", "{body}");
+    assert_eq!(error_field(&body), "duplicate", "{body}");
+    assert!(
+        catalog::funder::get(&f.app.state.db, "caf-test")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Staff only.
+    let body = f
+        .as_(
+            &f.agents[0],
+            merge,
+            json!({"s": "region-test", "d": "caf-test"}),
+        )
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+
+    f.ok(
+        &f.staff,
+        "mutation { upsertFunder(input: {slug: \"caf-haute-marne\", name: \"CAF de la Haute-Marne\", kind: SOCIAL_SECURITY}) { slug } }",
+        json!({}),
+    )
+    .await;
+    let data = f
+        .ok(
+            &f.staff,
+            merge,
+            json!({"s": "caf-haute-marne", "d": "caf-test"}),
+        )
+        .await;
+    assert_eq!(data["mergeFunders"]["slug"], "caf-haute-marne");
+    let data = f
+        .ok(
+            &f.staff,
+            "query($id: ID!) { dossier(id: $id) { reviews { funder { slug } } } }",
+            json!({ "id": dossier }),
+        )
+        .await;
+    let mut slugs: Vec<&str> = data["dossier"]["reviews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["funder"]["slug"].as_str().unwrap())
+        .collect();
+    slugs.sort();
+    assert_eq!(
+        slugs,
+        ["caf-haute-marne", "departement-test", "region-test"]
+    );
+    // The CAF's agent moved with its review: it still sees the dossier.
+    let data = f
+        .ok(
+            &f.agents[2],
+            "query($id: ID!) { dossier(id: $id) { id } }",
+            json!({ "id": dossier }),
+        )
+        .await;
+    assert_eq!(data["dossier"]["id"], dossier.as_str());
+}
