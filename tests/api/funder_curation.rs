@@ -517,3 +517,75 @@ async fn a_merge_moves_reviews_and_agents_and_refuses_a_dossier_reviewed_by_both
         .await;
     assert_eq!(data["dossier"]["id"], dossier.as_str());
 }
+
+#[tokio::test]
+async fn the_command_line_dry_runs_an_import_and_edits_aliases() {
+    use crate::helpers::{fresh_database, guichet, guichet_ok};
+    let dir = tempfile::TempDir::new().unwrap();
+    let url = fresh_database(dir.path(), true).await;
+    let file = dir.path().join("import.json");
+    std::fs::write(
+        &file,
+        json!([scheme(
+            "cli-essai",
+            json!([{"slug": "crge", "name": "Conseil régional du Grand Est", "kind": "REGION"}])
+        )])
+        .to_string(),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let out = guichet_ok(dir.path(), &url, &["import", file, "--dry-run"]);
+    assert!(out.starts_with("Essai à blanc"), "{out}");
+    assert!(out.contains("Créés : 1\n"), "{out}");
+    assert!(
+        out.contains("« Conseil régional du Grand Est » → region-grand-est (par nom)"),
+        "{out}"
+    );
+    let exported = guichet_ok(dir.path(), &url, &["export"]);
+    assert!(!exported.contains("cli-essai"), "a dry run writes nothing");
+    let out = guichet_ok(dir.path(), &url, &["import", file]);
+    assert!(out.starts_with("Créés : 1\n"), "{out}");
+
+    let out = guichet_ok(
+        dir.path(),
+        &url,
+        &[
+            "funder",
+            "alias",
+            "add",
+            "Région GE",
+            "--funder",
+            "region-grand-est",
+        ],
+    );
+    assert!(out.contains("region-grand-est"), "{out}");
+    let list = guichet_ok(dir.path(), &url, &["funder", "alias", "list"]);
+    assert!(list.contains("Région GE;region-grand-est\n"), "{list}");
+    assert!(list.contains("ANCT;anct\n"), "the seed's aliases: {list}");
+    guichet_ok(
+        dir.path(),
+        &url,
+        &["funder", "alias", "remove", "région ge"],
+    );
+    let list = guichet_ok(dir.path(), &url, &["funder", "alias", "list"]);
+    assert!(!list.contains("Région GE"), "{list}");
+    let refused = guichet(
+        dir.path(),
+        &url,
+        &["funder", "alias", "remove", "région ge"],
+    );
+    assert!(!refused.status.success());
+    let refused = guichet(
+        dir.path(),
+        &url,
+        &[
+            "funder",
+            "merge",
+            "--survivor",
+            "anct",
+            "--duplicate",
+            "anct",
+        ],
+    );
+    assert!(!refused.status.success());
+}
