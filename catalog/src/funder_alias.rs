@@ -289,6 +289,12 @@ pub async fn add_if_absent(db: &impl ConnectionTrait, alias: &str, funder_id: i6
 /// The aliases the seed's funders need to be recognised in the Aides-territoires export and
 /// in common usage: (alias, funder slug). Names that normalise to the funder's own name
 /// (« Conseil régional du Grand Est », « Agence nationale de l'habitat (ANAH) ») need none.
+/// Each alias is the funder's own acronym (as its name in the seed spells it out) or its
+/// legal name: ADEME is « Agence de l'environnement et de la maîtrise de l'énergie » (Code
+/// de l'environnement, art. L131-3), renamed « Agence de la transition écologique » in use;
+/// the Banque des Territoires is a directorate of the Caisse des dépôts et consignations
+/// (its public site, banquedesterritoires.fr, « Qui sommes-nous »). « État » and
+/// « Préfecture » name the State's network of préfectures as the seed holds it.
 pub const SEED_ALIASES: &[(&str, &str)] = &[
     ("ANCT", "anct"),
     ("Anah", "anah"),
