@@ -210,38 +210,61 @@ impl From<funder_row::Model> for Funder {
     }
 }
 
+/// Who writes a funder, which decides what may change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Write {
+    /// Staff editing the funder itself (`upsertFunder`, the staff screens): the record is
+    /// the whole truth (a blank contact address clears it) and the funder becomes curated.
+    Staff,
+    /// A scheme naming its funder (imports, the seed, scheme edits): a curated funder is
+    /// never changed, and a field the record leaves out never erases a value Guichet holds.
+    Scheme,
+}
+
 /// Creates or updates a funder from a record already validated, logging any change.
 pub(crate) async fn save_record(
     db: &impl ConnectionTrait,
     actor: &Actor,
     record: &FunderRecord,
+    write: Write,
 ) -> Result<Funder> {
     let existing = funder_row::Entity::find()
         .filter(funder_row::Column::Slug.eq(&record.slug))
         .one(db)
         .await?;
     let now = Utc::now();
-    // A record that leaves these out keeps what Guichet holds (a scheme naming its funder
-    // only by slug, name and kind must not erase them).
     let mut record = record.clone();
     let mut stored_parent = None;
     if let Some(row) = &existing {
+        if write == Write::Scheme && row.curated {
+            // Staff curate this funder: a scheme only links to it.
+            return Ok(row.clone().into());
+        }
         record.public_body = record.public_body.or(row.public_body);
-        // A funder whose address is wiped silently stops receiving dossiers.
-        record.contact_email = record.contact_email.or_else(|| row.contact_email.clone());
         record.name_in_sentence = record
             .name_in_sentence
             .or_else(|| row.name_in_sentence.clone());
         stored_parent = parent_slug(db, row).await?;
-        record.parent = record.parent.or_else(|| stored_parent.clone());
-        if record.jurisdiction.is_empty() {
-            record.jurisdiction = crate::network::parse_jurisdiction(row.jurisdiction.as_deref());
+        if write == Write::Scheme {
+            // A scheme naming its funder only by slug, name and kind must not erase what
+            // Guichet holds: a funder whose address is wiped silently stops receiving
+            // dossiers, and one taken out of its network receives another service's.
+            record.contact_email = record.contact_email.or_else(|| row.contact_email.clone());
+            record.parent = record.parent.or_else(|| stored_parent.clone());
+            if record.jurisdiction.is_empty() {
+                record.jurisdiction =
+                    crate::network::parse_jurisdiction(row.jurisdiction.as_deref());
+            }
         }
     }
     let parent_id = check_links(db, &record).await?;
     let record = &record;
+    let curated = write == Write::Staff;
     match existing {
-        Some(row) if FunderRecord::from_row_with_parent(&row, stored_parent) == *record => {
+        Some(row)
+            if FunderRecord::from_row_with_parent(&row, stored_parent) == *record
+                && (row.curated || !curated) =>
+        {
             Ok(row.into())
         }
         Some(row) => {
@@ -254,6 +277,9 @@ pub(crate) async fn save_record(
             active.name_in_sentence = Set(record.name_in_sentence.clone());
             active.parent_id = Set(parent_id);
             active.jurisdiction = Set(crate::network::jurisdiction_column(&record.jurisdiction));
+            if curated {
+                active.curated = Set(true);
+            }
             active.updated_at = Set(now);
             funder_row::Entity::update(active).exec(db).await?;
             // Its schemes show its name, kind and address: they changed too (and the search
@@ -288,7 +314,7 @@ pub(crate) async fn save_record(
                 name_in_sentence: Set(record.name_in_sentence.clone()),
                 parent_id: Set(parent_id),
                 jurisdiction: Set(crate::network::jurisdiction_column(&record.jurisdiction)),
-                curated: Set(false),
+                curated: Set(curated),
                 created_at: Set(now),
                 updated_at: Set(now),
             })
@@ -371,7 +397,9 @@ pub(crate) async fn check_links(
     Ok(Some(found.id))
 }
 
-/// Validates and saves a funder (staff only).
+/// Validates and saves a funder (staff only); the funder becomes curated: no import changes
+/// it afterwards. The record replaces what Guichet holds, except `publicBody` and
+/// `nameInSentence` which an omitted value keeps.
 pub async fn upsert(
     db: &impl ConnectionTrait,
     actor: &Actor,
@@ -388,7 +416,7 @@ pub async fn upsert(
     {
         return Err(e.into());
     }
-    save_record(db, actor, &record).await
+    save_record(db, actor, &record, Write::Staff).await
 }
 
 pub async fn get(db: &impl ConnectionTrait, slug: &str) -> Result<Option<Funder>> {

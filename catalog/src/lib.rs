@@ -13,6 +13,7 @@ pub mod entity;
 pub mod error;
 pub mod export;
 pub mod funder;
+pub mod funder_alias;
 pub mod import;
 pub mod network;
 pub mod outbox;

@@ -799,7 +799,14 @@ async fn insert_children(
 ) -> Result<()> {
     let mut funder_rows = Vec::new();
     for (position, f) in r.funders.iter().enumerate() {
-        let funder = funder::save_record(db, actor, f).await?;
+        let funder = funder::save_record(db, actor, f, funder::Write::Scheme).await?;
+        // Two names of one funder link it once.
+        if funder_rows
+            .iter()
+            .any(|row: &scheme_funder::ActiveModel| row.funder_id.as_ref() == &funder.id)
+        {
+            continue;
+        }
         funder_rows.push(scheme_funder::ActiveModel {
             scheme_id: Set(id),
             funder_id: Set(funder.id),

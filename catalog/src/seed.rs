@@ -1,10 +1,13 @@
 //! The seed catalogue: real schemes from `seed/schemes.json`, loaded on the first start of
 //! an empty database. A start interrupted while seeding finishes the job on the next one.
 
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, TransactionTrait};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
+};
 
 use crate::actor::Actor;
-use crate::entity::{meta, scheme};
+use crate::entity::{funder, meta, scheme};
 use crate::error::Result;
 use crate::import::{self, Summary};
 use crate::territory::Territories;
@@ -40,12 +43,46 @@ pub async fn load_if_empty<C: ConnectionTrait + TransactionTrait>(
     let parsed = import::guichet::parse(SCHEMES).expect("the seed catalogue is valid JSON");
     let summary = import::run(db, &Actor::Operator, territories, parsed, false, || {}).await?;
     meta::set(db, STATE_KEY, DONE).await?;
+    curate_funders(db).await?;
     tracing::info!(
         created = summary.created.len(),
         resumed = resume,
         "seed catalogue loaded"
     );
     Ok(Some(summary))
+}
+
+const CURATED_KEY: &str = "seed-funders-curated";
+
+/// Once per database: marks the seed's funders as curated (staff vouch for them: an import
+/// never renames or changes them) and adds the aliases they are known by
+/// ([`crate::funder_alias::SEED_ALIASES`]). A database seeded before funders could be curated
+/// gets them on its next start; an alias staff deleted afterwards is not brought back.
+/// Returns the number of aliases added, `None` when already done.
+pub async fn curate_funders(db: &impl ConnectionTrait) -> Result<Option<usize>> {
+    if meta::Entity::find_by_id(CURATED_KEY)
+        .one(db)
+        .await?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let parsed = import::guichet::parse(SCHEMES).expect("the seed catalogue is valid JSON");
+    let mut slugs: Vec<String> = parsed
+        .iter()
+        .filter_map(|p| p.result.as_ref().ok())
+        .flat_map(|r| r.funders.iter().map(|f| f.slug.clone()))
+        .collect();
+    slugs.sort();
+    slugs.dedup();
+    funder::Entity::update_many()
+        .col_expr(funder::Column::Curated, Expr::value(true))
+        .filter(funder::Column::Slug.is_in(slugs))
+        .exec(db)
+        .await?;
+    let added = crate::funder_alias::load_seed_aliases(db).await?;
+    meta::set(db, CURATED_KEY, DONE).await?;
+    Ok(Some(added))
 }
 
 /// Imports each seed zoning that the database does not have yet (a zoning staff imported is

@@ -10,6 +10,7 @@ pub mod content;
 pub mod document;
 pub mod dossier;
 pub mod entity;
+pub mod funder_merge;
 pub mod model;
 pub mod notify;
 pub mod pdf;

@@ -123,6 +123,9 @@ pub async fn prepare(settings: Settings, no_seed: bool) -> anyhow::Result<AppSta
         if services > 0 {
             tracing::info!(services, "seed funder services loaded");
         }
+        if let Some(aliases) = catalog::seed::curate_funders(&db).await? {
+            tracing::info!(aliases, "seed funders curated");
+        }
     }
     catalog::synonym::seed_if_empty(&db).await?;
     let search = SearchIndex::open(&settings.index_dir(), &db, territories.clone())

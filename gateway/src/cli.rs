@@ -44,9 +44,17 @@ pub enum Command {
         /// Format du fichier.
         #[arg(long, value_enum, default_value_t = ImportFormat::Guichet)]
         format: ImportFormat,
-        /// Publier les dispositifs importés.
+        /// Publier les dispositifs importés (sauf ceux dont le périmètre est illisible).
         #[arg(long)]
         publish: bool,
+        /// Essai à blanc : dire ce que l'import ferait, sans rien enregistrer.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Gère les financeurs : leurs autres noms (alias) et la fusion des doublons.
+    Funder {
+        #[command(subcommand)]
+        command: FunderCommand,
     },
     /// Écrit le catalogue sur la sortie standard.
     Export {
@@ -92,6 +100,44 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FunderCommand {
+    /// Gère les alias : les autres noms sous lesquels un import reconnaît un financeur.
+    Alias {
+        #[command(subcommand)]
+        command: AliasCommand,
+    },
+    /// Fusionne un doublon dans un financeur : dispositifs, instructions, agents, services
+    /// et alias passent au financeur gardé ; le nom du doublon devient un alias.
+    Merge {
+        /// Identifiant du financeur gardé.
+        #[arg(long)]
+        survivor: String,
+        /// Identifiant du doublon, supprimé.
+        #[arg(long)]
+        duplicate: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AliasCommand {
+    /// Fait d'un nom un alias du financeur.
+    Add {
+        /// Le nom, tel qu'un fichier l'écrit (ex. « ANCT »).
+        alias: String,
+        /// Identifiant du financeur.
+        #[arg(long)]
+        funder: String,
+    },
+    /// Retire un alias.
+    Remove {
+        /// Le nom.
+        alias: String,
+    },
+    /// Liste les alias (« alias;financeur »).
+    List,
 }
 
 #[derive(Subcommand, Debug)]
@@ -265,7 +311,54 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             file,
             format,
             publish,
-        } => import_file(&cli.data_dir, &file, format.into(), publish).await,
+            dry_run,
+        } => import_file(&cli.data_dir, &file, format.into(), publish, dry_run).await,
+        Command::Funder { command } => {
+            let (db, _) = app::open(&settings(&cli.data_dir)).await?;
+            match command {
+                FunderCommand::Alias {
+                    command: AliasCommand::Add { alias, funder },
+                } => {
+                    let added =
+                        catalog::funder_alias::set(&db, &Actor::Operator, &alias, &funder).await?;
+                    println!(
+                        "« {} » désigne désormais {}.",
+                        added.alias, added.funder.record.slug
+                    );
+                }
+                FunderCommand::Alias {
+                    command: AliasCommand::Remove { alias },
+                } => {
+                    if catalog::funder_alias::delete(&db, &Actor::Operator, &alias).await? {
+                        println!("Alias retiré : « {alias} ».");
+                    } else {
+                        anyhow::bail!("Aucun alias « {alias} ».");
+                    }
+                }
+                FunderCommand::Alias {
+                    command: AliasCommand::List,
+                } => {
+                    let mut out = String::from("alias;financeur\n");
+                    for a in catalog::funder_alias::list(&db, &Actor::Operator).await? {
+                        out.push_str(&format!("{};{}\n", a.alias, a.funder.record.slug));
+                    }
+                    std::io::stdout().lock().write_all(out.as_bytes())?;
+                }
+                FunderCommand::Merge {
+                    survivor,
+                    duplicate,
+                } => {
+                    let merged =
+                        dossier::funder_merge::merge(&db, &Actor::Operator, &survivor, &duplicate)
+                            .await?;
+                    println!(
+                        "« {duplicate} » fusionné dans {} ({}).",
+                        merged.record.slug, merged.record.name
+                    );
+                }
+            }
+            Ok(())
+        }
         Command::Export { format } => {
             let (db, _) = app::open(&settings(&cli.data_dir)).await?;
             let schemes = catalog::scheme::all(&db).await?;
@@ -473,6 +566,7 @@ async fn import_file(
     file: &std::path::Path,
     format: Format,
     publish: bool,
+    dry_run: bool,
 ) -> anyhow::Result<()> {
     let mut input = String::new();
     std::fs::File::open(file)
@@ -490,9 +584,15 @@ async fn import_file(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let summary = import::run(&db, &Actor::Operator, &territories, parsed, publish, || {
-        bar.inc(1)
-    })
+    let summary = import::run_with(
+        &db,
+        &Actor::Operator,
+        &territories,
+        parsed,
+        publish,
+        dry_run,
+        || bar.inc(1),
+    )
     .await?;
     bar.finish_and_clear();
     print!("{}", summary.report());

@@ -31,6 +31,9 @@ fn every_command_has_help_in_french() {
         vec!["synonyms", "import", "--help"],
         vec!["zoning", "import", "--help"],
         vec!["zoning", "list", "--help"],
+        vec!["funder", "alias", "add", "--help"],
+        vec!["funder", "alias", "list", "--help"],
+        vec!["funder", "merge", "--help"],
         vec!["backup", "--help"],
         vec!["restore", "--help"],
     ] {

@@ -14,11 +14,13 @@ mod connections;
 mod dossier_reliability;
 mod dossiers;
 mod eligibility;
+mod funder_curation;
 mod funder_networks;
 mod fuzz_regressions;
 mod gateway;
 mod helpers;
 mod hostile_requests;
+mod import_real;
 mod inputs;
 mod mail;
 #[path = "../../gateway/benches/support/multipart.rs"]

@@ -113,6 +113,7 @@ fn unreadable(position: String, message: String) -> Parsed {
         }),
         warnings: Vec::new(),
         match_by_source_url: true,
+        draft_reason: None,
     }
 }
 
@@ -367,12 +368,14 @@ fn build(raw: RawAid, context: &Context<'_>) -> Parsed {
     let slug = scheme_slug(&raw);
     let label = slug.clone().unwrap_or_else(|| raw.position.clone());
     let mut warnings = Vec::new();
-    let result = to_record(raw, slug, context, &mut warnings);
+    let mut draft_reason = None;
+    let result = to_record(raw, slug, context, &mut warnings, &mut draft_reason);
     Parsed {
         label,
         result,
         warnings,
         match_by_source_url: true,
+        draft_reason,
     }
 }
 
@@ -383,12 +386,14 @@ fn field_error(field: &str, message: String) -> FieldError {
     }
 }
 
-/// The record, or the first problem that prevents it; warnings pile up along the way.
+/// The record, or the first problem that prevents it; warnings pile up along the way. An
+/// unreadable perimeter sets `draft_reason` and leaves the perimeter empty, never national.
 fn to_record(
     raw: RawAid,
     slug: Option<String>,
     context: &Context<'_>,
     warnings: &mut Vec<String>,
+    draft_reason: &mut Option<String>,
 ) -> Result<SchemeRecord, FieldError> {
     let title = truncate_words(&single_line(&raw.name), MAX_TITLE_CHARS);
     let funders = funders(&raw.financers);
@@ -401,9 +406,16 @@ fn to_record(
     let perimeter = match &raw.perimeter {
         PerimeterSource::FromFunders => perimeter_from_funders(&funders, context),
         PerimeterSource::Named { name, scale } => {
-            named_perimeter(name.as_deref(), scale.as_deref(), context, warnings)
+            named_perimeter(name.as_deref(), scale.as_deref(), context)
         }
     };
+    let perimeter = perimeter.unwrap_or_else(|reason| {
+        *draft_reason = Some(reason);
+        Perimeter {
+            national: Some(false),
+            ..Perimeter::default()
+        }
+    });
     let themes = themes(&title, &raw.categories, &aid_types);
     let main_text = raw
         .description
@@ -793,25 +805,207 @@ fn rate(value: Option<&Value>, field: &str) -> Result<Option<f64>, FieldError> {
 
 // --- Perimeter ---------------------------------------------------------------------------
 
-/// For the CSV: the départements and régions named at the end of Département or Région
-/// funders' names (« Conseil départemental du Morbihan »); national when there are none.
-fn perimeter_from_funders(funders: &[FunderRecord], context: &Context<'_>) -> Perimeter {
+/// For the CSV, which has no perimeter column: the départements and régions that the
+/// funders' names place the aid in — at the end of a Département or Région funder's name
+/// (« Conseil départemental du Morbihan »), after « de/du/des » in any other funder's name
+/// (« DDT de la Lozère », « CAUE du Gers »), or as a département number in its sigle (« ID77 »,
+/// « ATD 54 »). National only when every funder is a national body; otherwise the perimeter
+/// cannot be read, and the error says why (the aid becomes a draft, never national: an
+/// engineering agency of Seine-et-Marne must not be offered to a village of Haute-Marne).
+fn perimeter_from_funders(
+    funders: &[FunderRecord],
+    context: &Context<'_>,
+) -> Result<Perimeter, String> {
     let mut perimeter = Perimeter::default();
     for funder in funders {
-        let kind = match funder.kind {
-            FunderKind::Department => TerritoryKind::Department,
-            FunderKind::Region => TerritoryKind::Region,
-            _ => continue,
+        let found = match funder.kind {
+            FunderKind::Department => {
+                area_named_at_end(&funder.name, TerritoryKind::Department, context)
+                    .into_iter()
+                    .collect()
+            }
+            FunderKind::Region => area_named_at_end(&funder.name, TerritoryKind::Region, context)
+                .into_iter()
+                .collect(),
+            _ => {
+                let areas = areas_named_after_particle(&funder.name, context);
+                if areas.is_empty() {
+                    department_in_sigle(&funder.name, context)
+                        .or_else(|| area_named_at_start(&funder.name, context))
+                        .into_iter()
+                        .collect()
+                } else {
+                    areas
+                }
+            }
         };
-        if let Some(territory) = area_named_at_end(&funder.name, kind, context) {
+        for territory in found {
             add_to_perimeter(&mut perimeter, territory);
         }
     }
-    if perimeter == Perimeter::default() {
-        Perimeter::national()
-    } else {
+    if perimeter != Perimeter::default() {
         perimeter.national = Some(false);
-        perimeter
+        return Ok(perimeter);
+    }
+    if !funders.is_empty() && funders.iter().all(|f| is_national_body(&f.name)) {
+        return Ok(Perimeter::national());
+    }
+    let names: Vec<String> = funders.iter().map(|f| format!("« {} »", f.name)).collect();
+    Err(format!(
+        "Périmètre illisible : le fichier n'en donne pas et aucun financeur ({}) ne situe l'aide ni n'est national ; reprise en brouillon, à compléter avant publication.",
+        names.join(", ")
+    ))
+}
+
+/// Words that make a funder national (« Agence nationale… », « Ministère… », « Commission
+/// européenne », « Fédération française… »).
+const NATIONAL_WORDS: &[&str] = &[
+    "national",
+    "nationale",
+    "nationales",
+    "nationaux",
+    "ministere",
+    "interministeriel",
+    "interministerielle",
+    "europeenne",
+    "francais",
+    "francaise",
+];
+
+/// National bodies known by name alone, as [`crate::funder_alias::name_key`] writes them.
+const NATIONAL_BODIES: &[&str] = &[
+    "ademe",
+    "anah",
+    "anct",
+    "cerema",
+    "banque territoires",
+    "caisse depots",
+    "caisse depots consignations",
+    "bpifrance",
+    "etat",
+    "dgfip",
+    "direction generale finances publiques",
+    "agence france locale",
+    "fondation france",
+    "fondation patrimoine",
+    "france active",
+    "enedis",
+    "plan urbanisme construction architecture",
+    // A nationwide network named as a whole (plural, or its generic name): each place has
+    // its own chamber, agency or council that offers the aid.
+    "chambres commerce industrie",
+    "chambres metiers artisanat",
+    "agences urbanisme",
+    "agences departementales information sur logement",
+    "conseil architecture urbanisme environnement",
+];
+
+fn is_national_body(name: &str) -> bool {
+    words(name).any(|w| NATIONAL_WORDS.contains(&w.as_str()))
+        || NATIONAL_BODIES.contains(&crate::funder_alias::name_key(name).as_str())
+}
+
+/// The départements or régions that end `name` right after « de », « du », « des », « d' »,
+/// « la », « région » or « département » (« DDT de la Lozère », « EPF des Hauts-de-France »,
+/// « EPF local de l'Oise et Aisne »: both).
+fn areas_named_after_particle<'a>(name: &str, context: &Context<'a>) -> Vec<&'a Territory> {
+    let name = without_sigle(name);
+    let key_words = words_of_place_key(name);
+    (1..key_words.len())
+        .filter(|&start| {
+            matches!(
+                key_words[start - 1].as_str(),
+                "de" | "du" | "des" | "d" | "la" | "l" | "region" | "departement"
+            )
+        })
+        .find_map(|start| {
+            let tail = &key_words[start..];
+            if let Some(area) = area_of_key(&tail.join(" "), context) {
+                return Some(vec![area]);
+            }
+            // « Oise et Aisne »: every part must be one.
+            let parts: Vec<String> = tail
+                .split(|w| w == "et")
+                .map(|part| {
+                    let part = match part.first().map(String::as_str) {
+                        Some("l" | "la" | "le" | "les") => &part[1..],
+                        _ => part,
+                    };
+                    part.join(" ")
+                })
+                .collect();
+            if parts.len() < 2 {
+                return None;
+            }
+            parts
+                .iter()
+                .map(|part| area_of_key(part, context))
+                .collect::<Option<Vec<_>>>()
+        })
+        .unwrap_or_default()
+}
+
+/// A département, else a région, named at the start of `name` after an optional article
+/// (« Drôme Aménagement Habitat », « La Drôme Laboratoire », « Cher Ingénierie des
+/// Territoires »), longest name first.
+fn area_named_at_start<'a>(name: &str, context: &Context<'a>) -> Option<&'a Territory> {
+    let key_words = words_of_place_key(without_sigle(name));
+    let skip = usize::from(matches!(
+        key_words.first().map(String::as_str),
+        Some("l" | "la" | "le" | "les")
+    ));
+    let words = key_words.get(skip..)?;
+    (1..words.len())
+        .rev()
+        .find_map(|end| area_of_key(&words[..end].join(" "), context))
+}
+
+fn area_of_key<'a>(key: &str, context: &Context<'a>) -> Option<&'a Territory> {
+    context
+        .named_areas
+        .get(&(TerritoryKind::Department, key.to_owned()))
+        .or_else(|| {
+            context
+                .named_areas
+                .get(&(TerritoryKind::Region, key.to_owned()))
+        })
+        .copied()
+}
+
+/// A département number in a sigle: « ID77 », « ATD16 », « (SDES73) », « ATD 54 ».
+fn department_in_sigle<'a>(name: &str, context: &Context<'a>) -> Option<&'a Territory> {
+    let tokens: Vec<&str> = name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let is_sigle = |t: &str| t.len() >= 2 && t.chars().all(|c| c.is_ascii_uppercase());
+    tokens.iter().enumerate().find_map(|(i, token)| {
+        let split = token.find(|c: char| c.is_ascii_digit())?;
+        let (letters, digits) = token.split_at(split);
+        let code = if letters.is_empty() {
+            // « ATD 54 »: a number right after a sigle.
+            (i > 0 && is_sigle(tokens[i - 1])).then_some(digits)?
+        } else {
+            is_sigle(letters).then_some(digits)?
+        };
+        if code.len() != 2 || !code.chars().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        context
+            .territories
+            .get_kind(code, TerritoryKind::Department)
+    })
+}
+
+/// The name without a trailing « (sigle) ».
+fn without_sigle(name: &str) -> &str {
+    match name
+        .trim_end()
+        .strip_suffix(')')
+        .and_then(|n| n.rsplit_once('('))
+    {
+        Some((before, _)) => before,
+        None => name,
     }
 }
 
@@ -822,14 +1016,7 @@ fn area_named_at_end<'a>(
     kind: TerritoryKind,
     context: &Context<'a>,
 ) -> Option<&'a Territory> {
-    let name = match name
-        .trim_end()
-        .strip_suffix(')')
-        .and_then(|n| n.rsplit_once('('))
-    {
-        Some((before, _)) => before,
-        None => name,
-    };
+    let name = without_sigle(name);
     let key_words: Vec<String> = words_of_place_key(name);
     (1..key_words.len())
         .map(|start| key_words[start..].join(" "))
@@ -852,17 +1039,23 @@ fn is_nationwide(name: &str) -> bool {
     )
 }
 
-/// For the API: the territory the perimeter names; national for France, Europe, outre-mer
-/// or nothing, and national with a warning for a name that is not found.
+/// For the API: the territory the perimeter names; national for France, Europe or
+/// outre-mer. No perimeter, or a name that is not found, cannot be read: the error says so
+/// (the aid becomes a draft, never national).
 fn named_perimeter(
     name: Option<&str>,
     scale: Option<&str>,
     context: &Context<'_>,
-    warnings: &mut Vec<String>,
-) -> Perimeter {
-    let Some(name) = name.filter(|n| !is_nationwide(n)) else {
-        return Perimeter::national();
+) -> Result<Perimeter, String> {
+    let Some(name) = name else {
+        return Err(
+            "Périmètre absent du fichier ; reprise en brouillon, à compléter avant publication."
+                .into(),
+        );
     };
+    if is_nationwide(name) {
+        return Ok(Perimeter::national());
+    }
     match territory_named(name, scale, context.territories) {
         Some(territory) => {
             let mut perimeter = Perimeter {
@@ -870,12 +1063,11 @@ fn named_perimeter(
                 ..Perimeter::default()
             };
             add_to_perimeter(&mut perimeter, territory);
-            perimeter
+            Ok(perimeter)
         }
-        None => {
-            warnings.push(format!("Périmètre non trouvé parmi les territoires, aide considérée comme nationale : « {name} »"));
-            Perimeter::national()
-        }
+        None => Err(format!(
+            "Périmètre non trouvé parmi les territoires : « {name} » ; reprise en brouillon, à compléter avant publication."
+        )),
     }
 }
 
@@ -1677,7 +1869,14 @@ mod tests {
         assert_eq!(err(&parsed[2]).field, "calendar.closesOn");
         assert!(err(&parsed[2]).message.contains("2026-13-01"));
         let elsewhere = ok(&parsed[3]);
-        assert!(elsewhere.perimeter.as_ref().unwrap().is_national());
+        assert!(!elsewhere.perimeter.as_ref().unwrap().is_national());
+        assert!(!elsewhere.perimeter.as_ref().unwrap().lists_anything());
+        assert_eq!(
+            parsed[3].draft_reason.as_deref(),
+            Some(
+                "Périmètre non trouvé parmi les territoires : « Atlantide » ; reprise en brouillon, à compléter avant publication."
+            )
+        );
         assert_eq!(elsewhere.funders[0].kind, FunderKind::Commune);
         assert_eq!(elsewhere.application_url, None);
         assert_eq!(elsewhere.calendar.recurrence, None);
@@ -1685,7 +1884,6 @@ mod tests {
             parsed[3].warnings,
             [
                 "Récurrence non reprise : « Parfois »",
-                "Périmètre non trouvé parmi les territoires, aide considérée comme nationale : « Atlantide »",
                 "Adresse de candidature non reprise (ce n'est pas une adresse web) : « écrire au maire »",
             ]
         );
@@ -1903,7 +2101,7 @@ mod tests {
         let context = Context::new(territories());
         let perimeter = |names: &[&str]| {
             let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-            perimeter_from_funders(&funders(&names), &context)
+            perimeter_from_funders(&funders(&names), &context).unwrap()
         };
         assert_eq!(
             perimeter(&["Conseil départemental du Morbihan"]).departments,
@@ -1930,17 +2128,62 @@ mod tests {
         assert_eq!(both.departments, ["10"]);
         assert_eq!(both.regions, ["44"]);
         assert_eq!(both.national, Some(false));
-        assert!(perimeter(&["DDT de la Lozère"]).is_national());
-        assert!(perimeter(&["Conseil départemental"]).is_national());
+        // Other funders: a département or région after « de/du/des », or a département
+        // number in a sigle.
+        assert_eq!(perimeter(&["DDT de la Lozère"]).departments, ["48"]);
+        assert_eq!(perimeter(&["CAUE du Gers"]).departments, ["32"]);
+        assert_eq!(perimeter(&["ID77"]).departments, ["77"]);
+        assert_eq!(
+            perimeter(&["Agence technique départementale de Meurthe et Moselle (ATD 54)"])
+                .departments,
+            ["54"]
+        );
+        assert_eq!(
+            perimeter(&["Établissement Public Foncier des Hauts-de-France (EPF)"]).regions,
+            ["32"]
+        );
+        assert_eq!(
+            perimeter(&["Établissement public foncier local de l'Oise et Aisne (EPFLO)"])
+                .departments,
+            ["60", "02"]
+        );
+        assert_eq!(
+            perimeter(&[
+                "Établissement Public Foncier au cœur de la région Auvergne Rhône-Alpes (EPORA)"
+            ])
+            .regions,
+            ["84"]
+        );
+        assert_eq!(
+            perimeter(&["Cher Ingénierie des Territoires (CIT)"]).departments,
+            ["18"]
+        );
+        assert_eq!(perimeter(&["La Drôme Laboratoire"]).departments, ["26"]);
+        // National bodies only: national.
+        assert!(perimeter(&["ADEME", "Banque des Territoires"]).is_national());
+        assert!(
+            perimeter(&["Agence nationale de la cohésion des territoires (ANCT)"]).is_national()
+        );
+        assert!(perimeter(&["Ministère de la Culture"]).is_national());
+        // Anything else cannot be read: an error, never national.
+        for names in [
+            &["Conseil départemental"][..],
+            &["Hellio Solutions"],
+            &["ADEME", "Hellio Solutions"],
+            &["Alliance Intermétropolitaine Loire Bretagne"],
+            &["Seine Normandie Agglomération (SNA)"],
+        ] {
+            let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+            let reason = perimeter_from_funders(&funders(&names), &context).unwrap_err();
+            assert!(reason.starts_with("Périmètre illisible"), "{reason}");
+        }
     }
 
     #[test]
     fn api_perimeters_need_an_exact_name() {
         let context = Context::new(territories());
-        let mut warnings = Vec::new();
-        let mut named = |name: &str, scale: Option<&str>| {
-            named_perimeter(Some(name), scale, &context, &mut warnings)
-        };
+        let named =
+            |name: &str, scale: Option<&str>| named_perimeter(Some(name), scale, &context).unwrap();
         assert_eq!(named("Haute-Marne", None).departments, ["52"]);
         assert_eq!(named("Grand Est", None).regions, ["44"]);
         assert_eq!(named("Paris", None).departments, ["75"]);
@@ -1948,13 +2191,12 @@ mod tests {
         assert_eq!(named("saint-dizier", None).communes, ["52448"]);
         assert!(named("France", None).is_national());
         assert!(named("Outre-mer", None).is_national());
-        assert!(named("Marne-la", None).is_national());
+        // Unreadable: never national.
         assert_eq!(
-            warnings,
-            [
-                "Périmètre non trouvé parmi les territoires, aide considérée comme nationale : « Marne-la »"
-            ]
+            named_perimeter(Some("Marne-la"), None, &context).unwrap_err(),
+            "Périmètre non trouvé parmi les territoires : « Marne-la » ; reprise en brouillon, à compléter avant publication."
         );
+        assert!(named_perimeter(None, None, &context).is_err());
     }
 
     #[test]

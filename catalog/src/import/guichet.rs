@@ -55,6 +55,7 @@ pub fn parse(input: &str) -> Result<Vec<Parsed>, String> {
                 result,
                 warnings: Vec::new(),
                 match_by_source_url: false,
+                draft_reason: None,
             }
         })
         .collect())

@@ -1,14 +1,21 @@
 //! Importing schemes: parsing each format into [`SchemeRecord`]s, then saving them one by
 //! one (each in its own transaction), so a bad record or a crash never leaves a scheme
 //! half-written and never aborts the rest of the file.
+//!
+//! Each funder a record names is first matched with the funder Guichet holds (by slug, then
+//! normalised name, then alias: [`crate::funder_alias`]): the scheme links to it, a curated
+//! funder is never changed and a field the import leaves out never erases a value. A dry run
+//! does all of it in one transaction that is rolled back, so its report is the apply's.
 
 pub mod aides_territoires;
 pub mod guichet;
 
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait};
 
 use crate::actor::Actor;
 use crate::error::Error;
+use crate::funder::FunderRecord;
+use crate::funder_alias::{self, How};
 use crate::scheme::{self, FieldError, Saved, SchemeRecord};
 use crate::territory::Territories;
 use crate::vocab::SchemeStatus;
@@ -42,6 +49,9 @@ pub struct Parsed {
     pub warnings: Vec<String>,
     /// True when the record should be matched by source address rather than slug.
     pub match_by_source_url: bool,
+    /// Why the record can only be a draft (its perimeter could not be read): it is never
+    /// published by the import, and the reason is in the report.
+    pub draft_reason: Option<String>,
 }
 
 /// Parses a whole input in the given format.
@@ -67,20 +77,62 @@ pub struct Summary {
     pub skipped: Vec<(String, String)>,
     /// (record, warning)
     pub warnings: Vec<(String, String)>,
+    /// (record, reason): imported as drafts whatever `publish` says.
+    pub drafts: Vec<(String, String)>,
+    /// Each funder name of the file once, in order of appearance, with what it was matched to.
+    pub funders: Vec<FunderMatch>,
+    /// True when nothing was written.
+    pub dry_run: bool,
+}
+
+/// Which funder an imported funder name was matched to, and how.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FunderMatch {
+    /// The name as the file writes it.
+    pub name: String,
+    /// The slug of the funder it was matched to; `None` when it was created.
+    pub funder: Option<String>,
+    pub how: How,
 }
 
 impl Summary {
     /// The summary in French, one line per skipped record and warning.
     pub fn report(&self) -> String {
-        let mut out = format!(
-            "Créés : {}\nMis à jour : {}\nInchangés : {}\nIgnorés : {}\n",
+        let mut out = String::new();
+        if self.dry_run {
+            out.push_str("Essai à blanc : rien n'a été enregistré.\n");
+        }
+        out.push_str(&format!(
+            "Créés : {}\nMis à jour : {}\nInchangés : {}\nIgnorés : {}\nBrouillons : {}\n",
             self.created.len(),
             self.updated.len(),
             self.unchanged.len(),
-            self.skipped.len()
-        );
+            self.skipped.len(),
+            self.drafts.len()
+        ));
         for (label, reason) in &self.skipped {
             out.push_str(&format!("  ignoré « {label} » : {reason}\n"));
+        }
+        for (label, reason) in &self.drafts {
+            out.push_str(&format!("  brouillon « {label} » : {reason}\n"));
+        }
+        if !self.funders.is_empty() {
+            let created = self.funders.iter().filter(|m| m.funder.is_none()).count();
+            out.push_str(&format!(
+                "Financeurs : {} reconnus, {} créés\n",
+                self.funders.len() - created,
+                created
+            ));
+            for m in &self.funders {
+                match &m.funder {
+                    Some(slug) => out.push_str(&format!(
+                        "  « {} » → {slug} (par {})\n",
+                        m.name,
+                        m.how.label()
+                    )),
+                    None => out.push_str(&format!("  « {} » → créé\n", m.name)),
+                }
+            }
         }
         if !self.warnings.is_empty() {
             out.push_str(&format!("Avertissements : {}\n", self.warnings.len()));
@@ -92,9 +144,44 @@ impl Summary {
     }
 }
 
-/// Saves parsed records. `publish` publishes every imported scheme; otherwise a record
-/// without a status is a draft. `progress` is called after each record.
+/// Saves parsed records. `publish` publishes every imported scheme (except those that can
+/// only be drafts); otherwise a record without a status is a draft. `progress` is called
+/// after each record.
 pub async fn run<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    territories: &Territories,
+    parsed: Vec<Parsed>,
+    publish: bool,
+    progress: impl FnMut(),
+) -> Result<Summary, Error> {
+    run_with(db, actor, territories, parsed, publish, false, progress).await
+}
+
+/// [`run`], or with `dry_run` the same work in one transaction rolled back at the end: the
+/// report says exactly what an apply would do, and nothing is written.
+pub async fn run_with<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    territories: &Territories,
+    parsed: Vec<Parsed>,
+    publish: bool,
+    dry_run: bool,
+    progress: impl FnMut(),
+) -> Result<Summary, Error> {
+    actor.require_staff()?;
+    if !dry_run {
+        return apply(db, actor, territories, parsed, publish, progress).await;
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let result = apply(&txn, actor, territories, parsed, publish, progress).await;
+    txn.rollback().await?;
+    let mut summary = result?;
+    summary.dry_run = true;
+    Ok(summary)
+}
+
+async fn apply<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     actor: &Actor,
     territories: &Territories,
@@ -102,7 +189,6 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
     publish: bool,
     mut progress: impl FnMut(),
 ) -> Result<Summary, Error> {
-    actor.require_staff()?;
     let parsed = parents_first(parsed);
     let mut summary = Summary::default();
     for item in parsed {
@@ -126,6 +212,26 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
         {
             record.slug = existing;
         }
+        if let Some(reason) = &item.draft_reason {
+            match scheme::get(db, record.slug.trim()).await? {
+                // Staff gave it a perimeter since: theirs stands, and so does its status.
+                Some(existing)
+                    if existing
+                        .record
+                        .perimeter
+                        .as_ref()
+                        .is_some_and(|p| p.lists_anything()) =>
+                {
+                    record.perimeter = existing.record.perimeter.clone();
+                    record.status = existing.record.status;
+                }
+                _ => {
+                    record.status = Some(SchemeStatus::Draft);
+                    summary.drafts.push((record.slug.clone(), reason.clone()));
+                }
+            }
+        }
+        record.funders = match_funders(db, record.funders, &mut summary.funders).await?;
         let label = record.slug.clone();
         match scheme::save(db, actor, territories, record).await {
             Ok((Saved::Created, _)) => summary.created.push(label),
@@ -181,6 +287,45 @@ fn parents_first(mut parsed: Vec<Parsed>) -> Vec<Parsed> {
         Err(_) => 0,
     });
     parsed
+}
+
+/// The funders of a record as they are to be saved: each matched with the funder Guichet
+/// holds ([`funder_alias::resolve`]), once each. Each name seen for the first time in this
+/// import adds a line to `report`.
+async fn match_funders(
+    db: &impl ConnectionTrait,
+    funders: Vec<FunderRecord>,
+    report: &mut Vec<FunderMatch>,
+) -> Result<Vec<FunderRecord>, Error> {
+    let mut resolved: Vec<FunderRecord> = Vec::new();
+    for mut imported in funders {
+        imported.normalize();
+        let (record, matched) = match funder_alias::find_match(db, &imported).await? {
+            Some((row, how)) => (
+                funder_alias::resolve(&row, how, &imported),
+                FunderMatch {
+                    name: imported.name.clone(),
+                    funder: Some(row.slug.clone()),
+                    how,
+                },
+            ),
+            None => (
+                imported.clone(),
+                FunderMatch {
+                    name: imported.name.clone(),
+                    funder: None,
+                    how: How::Created,
+                },
+            ),
+        };
+        if !report.iter().any(|m| m.name == matched.name) {
+            report.push(matched);
+        }
+        if !resolved.iter().any(|f| f.slug == record.slug) {
+            resolved.push(record);
+        }
+    }
+    Ok(resolved)
 }
 
 fn describe(e: &FieldError) -> String {

@@ -200,6 +200,12 @@ impl Funder {
             .map(super::account::Account)
             .collect())
     }
+    /// The other names it is known by (« ANCT »): an import recognises it by them.
+    async fn aliases(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        let id = self.stored_id(ctx).await?;
+        let state = ctx.data::<AppState>()?;
+        catalog::funder_alias::of_funder(&state.db, id).await.gql()
+    }
     /// Number of published schemes.
     async fn scheme_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
         let id = self.stored_id(ctx).await?;

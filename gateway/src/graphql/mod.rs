@@ -11,6 +11,7 @@ pub mod conformance;
 pub mod dossier;
 pub mod eligibility;
 pub mod error;
+pub mod import;
 pub mod scalars;
 pub mod search;
 pub mod staff;
@@ -46,6 +47,7 @@ pub struct Query(
     territory::TerritoryQuery,
     account::AccountQuery,
     staff::StaffQuery,
+    import::ImportQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -58,6 +60,7 @@ pub struct Mutation(
     account::AccountMutation,
     agent::AgentMutation,
     staff::StaffMutation,
+    import::ImportMutation,
 );
 
 pub type GuichetSchema = Schema<Query, Mutation, EmptySubscription>;
