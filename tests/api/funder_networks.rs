@@ -237,17 +237,18 @@ async fn a_network_is_validated_and_shown() {
         data["upsertFunder"]["jurisdiction"],
         json!(["zoning:leader-gal-pays-de-chaumont"])
     );
-    // Re-saving without parent and jurisdiction keeps them (a scheme naming its funder by
-    // slug, name and kind only must not erase them).
+    // Staff edit the whole record: saving it without parent and jurisdiction takes the
+    // service out of the network (a scheme naming its funder by slug, name and kind only
+    // never erases them: see funder_curation.rs).
     let data = n
         .ok(
             &n.staff,
             UPSERT,
-            json!({ "input": { "slug": JURA, "name": "Préfecture du Jura (test)", "kind": "STATE" } }),
+            json!({ "input": { "slug": "gal-test", "name": "GAL test", "kind": "OTHER" } }),
         )
         .await;
-    assert_eq!(data["upsertFunder"]["parent"]["slug"], HEAD);
-    assert_eq!(data["upsertFunder"]["jurisdiction"], json!(["39"]));
+    assert_eq!(data["upsertFunder"]["parent"], Value::Null);
+    assert_eq!(data["upsertFunder"]["jurisdiction"], json!([]));
 }
 
 #[tokio::test]
