@@ -175,22 +175,28 @@ pub struct Rules {
     pub conditions: Vec<Condition>,
 }
 
-/// Rates in percent, amounts in whole euros, on the basis `basis` says.
+/// Rates in percent, from 0 to 100 (30 for 30 %), amounts in whole euros, on the basis
+/// `basis` says.
 #[derive(SimpleObject)]
 pub struct Funding {
+    /// Lowest rate, in percent, from 0 to 100 (30 for 30 %).
     pub rate_min: Option<f64>,
+    /// Highest rate, in percent, from 0 to 100 (30 for 30 %).
     pub rate_max: Option<f64>,
     pub amount_min: Option<i64>,
     pub amount_max: Option<i64>,
+    /// Highest share of public money in the project's cost, in percent, from 0 to 100
+    /// (80 for 80 %).
     pub max_public_aid_rate: Option<f64>,
     pub regime: Option<StateAidRegime>,
     /// Whether amounts and rates apply to costs excluding (HT) or including (TTC) VAT; null
     /// when the scheme does not say.
     pub basis: Option<CostBasis>,
     /// For EU funds that need national public co-funding (LEADER): the EU share of the
-    /// public money, in percent.
+    /// public money, in percent, from 0 to 100 (80 for 80 %).
     pub eu_cofunding_rate: Option<f64>,
-    /// The rate the funder usually grants, when it says so.
+    /// The rate the funder usually grants, when it says so, in percent, from 0 to 100 (30
+    /// for 30 %).
     pub typical_rate: Option<f64>,
 }
 
@@ -206,8 +212,13 @@ pub struct Calendar {
 #[derive(SimpleObject)]
 pub struct CatalogChange {
     pub at: DateTime<Utc>,
+    /// Who made it: an address, or « ligne de commande ».
     pub actor: String,
+    /// `create`, `update`, `status`, `publication_requested`, `sent_back`…
     pub action: String,
+    /// The change in French (« Modifié : titre, financement. »), when there is more to say
+    /// than the action.
+    pub summary: Option<String>,
     /// JSON detail (changed fields, or the new status).
     pub detail: String,
 }
@@ -340,16 +351,46 @@ impl Scheme {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
-    /// Who changed this scheme, when and what (staff only).
+    /// When a funder editor asked for its publication; null once staff published it or
+    /// sent it back.
+    async fn publication_requested_at(&self) -> Option<DateTime<Utc>> {
+        self.0.publication_requested_at
+    }
+    /// What staff asked the funder's editors to rework (null once published); seen by
+    /// staff and the editors of its funders.
+    async fn review_comment(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        let Some(comment) = self.0.review_comment.as_deref() else {
+            return Ok(None);
+        };
+        let state = ctx.data::<AppState>()?;
+        let actor = ctx.data::<Actor>()?;
+        Ok(scheme::may_curate(&state.db, actor, self.0.id)
+            .await
+            .gql()?
+            .then_some(comment))
+    }
+    /// Who changed this scheme, when and what, latest first (staff, and editors of its
+    /// funders).
     async fn changes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CatalogChange>> {
         let state = ctx.data::<AppState>()?;
-        ctx.data::<Actor>()?.require_staff().gql()?;
-        let changes = catalog::change::history(&state.db, "scheme", &self.0.record.slug)
+        let actor = ctx.data::<Actor>()?;
+        if matches!(actor, Actor::Anonymous) {
+            return Err(catalog::Error::Unauthenticated).gql();
+        }
+        if !scheme::may_curate(&state.db, actor, self.0.id)
+            .await
+            .gql()?
+        {
+            return Err(catalog::Error::Forbidden).gql();
+        }
+        let mut changes = catalog::change::history(&state.db, "scheme", &self.0.record.slug)
             .await
             .gql()?;
+        changes.reverse();
         Ok(changes
             .into_iter()
             .map(|c| CatalogChange {
+                summary: catalog::change::summary(&c),
                 at: c.at,
                 actor: c.actor,
                 action: c.action,
@@ -456,7 +497,8 @@ impl CatalogQuery {
             .map(Scheme))
     }
 
-    /// Schemes by title: published ones, or the given statuses for staff.
+    /// Schemes by title: published ones, or the given statuses for staff; a funder editor
+    /// who asks for drafts or archives gets those of its funder and its services only.
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
     async fn schemes(
         &self,
@@ -465,6 +507,10 @@ impl CatalogQuery {
         after: Option<String>,
         funder: Option<String>,
         status: Option<Vec<SchemeStatus>>,
+        #[graphql(
+            desc = "Only the schemes whose publication a funder asked for and that staff have not answered yet (true), or the others (false)."
+        )]
+        awaiting_publication: Option<bool>,
     ) -> async_graphql::Result<SchemeConnection> {
         let filter = ListFilter {
             statuses: status
@@ -473,6 +519,7 @@ impl CatalogQuery {
                 .map(Into::into)
                 .collect(),
             funder,
+            awaiting_publication,
         };
         list_schemes(ctx, filter, first, after).await
     }
@@ -551,17 +598,24 @@ pub struct RulesInput {
     pub conditions: Option<Vec<ConditionInput>>,
 }
 
+/// Rates are percentages from 0 to 100 (30 for 30 %; 0.3 means 0,3 %); a rate outside
+/// 0–100 is a `VALIDATION` error naming its field. Amounts are whole euros.
 #[derive(InputObject, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FundingInput {
+    /// Lowest rate, en pourcentage, de 0 à 100 (30 pour 30 %).
     pub rate_min: Option<f64>,
+    /// Highest rate, en pourcentage, de 0 à 100 (30 pour 30 %).
     pub rate_max: Option<f64>,
     pub amount_min: Option<i64>,
     pub amount_max: Option<i64>,
+    /// Highest share of public money, en pourcentage, de 0 à 100 (80 pour 80 %).
     pub max_public_aid_rate: Option<f64>,
     pub regime: Option<StateAidRegime>,
     pub basis: Option<CostBasis>,
+    /// EU share of the public money, en pourcentage, de 0 à 100 (80 pour 80 %).
     pub eu_cofunding_rate: Option<f64>,
+    /// Usual rate, en pourcentage, de 0 à 100 (30 pour 30 %).
     pub typical_rate: Option<f64>,
 }
 
@@ -594,6 +648,7 @@ pub struct SchemeInput {
     pub application_url: Option<String>,
     pub source_url: Option<String>,
     pub verified_on: Option<Date>,
+    /// Without it, `createScheme` makes a draft and `updateScheme` keeps the status.
     pub status: Option<SchemeStatus>,
 }
 
@@ -605,7 +660,7 @@ impl SchemeInput {
     }
 }
 
-/// Changes a scheme's status and makes the change searchable before returning.
+/// Changes a scheme's status (searchable before this returns: the domain sees to it).
 async fn set_status(
     ctx: &Context<'_>,
     slug: &str,
@@ -613,10 +668,9 @@ async fn set_status(
 ) -> async_graphql::Result<Scheme> {
     let state = ctx.data::<AppState>()?;
     let actor = ctx.data::<Actor>()?;
-    let saved = scheme::set_status(&state.db, actor, slug.trim(), status)
+    let saved = scheme::set_status(&state.db, &state.effects, actor, slug.trim(), status)
         .await
         .gql()?;
-    state.search.upsert(vec![saved.clone()]).await.gql()?;
     Ok(Scheme(saved))
 }
 
@@ -625,7 +679,8 @@ pub struct CatalogMutation;
 
 #[Object]
 impl CatalogMutation {
-    /// Creates a scheme (staff). Fails with CONFLICT when the slug is taken.
+    /// Creates a scheme (staff; or a funder editor for its funder or one of its services,
+    /// always as a draft). Fails with CONFLICT when the slug is taken.
     async fn create_scheme(
         &self,
         ctx: &Context<'_>,
@@ -633,28 +688,16 @@ impl CatalogMutation {
     ) -> async_graphql::Result<Scheme> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
-        actor.require_staff().gql()?;
         let record = input.into_record()?;
-        if scheme::get(&state.db, record.slug.trim())
-            .await
-            .gql()?
-            .is_some()
-        {
-            return Err(catalog::Error::Conflict(format!(
-                "Un dispositif a déjà l'identifiant « {} ».",
-                record.slug.trim()
-            )))
-            .gql();
-        }
-        let (_, saved) = scheme::save(&state.db, actor, &state.territories, record)
+        let saved = scheme::create(&state.db, &state.effects, actor, &state.territories, record)
             .await
             .gql()?;
-        // Searchable before the mutation returns.
-        state.search.upsert(vec![saved.clone()]).await.gql()?;
         Ok(Scheme(saved))
     }
 
-    /// Replaces the content of the scheme `slug` (staff).
+    /// Replaces the content of the scheme `slug` (staff; or a funder editor for a draft of
+    /// its funder, which stays a draft; a published scheme is changed by staff only).
+    /// Without `status`, the scheme keeps its status.
     async fn update_scheme(
         &self,
         ctx: &Context<'_>,
@@ -663,27 +706,53 @@ impl CatalogMutation {
     ) -> async_graphql::Result<Scheme> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
-        actor.require_staff().gql()?;
         let record = input.into_record()?;
-        if scheme::get(&state.db, slug.trim()).await.gql()?.is_none() {
-            return Err(catalog::Error::NotFound(format!("Dispositif « {slug} »"))).gql();
-        }
-        if record.slug.trim() != slug.trim() {
-            return Err(catalog::Error::validation(
-                "slug",
-                "L'identifiant d'un dispositif ne peut pas être changé.",
-            ))
-            .gql();
-        }
-        let (_, saved) = scheme::save(&state.db, actor, &state.territories, record)
-            .await
-            .gql()?;
-        // Searchable before the mutation returns.
-        state.search.upsert(vec![saved.clone()]).await.gql()?;
+        let saved = scheme::update(
+            &state.db,
+            &state.effects,
+            actor,
+            &state.territories,
+            slug.trim(),
+            record,
+        )
+        .await
+        .gql()?;
         Ok(Scheme(saved))
     }
 
-    /// Publishes a scheme (staff).
+    /// Asks staff to publish a draft (a funder editor, for its funder's schemes; staff may
+    /// too). Staff are mailed; `schemes(awaitingPublication: true)` lists what waits.
+    async fn request_publication(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+    ) -> async_graphql::Result<Scheme> {
+        let state = ctx.data::<AppState>()?;
+        let actor = ctx.data::<Actor>()?;
+        let saved = scheme::request_publication(&state.db, &state.effects, actor, &slug)
+            .await
+            .gql()?;
+        Ok(Scheme(saved))
+    }
+
+    /// Sends a draft back to its funder's editors with what to rework (staff): the request
+    /// is cleared, the comment kept on the scheme until it is published, the editors mailed.
+    async fn send_back_scheme(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        comment: String,
+    ) -> async_graphql::Result<Scheme> {
+        let state = ctx.data::<AppState>()?;
+        let actor = ctx.data::<Actor>()?;
+        let saved = scheme::send_back(&state.db, &state.effects, actor, &slug, &comment)
+            .await
+            .gql()?;
+        Ok(Scheme(saved))
+    }
+
+    /// Publishes a scheme (staff): a pending publication request and its review comment
+    /// are cleared, and the editors who asked are mailed.
     async fn publish_scheme(
         &self,
         ctx: &Context<'_>,
