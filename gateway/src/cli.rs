@@ -372,26 +372,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     as_of,
                 },
         } => {
-            let content = std::fs::read_to_string(&file)
+            let content = std::fs::read(&file)
                 .with_context(|| format!("lecture de {} impossible", file.display()))?;
-            let parsed = catalog::zoning::parse_codes(&content);
-            let (db, territories) = app::open(&settings(&cli.data_dir)).await?;
-            let input = catalog::zoning::ZoningInput {
-                slug,
-                name,
-                source,
+            let settings = settings(&cli.data_dir);
+            let (db, territories) = app::open(&settings).await?;
+            let done = catalog::zoning::import_file(
+                &db,
+                &catalog::Effects::offline(&settings.public_url),
+                &Actor::Operator,
+                &territories,
+                &slug,
+                &name,
+                &source,
                 as_of,
-                communes: parsed.iter().map(|(_, code)| code.clone()).collect(),
-            };
-            let imported =
-                catalog::zoning::import(&db, &Actor::Operator, &territories, input, false).await?;
-            for unknown in &imported.unknown {
-                let (line, _) = parsed[unknown.line - 1];
+                &content,
+            )
+            .await?;
+            for unknown in &done.unknown {
                 eprintln!(
-                    "ligne {line} : « {} » n'est pas un code de commune connu ; ignoré.",
-                    unknown.code
+                    "ligne {} : « {} » n'est pas un code de commune connu ; ignoré.",
+                    unknown.line, unknown.code
                 );
             }
+            let imported = done.imported;
             println!(
                 "Zonage {} : {} communes{}{}.",
                 if imported.replaced {

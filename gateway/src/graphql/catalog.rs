@@ -445,6 +445,24 @@ pub struct Zoning {
     pub commune_count: i64,
 }
 
+/// One line of an import report: which record (or line of the file), and what happened to
+/// it, in French. (Shared with `importSchemes`: one definition after merging.)
+#[derive(SimpleObject, Clone, Debug)]
+pub struct ImportLine {
+    pub record: String,
+    pub message: String,
+}
+
+/// What `importZoning` did.
+#[derive(SimpleObject)]
+pub struct ZoningImport {
+    pub zoning: Zoning,
+    /// Whether a zoning of that slug existed (its list was replaced).
+    pub replaced: bool,
+    /// The codes of the file that are no commune Guichet knows: left out.
+    pub unknown: Vec<ImportLine>,
+}
+
 impl From<catalog::zoning::ZoningSummary> for Zoning {
     fn from(z: catalog::zoning::ZoningSummary) -> Self {
         Zoning {
@@ -768,6 +786,68 @@ impl CatalogMutation {
         slug: String,
     ) -> async_graphql::Result<Scheme> {
         set_status(ctx, &slug, catalog::vocab::SchemeStatus::Archived).await
+    }
+
+    /// Creates a zoning or replaces its list from an uploaded file (staff; GraphQL multipart
+    /// request, at most 10 MB): one INSEE code a line, or a CSV whose header names the code
+    /// column (`insee`, `code_insee`, `codgeo`, `code`…). Codes that are no known commune are
+    /// left out and listed; the schemes naming the zoning are searchable with the new list
+    /// before this returns.
+    async fn import_zoning(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        name: String,
+        #[graphql(desc = "Address of the public list the communes come from.")] source: String,
+        as_of: Date,
+        file: async_graphql::Upload,
+    ) -> async_graphql::Result<ZoningImport> {
+        use std::io::Read;
+        let state = ctx.data::<AppState>()?;
+        let actor = ctx.data::<Actor>()?;
+        actor.require_staff().gql()?;
+        let upload = file
+            .value(ctx)
+            .map_err(|_| catalog::Error::validation("file", "Fichier manquant dans la requête."))
+            .gql()?;
+        let mut bytes = Vec::new();
+        upload
+            .into_read()
+            .take(catalog::zoning::MAX_FILE_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(internal)?;
+        let done = catalog::zoning::import_file(
+            &state.db,
+            &state.effects,
+            actor,
+            &state.territories,
+            &slug,
+            &name,
+            &source,
+            as_of.0,
+            &bytes,
+        )
+        .await
+        .gql()?;
+        let zoning = catalog::zoning::get(&state.db, slug.trim())
+            .await
+            .gql()?
+            .ok_or_else(|| internal("le zonage importé est introuvable"))?;
+        Ok(ZoningImport {
+            zoning: zoning.into(),
+            replaced: done.imported.replaced,
+            unknown: done
+                .unknown
+                .into_iter()
+                .map(|u| ImportLine {
+                    record: format!("ligne {}", u.line),
+                    message: format!(
+                        "«\u{a0}{}\u{a0}» n'est pas un code de commune connu\u{a0}; ignoré.",
+                        u.code
+                    ),
+                })
+                .collect(),
+        })
     }
 
     /// Creates or updates a funder (staff).
