@@ -6,7 +6,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
-    QueryTrait,
+    QueryTrait, TransactionSession, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -241,9 +241,11 @@ pub(crate) async fn save_record(
     }
 }
 
-/// Validates and saves a funder (staff only).
-pub async fn upsert(
-    db: &impl ConnectionTrait,
+/// Validates and saves a funder (staff only), in one transaction; its schemes are
+/// searchable as they are now (its name, kind, address) before this returns.
+pub async fn upsert<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    fx: &crate::Effects,
     actor: &Actor,
     mut record: FunderRecord,
 ) -> Result<Funder> {
@@ -252,7 +254,11 @@ pub async fn upsert(
     if let Some(e) = record.validate().into_iter().next() {
         return Err(e.into());
     }
-    save_record(db, actor, &record).await
+    let txn = crate::db::begin_write(db).await?;
+    let saved = save_record(&txn, actor, &record).await?;
+    txn.commit().await?;
+    fx.catalog_changed(db).await?;
+    Ok(saved)
 }
 
 pub async fn get(db: &impl ConnectionTrait, slug: &str) -> Result<Option<Funder>> {

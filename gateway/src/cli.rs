@@ -346,8 +346,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let input = std::fs::read_to_string(&file)
                 .with_context(|| format!("lecture de {} impossible", file.display()))?;
             let groups = catalog::synonym::parse_csv(&input).map_err(|e| anyhow::anyhow!(e))?;
-            let (db, _) = app::open(&settings(&cli.data_dir)).await?;
-            let count = catalog::synonym::import(&db, &Actor::Operator, &groups).await?;
+            let settings = settings(&cli.data_dir);
+            let (db, _) = app::open(&settings).await?;
+            let fx = catalog::Effects::offline(&settings.public_url);
+            let count = catalog::synonym::import(&db, &fx, &Actor::Operator, &groups).await?;
             println!("Groupes de synonymes importés : {count}");
             Ok(())
         }

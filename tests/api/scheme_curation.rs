@@ -498,3 +498,127 @@ async fn an_editor_curates_its_services_schemes_and_no_other_funder_s() {
         .await;
     assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
 }
+
+/// The slugs `searchSchemes` finds for this text.
+async fn found(app: &TestApp, text: &str) -> Vec<String> {
+    let body = app
+        .graphql(
+            "query($text: String) { searchSchemes(text: $text, first: 100) { hits { scheme { slug } } } }",
+            json!({ "text": text }),
+        )
+        .await;
+    body["data"]["searchSchemes"]["hits"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|h| h["scheme"]["slug"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_change_through_the_domain_is_searchable_at_once_without_the_resolver() {
+    let app = TestApp::spawn().await;
+    let fx = &app.state.effects;
+    let staff = catalog::Actor::Operator;
+    let mut record: catalog::scheme::SchemeRecord =
+        catalog::scheme::SchemeRecord::from_json(input_of("aide-zephyrine", "region-grand-est"))
+            .unwrap();
+    record.title = "Aide zéphyrine aux lavoirs".into();
+    record.status = Some(catalog::vocab::SchemeStatus::Published);
+    // No resolver, no sync: the domain call alone makes it searchable.
+    catalog::scheme::create(
+        &app.state.db,
+        fx,
+        &staff,
+        &app.state.territories,
+        record.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(found(&app, "zéphyrine").await, ["aide-zephyrine"]);
+
+    // Archived through the domain: gone from search at once.
+    catalog::scheme::set_status(
+        &app.state.db,
+        fx,
+        &staff,
+        "aide-zephyrine",
+        catalog::vocab::SchemeStatus::Archived,
+    )
+    .await
+    .unwrap();
+    assert!(found(&app, "zéphyrine").await.is_empty());
+
+    // A synonym set through the domain is used at once.
+    catalog::scheme::set_status(
+        &app.state.db,
+        fx,
+        &staff,
+        "aide-zephyrine",
+        catalog::vocab::SchemeStatus::Published,
+    )
+    .await
+    .unwrap();
+    assert!(
+        found(&app, "buanderie")
+            .await
+            .iter()
+            .all(|s| s != "aide-zephyrine")
+    );
+    catalog::synonym::set(
+        &app.state.db,
+        fx,
+        &staff,
+        catalog::synonym::Group {
+            term: "lavoir".into(),
+            synonyms: vec!["buanderie".into()],
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        found(&app, "buanderie")
+            .await
+            .iter()
+            .any(|s| s == "aide-zephyrine")
+    );
+
+    // A funder renamed through the domain: its schemes are found under the new name.
+    let mut funder = catalog::funder::get(&app.state.db, "region-grand-est")
+        .await
+        .unwrap()
+        .unwrap()
+        .record;
+    funder.name = "Région Grand Est Quetzalcoatl".into();
+    catalog::funder::upsert(&app.state.db, fx, &staff, funder)
+        .await
+        .unwrap();
+    assert!(
+        found(&app, "quetzalcoatl")
+            .await
+            .iter()
+            .any(|s| s == "aide-zephyrine")
+    );
+
+    // Without an index (the command line), the same calls work and the server catches up
+    // at its sync.
+    let offline = catalog::Effects::offline("http://exemple.test");
+    let mut other = record;
+    other.slug = "aide-zephyrine-hors-ligne".into();
+    other.title = "Aide xylophage hors ligne".into();
+    catalog::scheme::create(
+        &app.state.db,
+        &offline,
+        &staff,
+        &app.state.territories,
+        other,
+    )
+    .await
+    .unwrap();
+    assert!(found(&app, "xylophage").await.is_empty(), "not yet");
+    app.state.search.sync(&app.state.db).await.unwrap();
+    assert_eq!(
+        found(&app, "xylophage").await,
+        ["aide-zephyrine-hors-ligne"]
+    );
+}

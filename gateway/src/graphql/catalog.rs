@@ -866,11 +866,9 @@ impl CatalogMutation {
             public_body: input.public_body,
             name_in_sentence: input.name_in_sentence,
         };
-        let saved = catalog::funder::upsert(&state.db, actor, record)
+        let saved = catalog::funder::upsert(&state.db, &state.effects, actor, record)
             .await
             .gql()?;
-        // Its schemes changed with it: searchable as they are now before this returns.
-        state.search.sync(&state.db).await.gql()?;
         Ok(saved.into())
     }
 }
