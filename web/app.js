@@ -8,6 +8,7 @@ import { h, joinNodes, announce, errorBlock, actionError, communeCombobox, field
 import { searchPage, searchForm } from './search.js';
 import { loadSavedSearches, savedSearchList } from './alerts.js';
 import { projectPage } from './projet.js';
+import { nextStep } from './preparation.js';
 
 const SITE_TITLE = 'Guichet — financements publics des projets ruraux';
 const PAGE_SIZE = 20;
@@ -117,10 +118,19 @@ const isNotFound = (err) => err && (err.code === 'NOT_FOUND' || err.code === 'VA
 const ME_QUERY = 'query Me { me { id email role funder { slug name } } }';
 let mePromise = null;
 
+// Whether a funder agent edits its funder's catalogue; asked apart, for agents only.
+const ME_EDITOR_QUERY = 'query MeEditor { me { editor } }';
+
+async function withEditor(me) {
+  if (!me || me.role !== 'FUNDER') return me;
+  const editor = await graphql(ME_EDITOR_QUERY).then((data) => !!(data.me && data.me.editor), () => false);
+  return { ...me, editor };
+}
+
 function loadMe({ refresh = false } = {}) {
   if (!mePromise || refresh) {
     mePromise = graphql(ME_QUERY).then(
-      (data) => data.me,
+      (data) => withEditor(data.me),
       (err) => {
         if (err && err.code === 'UNAUTHENTICATED') return null;
         mePromise = null;
@@ -136,9 +146,11 @@ function loadMe({ refresh = false } = {}) {
 const ROLE_LINKS = {
   HOLDER: [['/dossiers', 'Mes dossiers']],
   FUNDER: [['/instruction', 'Instruction'], ['/conferences', 'Conférences']],
-  STAFF: [['/instruction', 'Dossiers'], ['/conferences', 'Conférences']],
-  ADMIN: [['/instruction', 'Dossiers'], ['/conferences', 'Conférences']],
+  STAFF: [['/instruction', 'Dossiers'], ['/conferences', 'Conférences'], ['/gestion', 'Gestion']],
+  ADMIN: [['/instruction', 'Dossiers'], ['/conferences', 'Conférences'], ['/gestion', 'Gestion']],
 };
+// A funder agent who edits its funder's catalogue also reaches the catalogue screens.
+const EDITOR_LINKS = [['/gestion', 'Gestion']];
 
 function updateAccountLink(me) {
   const link = document.getElementById('nav-compte');
@@ -148,7 +160,8 @@ function updateAccountLink(me) {
   link.dataset.section = href;
   link.textContent = text;
   for (const item of document.querySelectorAll('.site-nav li.role-link')) item.remove();
-  for (const [section, label] of (me && ROLE_LINKS[me.role]) || []) {
+  const links = [...((me && ROLE_LINKS[me.role]) || []), ...(me && me.role === 'FUNDER' && me.editor ? EDITOR_LINKS : [])];
+  for (const [section, label] of links) {
     link.parentElement.before(h('li', { class: 'role-link' }, h('a', { href: section, 'data-section': section }, label)));
   }
   updateNav(location.pathname);
@@ -324,28 +337,67 @@ function communeCard(t) {
     h('p', null, h('a', { href: `/recherche?${new URLSearchParams({ commune: t.code })}` }, `Voir les aides disponibles à ${t.name}`)));
 }
 
-/** The home page's search box: goes to the search page with the words typed. */
-function homeSearchForm() {
+// The commune chosen on the home page, kept for this tab: the search goes on with it.
+const HOME_COMMUNE_KEY = 'guichet.commune';
+
+function rememberedCommune() {
+  try {
+    const t = JSON.parse(sessionStorage.getItem(HOME_COMMUNE_KEY) || 'null');
+    return t && typeof t.code === 'string' && /^(\d{5}|2[AB]\d{3})$/.test(t.code) ? t : null;
+  } catch {
+    return null;
+  }
+}
+
+function rememberCommune(t) {
+  try {
+    if (t) sessionStorage.setItem(HOME_COMMUNE_KEY, JSON.stringify(t));
+    else sessionStorage.removeItem(HOME_COMMUNE_KEY);
+  } catch {
+    // Storage unavailable: the commune is still in the links of this page.
+  }
+}
+
+/** The search page's address for words `q` and the commune chosen, if any. */
+function searchHref(q, commune) {
+  const params = new URLSearchParams();
+  if (q) params.set('q', q);
+  if (commune) params.set('commune', commune.code);
+  const query = params.toString();
+  return query ? `/recherche?${query}` : '/recherche';
+}
+
+/** The home page's search box: goes to the search page with the words typed and the commune. */
+function homeSearchForm(commune) {
   const { form, input } = searchForm({ id: 'accueil-recherche', label: 'aides-recherche' });
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const q = input.value.trim();
-    navigate(q ? `/recherche?${new URLSearchParams({ q })}` : '/recherche');
+    navigate(searchHref(input.value.trim(), commune()));
   });
   return form;
 }
 
 function homePage({ signal }) {
   const cardSlot = h('div', { class: 'commune-result' });
+  let chosen = rememberedCommune();
+  const browse = h('a', { href: searchHref('', chosen) }, 'Parcourir tous les dispositifs');
+  const show = (t) => {
+    cardSlot.replaceChildren(t ? communeCard(t) : '');
+    browse.setAttribute('href', searchHref('', t));
+    browse.textContent = t ? `Parcourir tous les dispositifs à ${t.name}` : 'Parcourir tous les dispositifs';
+  };
   const combobox = communeCombobox({
     label: 'Rechercher une commune',
     hint: 'Nom, code postal ou code INSEE. Choisissez dans la liste avec les flèches puis Entrée.',
     onSelect(t) {
-      cardSlot.replaceChildren(communeCard(t));
+      chosen = t;
+      rememberCommune(t);
+      show(t);
       const dept = F.parentOfKind(t, 'DEPARTMENT');
       announce(`${t.name}${dept ? `, ${dept.name}` : ''} : ${F.formatInhabitants(t.population)}.`);
     },
   });
+  if (chosen) show(chosen);
 
   return {
     title: null,
@@ -363,8 +415,8 @@ function homePage({ signal }) {
         cardSlot),
       h('section', { class: 'section search-section', 'aria-labelledby': 'aides-recherche' },
         h('h2', { id: 'aides-recherche' }, 'Rechercher des aides'),
-        homeSearchForm(),
-        h('p', null, h('a', { href: '/recherche' }, 'Parcourir tous les dispositifs'))),
+        homeSearchForm(() => chosen),
+        h('p', null, browse)),
       h('section', { class: 'section', 'aria-labelledby': 'financeurs-titre' },
         h('h2', { id: 'financeurs-titre' }, 'Les financeurs'),
         asyncBlock(signal,
@@ -391,7 +443,7 @@ const SCHEME_QUERY = `query Scheme($slug: String!) {
     funding { rateMin rateMax amountMin amountMax maxPublicAidRate regime basis
               euCofundingRate typicalRate }
     calendar { recurrence opensOn closesOn }
-    requiredDocuments applicationUrl sourceUrl verifiedOn updatedAt
+    requiredDocuments applicationUrl sourceUrl verifiedOn updatedAt receivesInGuichet
   }
   zonings { slug name source asOf communeCount }
 }`;
@@ -470,11 +522,18 @@ async function schemePage({ params, signal }) {
     throw new NotFound('Dispositif introuvable',
       'Ce dispositif n’existe pas, a été renommé ou n’est plus publié. Consultez la liste des financeurs pour retrouver leurs dispositifs.');
   }
+  return schemeContent(s, data.zonings || [], signal);
+}
 
+/**
+ * The public page of scheme `s` (the shape of SCHEME_QUERY's `scheme`), { title, content }:
+ * also the staff's preview of a scheme being edited.
+ */
+export function schemeContent(s, zonings, signal) {
   const perimeterDd = h('div', { class: 'fact' }, h('dt', null, 'Périmètre'));
   const showPerimeter = (resolved) => {
     perimeterDd.querySelectorAll('dd').forEach((n) => n.remove());
-    perimeterDd.append(...perimeterLines(s.perimeter, resolved, data.zonings || []).map((line) => h('dd', null, line)));
+    perimeterDd.append(...perimeterLines(s.perimeter, resolved, zonings).map((line) => h('dd', null, line)));
   };
   showPerimeter(new Map());
   perimeterDd.setAttribute('aria-busy', 'true');
@@ -497,8 +556,15 @@ async function schemePage({ params, signal }) {
       s.status === 'ARCHIVED' ? h('p', { class: 'alert alert-info' }, 'Ce dispositif est archivé : il n’accepte plus de demandes.') : null,
       s.summary ? h('p', { class: 'lead' }, s.summary) : null,
       funders.length ? h('p', null, funders.length > 1 ? 'Financeurs : ' : 'Financeur : ', joinNodes(funders)) : null,
+      s.status !== 'ARCHIVED' && s.receivesInGuichet === false ? h('p', { class: 'alert alert-info', id: 'ne-recoit-pas' },
+        'Ce financeur ne reçoit pas encore les dossiers par Guichet : ',
+        application || source
+          ? h('a', { href: application || source }, 'déposez votre demande sur sa page')
+          : h('a', { href: `/financeurs/${encodeURIComponent(s.funders[0].slug)}` }, 'déposez votre demande sur sa page'),
+        '.') : null,
       h('p', { class: 'actions' },
-        application ? h('a', { class: 'button', href: application }, 'Candidater') : null,
+        s.status === 'PUBLISHED' ? nextStep(s) : null,
+        s.status !== 'PUBLISHED' && application ? h('a', { class: 'button', href: application }, 'Candidater') : null,
         h('span', { class: 'source' },
           source ? h('a', { href: source }, 'Page du financeur') : 'Page officielle du financeur non renseignée',
           s.verifiedOn
@@ -542,9 +608,19 @@ function schemeBreadcrumb(s) {
 // ---------------------------------------------------------------------------------------
 // Login and account
 
-const REQUEST_LINK = 'mutation RequestLoginLink($email: String!) { requestLoginLink(email: $email) }';
+const REQUEST_LINK = 'mutation RequestLoginLink($email: String!, $returnTo: String) { requestLoginLink(email: $email, returnTo: $returnTo) }';
+
+/**
+ * The page to return to after login: `?retour=` if it is a path of this site, else the page
+ * shown before the login page. Never another site (the server checks it again).
+ */
+function returnPath(query) {
+  const safe = (p) => (typeof p === 'string' && /^\/(?![/\\])/.test(p) && !/^\/(connexion|login|logout)\b/.test(p) ? p : null);
+  return safe(query.get('retour')) || safe(previousPath);
+}
 
 function loginPage({ query }) {
+  const back = returnPath(query);
   const invalidLink = query.get('erreur') === 'lien-invalide';
   const input = h('input', {
     id: 'email', name: 'email', type: 'email', autocomplete: 'email', required: true,
@@ -585,7 +661,7 @@ function loginPage({ query }) {
     button.setAttribute('aria-disabled', 'true');
     button.textContent = 'Envoi en cours…';
     try {
-      await graphql(REQUEST_LINK, { email });
+      await graphql(REQUEST_LINK, { email, returnTo: back });
       success.replaceChildren(h('p', { class: 'alert alert-success' },
         'Si cette adresse est valide, un lien de connexion vient de vous être envoyé. Il est valable 15 minutes.'));
     } catch (err) {
@@ -739,7 +815,7 @@ function accountDeleted(result) {
 async function accountPage({ signal }) {
   let me;
   try {
-    me = (await graphql(ME_QUERY, {}, { signal })).me;
+    me = await withEditor((await graphql(ME_QUERY, {}, { signal })).me);
   } catch (err) {
     if (err.code !== 'UNAUTHENTICATED') throw err;
     me = null;
@@ -787,6 +863,10 @@ const lazy = (load, name, options) => async (context) => (await load())[name](co
 const dossierModule = () => import('./dossier.js');
 const dossierFormModule = () => import('./dossier-form.js');
 const conferenceModule = () => import('./conference.js');
+const staffFundersModule = () => import('./staff-funders.js');
+const staffMiscModule = () => import('./staff-misc.js');
+const staffCatalogModule = () => import('./staff-catalog.js');
+const schemeFormModule = () => import('./scheme-form.js');
 
 const ROUTES = [
   [/^\/$/, homePage],
@@ -798,6 +878,10 @@ const ROUTES = [
   [/^\/instruction\/([^/]+)\/?$/, lazy(dossierModule, 'dossierPage', { inInbox: true })],
   [/^\/conferences\/?$/, lazy(conferenceModule, 'conferencesPage')],
   [/^\/conferences\/([^/]+)\/?$/, lazy(conferenceModule, 'conferencePage')],
+  [/^\/gestion\/?$/, lazy(staffCatalogModule, 'staffHomePage')],
+  [/^\/gestion\/dispositifs\/?$/, lazy(staffCatalogModule, 'staffSchemesPage')],
+  [/^\/gestion\/dispositifs\/nouveau\/?$/, lazy(schemeFormModule, 'schemeFormPage')],
+  [/^\/gestion\/dispositifs\/([^/]+)\/?$/, lazy(schemeFormModule, 'schemeFormPage')],
   [/^\/recherche\/?$/, searchPage],
   [/^\/projet\/?$/, projectPage],
   [/^\/financeurs\/?$/, fundersPage],
@@ -805,6 +889,12 @@ const ROUTES = [
   [/^\/dispositifs\/([^/]+)\/?$/, schemePage],
   [/^\/connexion\/?$/, loginPage],
   [/^\/compte\/?$/, accountPage],
+  [/^\/gestion\/financeurs\/?$/, lazy(staffFundersModule, 'staffFundersPage')],
+  [/^\/gestion\/financeurs\/([^/]+)\/?$/, lazy(staffFundersModule, 'staffFunderPage')],
+  [/^\/gestion\/comptes\/?$/, lazy(staffMiscModule, 'accountsPage')],
+  [/^\/gestion\/synonymes\/?$/, lazy(staffMiscModule, 'synonymsPage')],
+  [/^\/gestion\/zonages\/?$/, lazy(staffMiscModule, 'zoningsPage')],
+  [/^\/gestion\/imports\/?$/, lazy(staffMiscModule, 'importsPage')],
 ];
 
 function matchRoute(pathname) {
@@ -829,6 +919,8 @@ function notFoundPage() {
 }
 
 let current = null;
+// The page shown before the current one (the login page returns there).
+let previousPath = null;
 
 async function render({ moveFocus, scrollY = 0 }) {
   const url = new URL(location.href);
@@ -905,6 +997,7 @@ function setUrl(href, { push = false } = {}) {
 
 function navigate(href, { replace = false } = {}) {
   const url = new URL(href, location.href);
+  previousPath = location.pathname + location.search;
   history.replaceState({ ...(history.state || {}), scrollY: window.scrollY }, '');
   const same = url.pathname + url.search === location.pathname + location.search;
   if (replace || same) history.replaceState({}, '', url);

@@ -1,6 +1,7 @@
 // An editable combobox with list autocomplete and manual selection, after the ARIA 1.2
 // Authoring Practices pattern: the input keeps DOM focus, the active option is designated
-// with aria-activedescendant; ↓/↑ move, Entrée chooses, Échap closes (then clears).
+// with aria-activedescendant; ↓/↑ move, Entrée chooses (the first option when none is active),
+// Échap closes (then clears).
 
 let counter = 0;
 
@@ -69,6 +70,7 @@ export function createCombobox(o) {
   let controller = null;
   let seq = 0;
   let wantFirst = false;
+  let chooseFirst = false; // Entrée pressed while the search runs: choose its first option
 
   function setStatus(text, visible = false) {
     status.textContent = text;
@@ -151,6 +153,11 @@ export function createCombobox(o) {
       items = found;
       itemsQuery = query;
       render();
+      if (chooseFirst && items.length) {
+        chooseFirst = false;
+        choose(0);
+        return;
+      }
       if (items.length === 0) {
         close();
         setStatus(o.emptyMessage ? o.emptyMessage(query) : 'Aucun résultat.', true);
@@ -179,6 +186,7 @@ export function createCombobox(o) {
     cancelPending();
     seq++;
     wantFirst = false;
+    chooseFirst = false;
     const query = input.value.trim();
     if (query.length < minLength) {
       items = [];
@@ -214,9 +222,17 @@ export function createCombobox(o) {
         }
         break;
       case 'Enter':
+        // Entrée chooses the active option, else the first one proposed for what is typed
+        // (once it arrives, if the search is still running).
         if (isOpen() && active >= 0) {
           e.preventDefault();
           choose(active);
+        } else if (current && n) {
+          e.preventDefault();
+          choose(0);
+        } else if (field.classList.contains('is-busy') && input.value.trim().length >= minLength) {
+          e.preventDefault();
+          chooseFirst = true;
         }
         break;
       case 'Escape':

@@ -86,7 +86,7 @@ export function errorBlock(err, retry) {
 export function actionError(err) {
   if (err && err.code === 'UNAUTHENTICATED') {
     return h('div', { class: 'alert alert-error' },
-      h('p', null, 'Votre session a expiré. ', h('a', { href: '/connexion' }, 'Connectez-vous de nouveau'), '.'));
+      h('p', null, 'Votre session a expiré. ', h('a', { href: `/connexion?${new URLSearchParams({ retour: location.pathname + location.search })}` }, 'Connectez-vous de nouveau'), '.'));
   }
   return h('div', { class: 'alert alert-error' }, h('p', null, err instanceof ApiError && err.message ? err.message : UNAVAILABLE));
 }

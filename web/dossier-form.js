@@ -9,6 +9,8 @@ import * as L from './labels.js';
 import * as F from './format.js';
 import { DE_MINIMIS_HOLDERS, LOCAL_AUTHORITIES, LINE_TYPES, isRepayable, isPublicScheme } from './plan-rules.js';
 import { h, announce, actionError, communeCombobox, chosenCommune, fieldError } from './dom.js';
+import { readProject } from './projet.js';
+import { rememberedProject, rememberedPlan, nextStep } from './preparation.js';
 import {
   DOSSIER_FIELDS, DOSSIER_QUERY, plural, timeNow, breadcrumb, loginNeeded, forbidden, textField, busy,
   newIdempotencyKey, normalizeField, stepOfField, graphqlUpload, attachmentList,
@@ -42,13 +44,72 @@ const PROFILE_QUERY = `query HolderProfile { holderProfile { holder {
   legalName holderType siret rna communeCode communeName representative { name role email phone } } } }`;
 const MATCH_QUERY = `query DossierSchemes($project: ProjectInput!) {
   matchProject(project: $project) {
-    matches { verdict scheme { slug title funders { name kind publicBody } } }
+    matches { verdict receivesInGuichet scheme { slug title applicationUrl sourceUrl funders { name kind publicBody } } }
   }
   suggestFinancingPlan(project: $project) { ownFunds totalAid totalLoans warnings lines { schemeSlug funderName amount public aidType reason } }
 }`;
 const CHECK_QUERY = `query CheckDossierPlan($plan: FinancingPlanInput!) {
   checkFinancingPlan(plan: $plan) { balanced publicShare ownShare violations { code message line } warnings }
 }`;
+
+const PREPARE_SCHEME = 'query PrepareScheme($slug: String!) { scheme(slug: $slug) { slug title status applicationUrl sourceUrl receivesInGuichet } }';
+
+/** A title for a draft made from « Mon projet »: the description's first sentence, or the scheme's. */
+function draftTitle(text, scheme) {
+  const first = (text || '').split(/(?<=[.!?])\s|\n/)[0].trim();
+  const title = first.length >= 3 ? first : `Projet — ${scheme.title}`;
+  return title.length > 200 ? `${title.slice(0, 199)}…` : title;
+}
+
+/**
+ * « Préparer mon dossier » for the scheme `slug`: a new draft with the project and the plan
+ * remembered from « Mon projet », the scheme among the plan's lines (so it is chosen at
+ * submission). Resolves { dossier }, { refused: scheme } when its funder does not receive in
+ * Guichet, { missing: true } for an unknown scheme, or { error } when the draft was refused.
+ */
+async function prepareDraft(slug, signal) {
+  const { scheme } = await graphql(PREPARE_SCHEME, { slug }, { signal }).catch((err) => {
+    if (err && (err.code === 'NOT_FOUND' || err.code === 'VALIDATION')) return { scheme: null };
+    throw err;
+  });
+  if (!scheme || scheme.status !== 'PUBLISHED') return { missing: true };
+  if (scheme.receivesInGuichet === false) return { refused: scheme };
+  const p = readProject(new URLSearchParams(rememberedProject() || ''));
+  const input = {};
+  if (p.commune) {
+    input.project = {
+      title: draftTitle(p.text, scheme),
+      description: p.text || `Demande d’aide au titre du dispositif « ${scheme.title} ». À compléter : décrivez votre projet.`,
+      themes: p.themes,
+      communeCode: p.commune,
+      startsOn: p.startsOn || null,
+      nature: p.nature || null,
+      costBasis: p.costBasis === 'TTC' ? 'TTC' : 'HT',
+    };
+  }
+  if (p.cost && Number(p.cost) > 0) input.expenses = [{ label: 'Coût total du projet', amount: Number(p.cost) }];
+  const stored = p.commune ? rememberedPlan() : null;
+  const whole = (n) => Number.isSafeInteger(n) && n >= 0;
+  const lines = ((stored && Array.isArray(stored.lines)) ? stored.lines : [])
+    .filter((l) => l && whole(l.amount) && (l.schemeSlug || l.funderName))
+    .map((l) => ({
+      ...(l.schemeSlug ? { schemeSlug: String(l.schemeSlug) } : { funderName: String(l.funderName) }),
+      amount: l.amount, public: l.public !== false, aidType: l.aidType || 'GRANT',
+    }));
+  if (!lines.some((l) => l.schemeSlug === slug)) lines.push({ schemeSlug: slug, amount: 0, public: true, aidType: 'GRANT' });
+  input.financingPlan = {
+    ownFunds: stored && whole(stored.ownFunds) ? stored.ownFunds : 0,
+    lines,
+    previousDeMinimis: stored && whole(stored.previousDeMinimis) ? stored.previousDeMinimis : 0,
+    derogation: !!(stored && stored.derogation),
+  };
+  try {
+    return { dossier: (await graphql(CREATE, { input }, { signal })).createDossier };
+  } catch (err) {
+    if (err && err.code === 'VALIDATION') return { error: err };
+    throw err;
+  }
+}
 
 const TERRITORY_QUERY = 'query DossierCommune($code: String!) { territory(code: $code) { code name kind parents { code name kind } } }';
 
@@ -154,6 +215,29 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
           h('p', null, h('a', { class: 'button', href: `/dossiers/${encodeURIComponent(dossier.id)}` }, 'Suivre le dossier')),
         ],
       };
+    }
+  }
+  let prepared = null;
+  const wanted = !dossierId && query.get('dispositif');
+  if (wanted) {
+    prepared = await prepareDraft(wanted, signal);
+    if (prepared.refused) {
+      const s = prepared.refused;
+      return {
+        title: s.title,
+        content: [
+          breadcrumb(['Mes dossiers', '/dossiers'], [s.title]),
+          h('h1', null, s.title),
+          h('p', { class: 'alert alert-info' }, 'Le financeur de ce dispositif ne reçoit pas encore les dossiers dans Guichet : ',
+            F.safeUrl(s.applicationUrl) || F.safeUrl(s.sourceUrl) ? 'déposez votre demande sur son site.' : 'contactez-le pour savoir comment déposer votre demande.'),
+          h('p', null, nextStep(s), ' ', h('a', { href: `/dispositifs/${encodeURIComponent(s.slug)}` }, 'Retour au dispositif')),
+        ],
+      };
+    }
+    if (prepared.dossier) {
+      dossier = prepared.dossier;
+      dossierId = dossier.id;
+      setUrl(`/dossiers/${encodeURIComponent(dossierId)}/modifier?etape=${encodeURIComponent(query.get('etape') || '1')}`);
     }
   }
   let profile = null;
@@ -869,6 +953,8 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
           title: `${m.scheme.title}${funders.length ? ` — ${funders[0].name}` : ''}`,
           verdict: m.verdict,
           public: isPublicScheme(funders),
+          receives: m.receivesInGuichet,
+          page: F.safeUrl(m.scheme.applicationUrl) || F.safeUrl(m.scheme.sourceUrl),
         });
       }
       refreshSelects();
@@ -1185,11 +1271,21 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
       h('p', { id: 'depot-dispositifs-aide', class: 'hint' }, 'Le dossier est transmis aux financeurs des dispositifs cochés.'),
       lines.filter((l) => !seen.has(l.schemeSlug) && seen.add(l.schemeSlug)).map((l, i) => {
         const id = `depot-dispositif-${i + 1}`;
+        const s = schemes.get(l.schemeSlug);
+        const label = `${s ? s.title : l.funderName || l.schemeSlug} : ${F.formatEuros(l.amount)}`;
+        if (s && s.receives === false) {
+          // Its funder has nobody to read a dossier in Guichet: it cannot be chosen.
+          const note = `${id}-non`;
+          return h('div', { class: 'choice choice-disabled' },
+            h('input', { type: 'checkbox', id, value: l.schemeSlug, disabled: true, 'aria-describedby': note }),
+            h('label', { for: id }, label),
+            h('p', { class: 'hint', id: note }, 'Ce financeur ne reçoit pas encore les dossiers par Guichet : ',
+              s.page ? h('a', { href: s.page }, 'déposez votre demande sur sa page') : 'déposez votre demande sur sa page', '.'));
+        }
         const box = h('input', { type: 'checkbox', id, value: l.schemeSlug });
         box.checked = previous.has(l.schemeSlug) ? previous.get(l.schemeSlug) : true;
         schemeBoxes.push(box);
-        const s = schemes.get(l.schemeSlug);
-        return h('div', { class: 'choice' }, box, h('label', { for: id }, `${s ? s.title : l.funderName || l.schemeSlug} : ${F.formatEuros(l.amount)}`));
+        return h('div', { class: 'choice' }, box, h('label', { for: id }, label));
       }));
     schemesError = fieldError('depot-dispositifs-erreur', schemesFieldset, { invalid: false });
     schemesFieldset.append(schemesError.slot);
@@ -1222,7 +1318,7 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
     if (errors.length) {
       for (const [e, m] of errors) if (e) e.show(m);
       const first = errors[0][0];
-      if (first === schemesError) schemeBoxes[0].focus();
+      if (first === schemesError) schemeBoxes[0]?.focus();
       else if (first) first.control.focus();
       else submitStatus.replaceChildren(h('div', { class: 'alert alert-error' }, h('p', null, errors[0][1])));
       announce(errors.map(([, m]) => m).join(' '));
@@ -1251,7 +1347,7 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
         }
         if (f.startsWith('schemeSlugs') && schemesError) {
           schemesError.show(err.message);
-          schemeBoxes[0].focus();
+          schemeBoxes[0]?.focus();
           return;
         }
         const n = stepOfField(f);
@@ -1323,6 +1419,12 @@ export async function dossierFormPage({ params, query, signal, setUrl, navigate,
       breadcrumb(['Mes dossiers', '/dossiers'], [pageTitle]),
       h('h1', null, dossier ? `Dossier ${dossier.reference}${dossier.project ? ` — ${dossier.project.title}` : ''}` : 'Nouveau dossier de demande'),
       h('p', { class: 'lead' }, 'Un seul dossier pour tous les financeurs de votre projet. Il est enregistré à mesure que vous le remplissez : vous pouvez le reprendre plus tard.'),
+      prepared && prepared.dossier ? h('p', { class: 'alert alert-success' },
+        dossier.project
+          ? 'Brouillon créé à partir de « Mon projet » : le projet, le coût et le plan de financement sont repris, avec le dispositif choisi. Vérifiez chaque étape.'
+          : 'Brouillon créé avec le dispositif choisi. Décrivez votre projet à l’étape « Projet », ou commencez par « Mon projet » pour voir toutes les aides possibles.') : null,
+      prepared && prepared.missing ? h('p', { class: 'alert alert-warning' }, 'Ce dispositif n’existe pas ou n’est plus publié : le dossier commence vide.') : null,
+      prepared && prepared.error ? h('div', { class: 'alert alert-error' }, h('p', null, `Le brouillon n’a pas pu être préparé : ${prepared.error.message}`)) : null,
       h('nav', { class: 'stepper-nav', 'aria-label': 'Étapes du dossier' }, stepper),
       saveStatus,
       ...steps.map((s) => s.form),

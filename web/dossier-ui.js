@@ -93,7 +93,7 @@ export function loginNeeded(title, why) {
     content: [
       h('h1', null, title),
       h('p', null, why),
-      h('p', null, h('a', { class: 'button', href: '/connexion' }, 'Se connecter')),
+      h('p', null, h('a', { class: 'button', href: `/connexion?${new URLSearchParams({ retour: location.pathname + location.search })}` }, 'Se connecter')),
     ],
   };
 }

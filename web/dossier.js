@@ -250,6 +250,12 @@ function dossierBody(d, me, { done, inInbox, titles }) {
 
   if (myReview) {
     nodes.push(section('instruction-titre', `Instruction — ${myReview.funder.name}`, agentBlock(d, myReview, me, done)));
+  } else if (me.role === 'FUNDER' && d.status !== 'DRAFT') {
+    // An agent of a network's head (or of a service above the one the dossier went to):
+    // it sees the dossier, the service instructs it.
+    const names = d.reviews.map((r) => r.funder.name);
+    nodes.push(h('p', { class: 'alert alert-info', id: 'lecture-seule' },
+      `Consultation en lecture seule : ce dossier est instruit par ${names.join(', ')}. Vous ne pouvez ni l’instruire ni poser de question.`));
   }
 
   nodes.push(section('financeurs-titre', 'Réponses des financeurs',
@@ -341,7 +347,7 @@ export async function dossierPage({ params, query, signal, loadMe }, { inInbox =
       inbox ? breadcrumb(['Instruction', '/instruction'], [d.reference]) : breadcrumb(['Mes dossiers', '/dossiers'], [d.reference]),
       heading,
       query.get('depose') === '1' && d.status !== 'DRAFT' ? h('div', { class: 'alert alert-success', role: 'status' },
-        h('p', null, `Votre dossier est déposé. ${d.reviews.length > 1 ? `Les ${d.reviews.length} financeurs l’ont reçu` : 'Le financeur l’a reçu'} ; un accusé de réception vous est envoyé par courriel.`)) : null,
+        h('p', null, `Votre dossier est déposé et transmis à ${d.reviews.map((r) => r.funder.name).join(', ')}, ${d.reviews.length > 1 ? 'qui en sont avertis' : 'qui en est averti'} par courriel ; un accusé de réception vous est envoyé.`)) : null,
       body,
     ],
   };

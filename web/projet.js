@@ -15,6 +15,7 @@ import * as L from './labels.js';
 import * as F from './format.js';
 import { DE_MINIMIS_HOLDERS, LOCAL_AUTHORITIES, LINE_TYPES, isRepayable, isPublicScheme } from './plan-rules.js';
 import { h, announce, errorBlock, communeCombobox, chosenCommune, fieldError } from './dom.js';
+import { nextStep, rememberProject, rememberPlan } from './preparation.js';
 
 const CHECK_DELAY = 300; // ms of quiet typing before the plan is checked again
 const MAX_DESCRIPTION = 2000; // characters of description kept (it travels in the address)
@@ -27,7 +28,9 @@ const MATCH_QUERY = `query MatchProject($project: ProjectInput!) {
       relevant
       estimatedAmount { min max }
       criteria { code status message }
-      scheme { slug title funders { name kind publicBody } }
+      scheme { slug title applicationUrl sourceUrl funders { name kind publicBody } }
+      receivesInGuichet
+      recipients { name }
     }
   }
   suggestFinancingPlan(project: $project) {
@@ -189,7 +192,24 @@ function matchItem(m) {
     h('h5', { class: 'match-title' }, h('a', { href: `/dispositifs/${encodeURIComponent(s.slug)}` }, s.title)),
     cofunders.length ? h('p', { class: 'match-cofunders' }, `Avec : ${cofunders.join(', ')}`) : null,
     h('p', { class: 'match-amount' }, 'Montant estimé : ', h('strong', null, range || 'montant à préciser')),
-    h('ul', { class: 'criteria', 'aria-label': `Critères de « ${s.title} »` }, criteria.map(criterionItem)));
+    receivingNote(m),
+    h('ul', { class: 'criteria', 'aria-label': `Critères de « ${s.title} »` }, criteria.map(criterionItem)),
+    m.verdict === 'INELIGIBLE' ? null
+      : h('p', { class: 'match-next' }, nextStep({ ...s, receivesInGuichet: m.receivesInGuichet }, { small: true })));
+}
+
+/** Who would receive the dossier, or where to apply when the funder does not receive in Guichet. */
+function receivingNote(m) {
+  const s = m.scheme;
+  if (m.receivesInGuichet === false) {
+    const page = F.safeUrl(s.applicationUrl) || F.safeUrl(s.sourceUrl);
+    return h('p', { class: 'match-receives match-receives-no' },
+      'Ce financeur ne reçoit pas encore les dossiers par Guichet : ',
+      page ? h('a', { href: page }, 'déposez votre demande sur sa page') : 'déposez votre demande sur sa page',
+      '.');
+  }
+  const names = (m.recipients || []).map((r) => r.name);
+  return names.length ? h('p', { class: 'match-receives' }, `Dossier transmis par Guichet à : ${names.join(', ')}.`) : null;
 }
 
 /** Matches grouped by their scheme's first funder, groups in the order of their best match. */
@@ -641,6 +661,11 @@ function planEditor({ suggestion, matches, holderType, totalCost, communeCode = 
     const sent = collect();
     clearProblems();
     showTotals(sent.sum, sent.loans);
+    // The plan as it stands, for « Préparer mon dossier ».
+    if (!sent.errors.length && !sent.missing.length) {
+      const { ownFunds, lines: planLines, previousDeMinimis, derogation } = sent.plan;
+      rememberPlan({ ownFunds, lines: planLines, previousDeMinimis, derogation: !!derogation });
+    }
     if (sent.errors.length || sent.missing.length) {
       for (const [error, message] of sent.errors) error.show(message);
       unknownShares();
@@ -1019,6 +1044,9 @@ export async function projectPage({ query, signal, setUrl }) {
     if (controller) controller.abort();
     controller = new AbortController();
     resultsSection.hidden = false;
+    // What « Préparer mon dossier » starts from: this project, and the plan once checked.
+    rememberProject(projectUrl(state).split('?')[1] || '');
+    rememberPlan(null);
     if (!resultsBody.hasChildNodes()) heading.textContent = 'Recherche des aides…';
     setBusy(true);
     let focused = false;

@@ -11,7 +11,8 @@
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::Expr,
 };
 use sha2::{Digest, Sha256};
 
@@ -237,13 +238,198 @@ pub async fn revoke_all(db: &impl ConnectionTrait, email: &str) -> Result<u64> {
     let account = find_by_email(db, &email)
         .await?
         .ok_or_else(|| Error::NotFound(format!("Compte « {email} »")))?;
+    revoke_all_of(db, account.id).await
+}
+
+/// Revokes every token and session of this account; returns how many.
+async fn revoke_all_of(db: &impl ConnectionTrait, account_id: i64) -> Result<u64> {
     let result = token::Entity::update_many()
         .col_expr(token::Column::RevokedAt, Expr::value(Some(Utc::now())))
-        .filter(token::Column::AccountId.eq(account.id))
+        .filter(token::Column::AccountId.eq(account_id))
         .filter(token::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
     Ok(result.rows_affected)
+}
+
+/// An account as staff see it in the account list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountEntry {
+    pub account: Account,
+    pub created_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+impl From<account::Model> for AccountEntry {
+    fn from(row: account::Model) -> Self {
+        AccountEntry {
+            created_at: row.created_at,
+            last_login_at: row.last_login_at,
+            account: row.into(),
+        }
+    }
+}
+
+/// A page of accounts.
+#[derive(Clone, Debug)]
+pub struct AccountPage {
+    pub accounts: Vec<AccountEntry>,
+    pub total: u64,
+    pub offset: u64,
+}
+
+/// One account by id, with its dates; `None` when there is none.
+pub async fn entry(db: &impl ConnectionTrait, id: i64) -> Result<Option<AccountEntry>> {
+    Ok(account::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(AccountEntry::from))
+}
+
+/// The accounts whose email contains `query` (ignoring case), with this role if given,
+/// by email; staff only.
+pub async fn search(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    query: Option<&str>,
+    role: Option<Role>,
+    offset: u64,
+    limit: u64,
+) -> Result<AccountPage> {
+    actor.require_staff()?;
+    let mut select = account::Entity::find();
+    if let Some(fragment) = query
+        .map(|q| q.trim().to_lowercase())
+        .filter(|q| !q.is_empty())
+    {
+        if fragment.chars().count() > 254 {
+            return Err(Error::validation(
+                "query",
+                "La recherche ne peut dépasser 254\u{a0}caractères.",
+            ));
+        }
+        // Emails are stored in lower case (`Email::parse`); LIKE wildcards typed by the
+        // user are matched literally.
+        let escaped = fragment
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        select = select.filter(
+            account::Column::Email
+                .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+        );
+    }
+    if let Some(role) = role {
+        select = select.filter(account::Column::Role.eq(role.as_str()));
+    }
+    let total = select.clone().count(db).await?;
+    let rows = select
+        .order_by_asc(account::Column::Email)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(AccountPage {
+        accounts: rows.into_iter().map(AccountEntry::from).collect(),
+        total,
+        offset,
+    })
+}
+
+/// True for administrators and the command line.
+fn is_admin(actor: &Actor) -> bool {
+    matches!(
+        actor,
+        Actor::Operator
+            | Actor::Account {
+                role: Role::Admin,
+                ..
+            }
+    )
+}
+
+/// The account `id` or a not-found error.
+async fn require_row(db: &impl ConnectionTrait, id: i64) -> Result<account::Model> {
+    account::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("Compte n°\u{a0}{id}")))
+}
+
+/// Changes an account's role, and for a funder agent its funder and whether it edits its
+/// funder's catalogue. Staff may only move an account between holder and funder agent (and
+/// set its funder and `editor`); making or unmaking staff or administrators is for
+/// administrators. Nobody changes their own role. A funder agent keeps its funder when
+/// `funder_slug` is `None`; leaving the funder role clears the funder and `editor`.
+pub async fn set_role(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: i64,
+    role: Role,
+    funder_slug: Option<&str>,
+    editor: Option<bool>,
+) -> Result<Account> {
+    actor.require_staff()?;
+    let row = require_row(db, id).await?;
+    if matches!(actor, Actor::Account { id: own, .. } if *own == id) {
+        return Err(Error::validation(
+            "role",
+            "Vous ne pouvez pas changer votre propre rôle.",
+        ));
+    }
+    let current = Role::parse(&row.role).unwrap_or(Role::Holder);
+    let privileged = |r: Role| matches!(r, Role::Staff | Role::Admin);
+    if (privileged(current) || privileged(role)) && !is_admin(actor) {
+        return Err(Error::Forbidden);
+    }
+    let (funder_id, editor) = if role == Role::Funder {
+        let funder_id = match funder_slug.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(slug) => funder::require(db, slug, "funder").await?.id,
+            None => match row.funder_id {
+                Some(id) if current == Role::Funder => id,
+                _ => {
+                    return Err(Error::validation(
+                        "funder",
+                        "Choisissez le financeur dont ce compte est l'agent.",
+                    ));
+                }
+            },
+        };
+        let editor = editor.unwrap_or(current == Role::Funder && row.editor);
+        (Some(funder_id), editor)
+    } else {
+        if funder_slug.is_some_and(|s| !s.trim().is_empty()) {
+            return Err(Error::validation(
+                "funder",
+                "Seuls les agents de financeur sont rattachés à un financeur.",
+            ));
+        }
+        if editor == Some(true) {
+            return Err(Error::validation(
+                "editor",
+                "Seuls les agents de financeur peuvent éditer le catalogue de leur financeur.",
+            ));
+        }
+        (None, false)
+    };
+    let mut active: account::ActiveModel = row.into();
+    active.role = Set(role.as_str().to_owned());
+    active.funder_id = Set(funder_id);
+    active.editor = Set(editor);
+    let row = account::Entity::update(active).exec(db).await?;
+    Ok(row.into())
+}
+
+/// Revokes every session and API token of the account `id` (staff; an administrator for
+/// the accounts of staff and administrators); returns how many were revoked.
+pub async fn revoke_access(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> Result<u64> {
+    actor.require_staff()?;
+    let row = require_row(db, id).await?;
+    let role = Role::parse(&row.role).unwrap_or(Role::Holder);
+    if matches!(role, Role::Staff | Role::Admin) && !is_admin(actor) {
+        return Err(Error::Forbidden);
+    }
+    revoke_all_of(db, id).await
 }
 
 /// Creates a login link for this address and returns its secret; the caller sends it by

@@ -1214,6 +1214,8 @@ pub(crate) mod tests {
                 contact_email: None,
                 public_body: None,
                 name_in_sentence: None,
+                parent: None,
+                jurisdiction: Vec::new(),
             }],
             beneficiary_types: BeneficiaryType::ALL.to_vec(),
             themes: vec![],

@@ -16,6 +16,7 @@ use crate::email::Email;
 use crate::entity::{funder as funder_row, scheme as scheme_row, scheme_funder};
 use crate::error::{Error, Result};
 use crate::scheme::{FieldError, is_slug};
+use crate::territory::Territories;
 use crate::text;
 use crate::vocab::{FunderKind, SchemeStatus};
 
@@ -37,11 +38,32 @@ pub struct FunderRecord {
     /// Département du Jura » from it.
     #[serde(default)]
     pub name_in_sentence: Option<String>,
+    /// The slug of the funder it is a local service of (« Préfecture de la Haute-Marne » is a
+    /// service of « État — préfectures »). Left out: the funder keeps the parent it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// Where it acts, for a service: INSEE commune codes, EPCI SIREN, département and
+    /// région codes (`REGION:44` for a région whose code is also a département's), or
+    /// `zoning:<slug>`. Left out: the funder keeps the jurisdiction it has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jurisdiction: Vec<String>,
 }
 
 impl FunderRecord {
+    /// The record of a stored funder whose parent (if any) has slug `parent`.
+    pub(crate) fn from_row_with_parent(row: &funder_row::Model, parent: Option<String>) -> Self {
+        FunderRecord {
+            parent,
+            ..FunderRecord::from_row(row)
+        }
+    }
+
+    /// The record of a stored funder, without its parent's slug (see
+    /// [`FunderRecord::from_row_with_parent`]).
     pub(crate) fn from_row(row: &funder_row::Model) -> Self {
         FunderRecord {
+            parent: None,
+            jurisdiction: crate::network::parse_jurisdiction(row.jurisdiction.as_deref()),
             slug: row.slug.clone(),
             name: row.name.clone(),
             kind: FunderKind::parse(&row.kind).unwrap_or(FunderKind::Other),
@@ -96,6 +118,41 @@ impl FunderRecord {
             let form = form.trim();
             self.name_in_sentence = (!form.is_empty()).then(|| form.to_owned());
         }
+        if let Some(parent) = &self.parent {
+            let parent = parent.trim();
+            self.parent = (!parent.is_empty()).then(|| parent.to_owned());
+        }
+        for entry in &mut self.jurisdiction {
+            let trimmed = entry.trim();
+            *entry = match trimmed.strip_prefix(crate::network::ZONING_PREFIX) {
+                Some(slug) => format!("{}{}", crate::network::ZONING_PREFIX, slug.trim()),
+                None => trimmed.to_uppercase(),
+            };
+        }
+        self.jurisdiction.retain(|e| !e.is_empty());
+        let mut seen = std::collections::HashSet::new();
+        self.jurisdiction.retain(|e| seen.insert(e.clone()));
+    }
+
+    /// Problems of the jurisdiction's territory codes (zonings are checked against the
+    /// database when saved, see [`check_links`]).
+    pub fn validate_jurisdiction(&self, territories: &Territories) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        for (i, entry) in self.jurisdiction.iter().enumerate() {
+            let known = match entry.strip_prefix(crate::network::ZONING_PREFIX) {
+                Some(slug) => is_slug(slug),
+                None => territories.resolve(entry).is_some(),
+            };
+            if !known {
+                errors.push(FieldError {
+                    field: format!("jurisdiction.{i}"),
+                    message: format!(
+                        "Territoire inconnu dans le ressort : « {entry} » (code INSEE de commune, SIREN d'EPCI, code de département ou de région, ou « zoning:identifiant »)."
+                    ),
+                });
+            }
+        }
+        errors
     }
 
     /// Every problem in the record, each naming its field (relative to the funder).
@@ -167,15 +224,26 @@ pub(crate) async fn save_record(
     // A record that leaves these out keeps what Guichet holds (a scheme naming its funder
     // only by slug, name and kind must not erase them).
     let mut record = record.clone();
+    let mut stored_parent = None;
     if let Some(row) = &existing {
         record.public_body = record.public_body.or(row.public_body);
+        // A funder whose address is wiped silently stops receiving dossiers.
+        record.contact_email = record.contact_email.or_else(|| row.contact_email.clone());
         record.name_in_sentence = record
             .name_in_sentence
             .or_else(|| row.name_in_sentence.clone());
+        stored_parent = parent_slug(db, row).await?;
+        record.parent = record.parent.or_else(|| stored_parent.clone());
+        if record.jurisdiction.is_empty() {
+            record.jurisdiction = crate::network::parse_jurisdiction(row.jurisdiction.as_deref());
+        }
     }
+    let parent_id = check_links(db, &record).await?;
     let record = &record;
     match existing {
-        Some(row) if FunderRecord::from_row(&row) == *record => Ok(row.into()),
+        Some(row) if FunderRecord::from_row_with_parent(&row, stored_parent) == *record => {
+            Ok(row.into())
+        }
         Some(row) => {
             let id = row.id;
             let mut active: funder_row::ActiveModel = row.into();
@@ -184,6 +252,8 @@ pub(crate) async fn save_record(
             active.contact_email = Set(record.contact_email.clone());
             active.public_body = Set(record.public_body);
             active.name_in_sentence = Set(record.name_in_sentence.clone());
+            active.parent_id = Set(parent_id);
+            active.jurisdiction = Set(crate::network::jurisdiction_column(&record.jurisdiction));
             active.updated_at = Set(now);
             funder_row::Entity::update(active).exec(db).await?;
             // Its schemes show its name, kind and address: they changed too (and the search
@@ -216,8 +286,8 @@ pub(crate) async fn save_record(
                 contact_email: Set(record.contact_email.clone()),
                 public_body: Set(record.public_body),
                 name_in_sentence: Set(record.name_in_sentence.clone()),
-                parent_id: Set(None),
-                jurisdiction: Set(None),
+                parent_id: Set(parent_id),
+                jurisdiction: Set(crate::network::jurisdiction_column(&record.jurisdiction)),
                 curated: Set(false),
                 created_at: Set(now),
                 updated_at: Set(now),
@@ -241,17 +311,83 @@ pub(crate) async fn save_record(
     }
 }
 
+/// The slug of a stored funder's parent.
+async fn parent_slug(db: &impl ConnectionTrait, row: &funder_row::Model) -> Result<Option<String>> {
+    Ok(match row.parent_id {
+        Some(id) => get_by_id(db, id).await?.map(|p| p.record.slug),
+        None => None,
+    })
+}
+
+/// Checks what a record names in the database — its parent (known, and not itself nor one
+/// of its own services: a network is a tree) and the zonings of its jurisdiction — and
+/// returns the parent's id.
+pub(crate) async fn check_links(
+    db: &impl ConnectionTrait,
+    record: &FunderRecord,
+) -> Result<Option<i64>> {
+    for entry in &record.jurisdiction {
+        if let Some(slug) = entry.strip_prefix(crate::network::ZONING_PREFIX)
+            && crate::zoning::get(db, slug).await?.is_none()
+        {
+            return Err(Error::validation(
+                "jurisdiction",
+                format!("Zonage inconnu dans le ressort : « {slug} »."),
+            ));
+        }
+    }
+    let Some(parent) = &record.parent else {
+        return Ok(None);
+    };
+    let found = get(db, parent).await?.ok_or_else(|| {
+        Error::validation(
+            "parent",
+            format!("Financeur parent inconnu : « {parent} »."),
+        )
+    })?;
+    // Walk up from the parent: meeting the funder itself would close a cycle.
+    let mut at = Some(found.clone());
+    let mut steps = 0;
+    while let Some(funder) = at {
+        if funder.record.slug == record.slug || steps > 64 {
+            return Err(Error::validation(
+                "parent",
+                format!(
+                    "« {parent} » ne peut pas être le parent de « {} » : il en est lui-même un service (ou le même financeur).",
+                    record.slug
+                ),
+            ));
+        }
+        steps += 1;
+        let row = funder_row::Entity::find()
+            .filter(funder_row::Column::Slug.eq(&funder.record.slug))
+            .one(db)
+            .await?;
+        at = match row.and_then(|r| r.parent_id) {
+            Some(id) => get_by_id(db, id).await?,
+            None => None,
+        };
+    }
+    Ok(Some(found.id))
+}
+
 /// Validates and saves a funder (staff only), in one transaction; its schemes are
 /// searchable as they are now (its name, kind, address) before this returns.
 pub async fn upsert<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     fx: &crate::Effects,
     actor: &Actor,
+    territories: &Territories,
     mut record: FunderRecord,
 ) -> Result<Funder> {
     actor.require_staff()?;
     record.normalize();
-    if let Some(e) = record.validate().into_iter().next() {
+    if let Some(e) = record
+        .validate()
+        .into_iter()
+        .chain(record.validate_jurisdiction(territories))
+        .next()
+    {
         return Err(e.into());
     }
     let txn = crate::db::begin_write(db).await?;

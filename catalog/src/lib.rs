@@ -15,6 +15,7 @@ pub mod error;
 pub mod export;
 pub mod funder;
 pub mod import;
+pub mod network;
 pub mod outbox;
 pub mod plan;
 pub mod scheme;

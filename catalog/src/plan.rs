@@ -1564,6 +1564,8 @@ mod tests {
             contact_email: None,
             public_body: None,
             name_in_sentence: None,
+            parent: None,
+            jurisdiction: Vec::new(),
         }
     }
 

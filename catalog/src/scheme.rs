@@ -354,7 +354,11 @@ impl SchemeRecord {
             err("funders", "Indiquez au moins un financeur.".into());
         }
         for (i, f) in self.funders.iter().enumerate() {
-            for e in f.validate() {
+            for e in f
+                .validate()
+                .into_iter()
+                .chain(f.validate_jurisdiction(territories))
+            {
                 err(&format!("funders.{i}.{}", e.field), e.message);
             }
         }
@@ -1421,12 +1425,28 @@ async fn hydrate_batch(
         .into_iter()
         .map(|f| (f.id, f))
         .collect();
+    // The slugs of their parents, for the records.
+    let mut parent_ids: Vec<i64> = funders.values().filter_map(|f| f.parent_id).collect();
+    parent_ids.sort_unstable();
+    parent_ids.dedup();
+    let parent_slugs: HashMap<i64, String> = if parent_ids.is_empty() {
+        HashMap::new()
+    } else {
+        funder_row::Entity::find()
+            .filter(funder_row::Column::Id.is_in(parent_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f.slug))
+            .collect()
+    };
     for link in links {
         if let Some(f) = funders.get(&link.funder_id) {
+            let parent = f.parent_id.and_then(|p| parent_slugs.get(&p).cloned());
             funders_of
                 .entry(link.scheme_id)
                 .or_default()
-                .push((link.position, FunderRecord::from_row(f)));
+                .push((link.position, FunderRecord::from_row_with_parent(f, parent)));
         }
     }
     let mut tags_of: HashMap<i64, Vec<scheme_tag::Model>> = HashMap::new();
@@ -1654,9 +1674,25 @@ pub struct ListFilter {
     pub statuses: Vec<SchemeStatus>,
     /// Only schemes of this funder (slug).
     pub funder: Option<String>,
+    /// Only schemes of this theme (slug).
+    pub theme: Option<String>,
+    /// Which verification dates (`verified_on`) to keep.
+    pub verified: Verified,
     /// Only schemes whose publication was asked for and not answered yet (`true`), or only
     /// the others (`false`). With no status given, `true` looks at every status.
     pub awaiting_publication: Option<bool>,
+}
+
+/// A filter on the date someone last checked a scheme against its source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Verified {
+    /// Any date, or none.
+    #[default]
+    Any,
+    /// Checked before this day (strictly), the schemes to check again.
+    Before(NaiveDate),
+    /// Never checked.
+    Never,
 }
 
 /// A page of schemes ordered by title, and the total count.
@@ -1728,6 +1764,20 @@ pub async fn list(
         };
         query = query.filter(scheme_row::Column::Id.in_subquery(funder::schemes_of(funder.id)));
     }
+    if let Some(theme) = &filter.theme {
+        let tagged = scheme_tag::Entity::find()
+            .select_only()
+            .column(scheme_tag::Column::SchemeId)
+            .filter(scheme_tag::Column::List.eq(scheme_tag::THEME))
+            .filter(scheme_tag::Column::Value.eq(theme.as_str()))
+            .into_query();
+        query = query.filter(scheme_row::Column::Id.in_subquery(tagged));
+    }
+    query = match filter.verified {
+        Verified::Any => query,
+        Verified::Before(day) => query.filter(scheme_row::Column::VerifiedOn.lt(day)),
+        Verified::Never => query.filter(scheme_row::Column::VerifiedOn.is_null()),
+    };
     let total = query.clone().count(db).await?;
     let rows = query
         .order_by_asc(scheme_row::Column::Title)

@@ -70,3 +70,43 @@ pub async fn load_zonings<C: ConnectionTrait + TransactionTrait>(
     }
     Ok(loaded)
 }
+
+/// The local services of the seed's networks (the préfectures of the départements the seed
+/// covers, its LEADER GAL), `seed/funders.json`. No public contact address of theirs is in
+/// the sources the seed was built from (`seed/SOURCES.md`): they have none, so they do not
+/// receive dossiers until staff give them an agent or an address.
+pub const SERVICES: &str = include_str!("../seed/funders.json");
+
+/// Creates each seed service that the database does not have yet, once its parent and the
+/// zonings of its jurisdiction exist (a service staff changed is never touched). Returns
+/// how many were created.
+pub async fn load_services<C: ConnectionTrait + sea_orm::TransactionTrait>(
+    db: &C,
+    territories: &Territories,
+) -> Result<usize> {
+    let services: Vec<crate::funder::FunderRecord> =
+        serde_json::from_str(SERVICES).expect("the seed services are valid JSON");
+    let mut created = 0;
+    for record in services {
+        if crate::funder::get(db, &record.slug).await?.is_some() {
+            continue;
+        }
+        let parent_known = match &record.parent {
+            Some(parent) => crate::funder::get(db, parent).await?.is_some(),
+            None => true,
+        };
+        if !parent_known {
+            continue;
+        }
+        crate::funder::upsert(
+            db,
+            &crate::Effects::default(),
+            &Actor::Operator,
+            territories,
+            record,
+        )
+        .await?;
+        created += 1;
+    }
+    Ok(created)
+}

@@ -92,14 +92,25 @@ pub async fn access(db: &impl ConnectionTrait, actor: &Actor, dossier: &Dossier)
     }
     if let Some(funder) = agent_funder(actor)
         && dossier.status != DossierStatus::Draft
-        && review::Entity::find()
-            .filter(review::Column::DossierId.eq(dossier.id))
-            .filter(review::Column::FunderId.eq(funder))
-            .count(db)
-            .await?
-            > 0
     {
-        return Ok(Access::Funder(funder));
+        let routed: Vec<i64> = review::Entity::find()
+            .filter(review::Column::DossierId.eq(dossier.id))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|r| r.funder_id)
+            .collect();
+        if routed.contains(&funder) {
+            return Ok(Access::Funder(funder));
+        }
+        // An agent of a service sees, read-only, what was routed to its sub-services (the
+        // head of a network: the whole network).
+        let below = catalog::network::Network::load(db)
+            .await?
+            .descendants(funder);
+        if routed.iter().any(|f| below.contains(f)) {
+            return Ok(Access::Network(funder));
+        }
     }
     Err(Error::NotFound("Dossier".into()))
 }
@@ -152,12 +163,19 @@ pub async fn list(
     if !actor.is_staff() {
         let me = account_id(actor)?;
         select = match agent_funder(actor) {
+            // What was routed to its service or to the services below it.
             Some(funder) => select.filter(
                 row::Column::Id.in_subquery(
                     Query::select()
                         .column(review::Column::DossierId)
                         .from(review::Entity)
-                        .and_where(review::Column::FunderId.eq(funder))
+                        .and_where(
+                            review::Column::FunderId.is_in(
+                                catalog::network::Network::load(db)
+                                    .await?
+                                    .descendants(funder),
+                            ),
+                        )
                         .to_owned(),
                 ),
             ),
@@ -903,6 +921,14 @@ pub async fn submit(
         derogation: false,
     });
     let schemes = plan_schemes(db, &slugs).await?;
+    // Each funder's review goes to the most local service of its network for the
+    // project's commune (else to the funder itself).
+    let network = catalog::network::Network::load(db).await?;
+    let zonings = catalog::zoning::Zonings::load(db).await?;
+    let commune = dossier.project.as_ref().and_then(|p| {
+        env.territories
+            .get_kind(&p.commune_code, catalog::TerritoryKind::Commune)
+    });
     let mut recipients: BTreeMap<String, Recipient> = BTreeMap::new();
     for slug in &slugs {
         let Some(scheme) = schemes.get(slug) else {
@@ -922,8 +948,37 @@ pub async fn submit(
             ));
         }
         for funder in &scheme.record.funders {
-            let Some(found) = catalog::funder::get(db, &funder.slug).await? else {
+            let Some(named) = catalog::funder::get(db, &funder.slug).await? else {
                 continue;
+            };
+            let service = match commune {
+                Some(commune) => network.route(named.id, commune, &env.territories, &zonings),
+                None => named.id,
+            };
+            if !network.receives(service) {
+                let page = scheme
+                    .record
+                    .application_url
+                    .as_deref()
+                    .map(|url| format!(" : déposez votre demande sur sa page, {url}"))
+                    .unwrap_or_else(|| " : déposez votre demande auprès de lui directement".into());
+                return Err(Error::validation(
+                    "schemeSlugs",
+                    format!(
+                        "« {} » : {} ne reçoit pas encore les dossiers par Guichet{page}.",
+                        scheme.record.title,
+                        network
+                            .get(service)
+                            .map_or(named.record.name.as_str(), |n| n.name.as_str()),
+                    ),
+                ));
+            }
+            let found = if service == named.id {
+                named
+            } else {
+                catalog::funder::get_by_id(db, service)
+                    .await?
+                    .ok_or_else(|| Error::Internal(format!("service {service} disparu")))?
             };
             let entry = recipients
                 .entry(found.record.slug.clone())
@@ -1112,8 +1167,7 @@ async fn notify_submission(
         notify::send(
             db,
             &notify::RECEIVED,
-            &notify::funder_recipients(db, r.funder.id, r.funder.record.contact_email.as_deref())
-                .await?,
+            &notify::service_recipients(db, r.funder.id).await?,
             &[
                 ("reference", &dossier.reference),
                 ("project", &project),

@@ -3,6 +3,7 @@
 //! together; the audit log and the mail each change causes (written to the outbox in the
 //! same transaction). Knows nothing of HTTP or GraphQL; every access rule is enforced here.
 
+pub mod agent;
 pub mod blob;
 pub mod conference;
 pub mod content;

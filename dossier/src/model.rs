@@ -76,6 +76,9 @@ pub enum Access {
     Holder,
     /// An agent of a funder the dossier was sent to.
     Funder(i64),
+    /// An agent of a funder with services the dossier was routed to (the head of a network
+    /// sees the whole network): reads, never acts.
+    Network(i64),
     /// Staff (and the command line).
     Staff,
 }

@@ -90,6 +90,20 @@ pub async fn funder_recipients(
     Ok(list)
 }
 
+/// Who is told of what reaches the service `funder_id`: its contact address and agents,
+/// or when it has none, those of its nearest parent that has some (nobody when no funder
+/// of its network up from it has any).
+pub async fn service_recipients(db: &impl ConnectionTrait, funder_id: i64) -> Result<Vec<Email>> {
+    let network = catalog::network::Network::load(db).await?;
+    match network.reader(funder_id) {
+        Some(reader) => {
+            let contact = network.get(reader).and_then(|n| n.contact_email.clone());
+            funder_recipients(db, reader, contact.as_deref()).await
+        }
+        None => Ok(Vec::new()),
+    }
+}
+
 /// Queues one message per recipient.
 pub async fn send(
     db: &impl ConnectionTrait,

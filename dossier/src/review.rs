@@ -28,17 +28,24 @@ pub async fn reviews_of(db: &impl ConnectionTrait, dossier_id: i64) -> Result<Ve
         .await?)
 }
 
-/// The funders of a dossier (id and contact address).
+/// Who reads the mail of a dossier's funders (id and contact address): for each review,
+/// the service it is routed to when it has an agent or a contact address, else its nearest
+/// parent that has one; each once.
 pub async fn funders_of(
     db: &impl ConnectionTrait,
     dossier_id: i64,
 ) -> Result<Vec<(i64, Option<String>)>> {
-    let mut out = Vec::new();
+    let network = catalog::network::Network::load(db).await?;
+    let mut out: Vec<(i64, Option<String>)> = Vec::new();
     for r in reviews_of(db, dossier_id).await? {
-        let contact = catalog::funder::get_by_id(db, r.funder_id)
-            .await?
-            .and_then(|f| f.record.contact_email);
-        out.push((r.funder_id, contact));
+        let Some(reader) = network.reader(r.funder_id) else {
+            continue;
+        };
+        if out.iter().any(|(id, _)| *id == reader) {
+            continue;
+        }
+        let contact = network.get(reader).and_then(|n| n.contact_email.clone());
+        out.push((reader, contact));
     }
     Ok(out)
 }
@@ -79,7 +86,9 @@ pub async fn notes_of(
         review_note::Entity::find().filter(review_note::Column::ReviewId.is_in(reviews));
     select = match access {
         Access::Staff => select,
-        Access::Funder(funder) => select.filter(review_note::Column::FunderId.eq(funder)),
+        Access::Funder(funder) | Access::Network(funder) => {
+            select.filter(review_note::Column::FunderId.eq(funder))
+        }
         Access::Holder => return Ok(Vec::new()),
     };
     Ok(select.order_by_asc(review_note::Column::Id).all(db).await?)

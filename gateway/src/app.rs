@@ -122,6 +122,10 @@ pub async fn prepare(settings: Settings, no_seed: bool) -> anyhow::Result<AppSta
         if zonings > 0 {
             tracing::info!(zonings, "seed zonings loaded");
         }
+        let services = catalog::seed::load_services(&db, &territories).await?;
+        if services > 0 {
+            tracing::info!(services, "seed funder services loaded");
+        }
     }
     catalog::synonym::seed_if_empty(&db).await?;
     let search = SearchIndex::open(&settings.index_dir(), &db, territories.clone())

@@ -96,6 +96,7 @@ pub async fn actor_from_headers(state: &AppState, headers: &HeaderMap) -> Result
 pub async fn request_login_link(
     state: &AppState,
     email: &str,
+    return_to: Option<&str>,
     client: &ClientAddress,
 ) -> Result<(), Error> {
     let email = Email::parse(email).map_err(|m| Error::validation("email", m))?;
@@ -119,7 +120,11 @@ pub async fn request_login_link(
     }
     let txn = catalog::db::begin_write(&state.db).await?;
     let secret = account::create_login_link(&txn, &email).await?;
-    let link = format!("{}/login?token={secret}", state.settings.public_url);
+    let mut link = format!("{}/login?token={secret}", state.settings.public_url);
+    if let Some(path) = return_to.and_then(return_path) {
+        link.push_str("&retour=");
+        link.push_str(&percent_encode(path));
+    }
     let mail = mail::LOGIN_LINK.render(email.clone(), &[("link", &link)]);
     catalog::outbox::enqueue(&txn, mail).await?;
     txn.commit().await?;
@@ -128,23 +133,65 @@ pub async fn request_login_link(
     Ok(())
 }
 
-/// The token of a `GET` or `POST /login`.
+/// Longest page address a login link returns to.
+const RETURN_PATH_MAX: usize = 500;
+
+/// `path` if it is a page of Guichet to return to after login: a relative path starting with
+/// a single `/` (never `//` nor `/\`, which browsers read as another host), of printable
+/// ASCII without quotes, angle brackets or backslashes, at most [`RETURN_PATH_MAX`] bytes.
+/// Anything else is dropped (the login then goes to the account page): no open redirect.
+pub fn return_path(path: &str) -> Option<&str> {
+    let bytes = path.as_bytes();
+    let shaped = bytes.first() == Some(&b'/')
+        && !matches!(bytes.get(1), Some(b'/' | b'\\'))
+        && bytes.len() <= RETURN_PATH_MAX
+        && bytes.iter().all(|&b| {
+            (0x21..=0x7e).contains(&b) && !matches!(b, b'\\' | b'"' | b'\'' | b'<' | b'>' | b'`')
+        });
+    // Going back to the login itself would only show the login page again.
+    let useful = !(path.starts_with("/login") || path.starts_with("/logout"));
+    (shaped && useful).then_some(path)
+}
+
+/// `value` with every byte but unreserved characters and `/` percent-encoded, for a query.
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The token of a `GET` or `POST /login`, and the page to return to.
 #[derive(Deserialize)]
 pub struct LoginParams {
     token: Option<String>,
+    retour: Option<String>,
 }
 
 impl LoginParams {
     /// The token if it looks like one: a login link secret is `lien_` and 64 hex digits, so
     /// anything else long or with other characters is not worth a lookup (and what is kept
     /// needs no escaping in the page).
-    fn token(self) -> Option<String> {
-        self.token.filter(|t| {
+    fn token(&self) -> Option<String> {
+        self.token.clone().filter(|t| {
             !t.is_empty()
                 && t.len() < 200
                 && t.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         })
+    }
+
+    /// The page to return to after login, if it is a safe one ([`return_path`]).
+    fn return_to(&self) -> Option<String> {
+        self.retour
+            .as_deref()
+            .and_then(return_path)
+            .map(str::to_owned)
     }
 }
 
@@ -220,9 +267,19 @@ pub async fn login_page(
     State(state): State<AppState>,
     query: Result<Query<LoginParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Some(token) = query.ok().and_then(|Query(params)| params.token()) else {
+    let Some((token, return_to)) = query
+        .ok()
+        .and_then(|Query(params)| Some((params.token()?, params.return_to())))
+    else {
         return invalid_link();
     };
+    // `return_path` lets no quote nor angle bracket through; `&` is escaped.
+    let return_field = return_to
+        .map(|path| {
+            let path = path.replace('&', "&amp;");
+            format!("<input type=\"hidden\" name=\"retour\" value=\"{path}\">\n")
+        })
+        .unwrap_or_default();
     match account::login_link_usable(&state.db, &token).await {
         Ok(true) => {}
         Ok(false) => return invalid_link(),
@@ -239,7 +296,7 @@ pub async fn login_page(
             r#"<p class="lead">Pour vous connecter à Guichet, confirmez avec le bouton ci-dessous.</p>
 <form class="form" method="post" action="/login">
 <input type="hidden" name="token" value="{token}">
-<p><button type="submit" class="button">Se connecter</button></p>
+{return_field}<p><button type="submit" class="button">Se connecter</button></p>
 </form>
 <p class="hint">Ce lien ne sert qu’une fois et reste valable {minutes} minutes après son envoi. Si vous n’avez pas demandé à vous connecter, fermez cette page : personne n’est connecté tant que le bouton n’est pas utilisé.</p>"#
         ),
@@ -264,7 +321,10 @@ pub async fn login(
 <p>Ouvrez à nouveau le lien reçu par courriel, ou <a href="/connexion">demandez un nouveau lien de connexion</a>.</p>"#,
         );
     }
-    let Some(token) = form.ok().and_then(|Form(params)| params.token()) else {
+    let Some((token, return_to)) = form
+        .ok()
+        .and_then(|Form(params)| Some((params.token()?, params.return_to())))
+    else {
         return invalid_link();
     };
     let redeemed = async {
@@ -280,7 +340,8 @@ pub async fn login(
     match redeemed {
         Ok((account, session)) => {
             tracing::info!(account = account.id, "logged in");
-            let mut response = Redirect::to("/compte").into_response();
+            let mut response =
+                Redirect::to(return_to.as_deref().unwrap_or("/compte")).into_response();
             let max_age = account::SESSION_TTL.num_seconds();
             response
                 .headers_mut()

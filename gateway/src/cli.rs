@@ -305,7 +305,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     funder,
                 },
         } => {
-            let (db, _) = app::open(&settings(&cli.data_dir)).await?;
+            let settings = settings(&cli.data_dir);
+            let (db, _) = app::open(&settings).await?;
             let (account, created) = catalog::account::add(
                 &db,
                 &Actor::Operator,
@@ -320,6 +321,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 account.email,
                 account.role.label()
             );
+            // An agent added after dossiers were routed to its service gets one digest of
+            // them (the mail worker of a running server sends it).
+            let links = dossier::notify::Links {
+                public_url: settings.public_url.clone(),
+            };
+            let waiting = dossier::agent::send_digest(&db, &links, &account).await?;
+            if waiting > 0 {
+                println!(
+                    "Récapitulatif envoyé : {waiting} dossier(s) en attente pour ce financeur."
+                );
+            }
             Ok(())
         }
         Command::Token {

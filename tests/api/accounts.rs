@@ -485,3 +485,432 @@ async fn rate_limits_are_shared_by_every_gateway() {
         true
     );
 }
+
+const ACCOUNTS: &str = "query($q: String, $role: Role, $first: Int, $after: String) {
+    accounts(query: $q, role: $role, first: $first, after: $after) {
+        total nodes { id email role editor createdAt lastLoginAt funder { slug } }
+        pageInfo { endCursor hasNextPage }
+    } }";
+const SET_ROLE: &str = "mutation($id: ID!, $role: Role!, $funder: String, $editor: Boolean) {
+    setAccountRole(id: $id, role: $role, funder: $funder, editor: $editor) {
+        id email role editor funder { slug } } }";
+const REVOKE: &str = "mutation($id: ID!) { revokeAccountAccess(id: $id) }";
+
+/// The id of the account with this email, as staff see it.
+async fn account_id(app: &TestApp, staff: &str, email: &str) -> String {
+    let body = app
+        .graphql_as(Some(staff), ACCOUNTS, json!({ "q": email }))
+        .await;
+    let nodes = body["data"]["accounts"]["nodes"].as_array().expect("nodes");
+    let node = nodes
+        .iter()
+        .find(|n| n["email"] == email)
+        .unwrap_or_else(|| panic!("{email} not found in {body}"));
+    node["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn staff_find_accounts_by_email_fragment_and_role_page_by_page() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff_token().await;
+    for i in 0..3 {
+        app.token_for(&format!("maire{i}@village-test.fr"), Role::Holder, None)
+            .await;
+    }
+    app.token_for(
+        "agent@prefecture.test",
+        Role::Funder,
+        Some("etat-prefectures"),
+    )
+    .await;
+    // A LIKE wildcard typed in the query is matched literally.
+    app.token_for("a_b@village-test.fr", Role::Holder, None)
+        .await;
+
+    let body = app
+        .graphql_as(
+            Some(&staff),
+            ACCOUNTS,
+            json!({ "q": "VILLAGE-test", "first": 2 }),
+        )
+        .await;
+    let page = &body["data"]["accounts"];
+    assert_eq!(page["total"], 4, "{body}");
+    assert_eq!(page["nodes"].as_array().unwrap().len(), 2);
+    assert_eq!(page["nodes"][0]["email"], "a_b@village-test.fr");
+    assert_eq!(page["pageInfo"]["hasNextPage"], true);
+    assert!(page["nodes"][0]["createdAt"].is_string(), "{body}");
+    assert!(page["nodes"][0]["lastLoginAt"].is_null());
+    let after = page["pageInfo"]["endCursor"].as_str().unwrap();
+    let body = app
+        .graphql_as(
+            Some(&staff),
+            ACCOUNTS,
+            json!({ "q": "village-test", "first": 2, "after": after }),
+        )
+        .await;
+    let emails: Vec<&str> = body["data"]["accounts"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, ["maire1@village-test.fr", "maire2@village-test.fr"]);
+    assert_eq!(body["data"]["accounts"]["pageInfo"]["hasNextPage"], false);
+
+    let body = app
+        .graphql_as(Some(&staff), ACCOUNTS, json!({ "q": "_" }))
+        .await;
+    assert_eq!(body["data"]["accounts"]["total"], 1, "{body}");
+
+    let body = app
+        .graphql_as(Some(&staff), ACCOUNTS, json!({ "role": "FUNDER" }))
+        .await;
+    assert_eq!(body["data"]["accounts"]["total"], 1, "{body}");
+    let agent = &body["data"]["accounts"]["nodes"][0];
+    assert_eq!(agent["email"], "agent@prefecture.test");
+    assert_eq!(agent["funder"]["slug"], "etat-prefectures");
+}
+
+#[tokio::test]
+async fn holders_and_funder_agents_cannot_list_or_manage_accounts() {
+    let app = TestApp::spawn().await;
+    let holder = app
+        .token_for("maire@village-test.fr", Role::Holder, None)
+        .await;
+    let agent = app
+        .token_for(
+            "agent@prefecture.test",
+            Role::Funder,
+            Some("etat-prefectures"),
+        )
+        .await;
+    for token in [&holder, &agent] {
+        let body = app.graphql_as(Some(token), ACCOUNTS, json!({})).await;
+        assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+        assert!(body["data"].is_null(), "{body}");
+    }
+    let body = app.graphql(ACCOUNTS, json!({})).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
+
+    let staff = app.staff_token().await;
+    let holder_id = account_id(&app, &staff, "maire@village-test.fr").await;
+    let body = app
+        .graphql_as(
+            Some(&agent),
+            SET_ROLE,
+            json!({ "id": holder_id, "role": "FUNDER", "funder": "etat-prefectures" }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    let body = app
+        .graphql_as(Some(&holder), REVOKE, json!({ "id": holder_id }))
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+}
+
+#[tokio::test]
+async fn staff_switch_holders_and_funder_agents_but_only_admins_make_staff() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff_token().await;
+    let admin = app.token_for("admin@guichet.test", Role::Admin, None).await;
+    app.token_for("maire@village-test.fr", Role::Holder, None)
+        .await;
+    let id = account_id(&app, &staff, "maire@village-test.fr").await;
+
+    // A funder agent must name its funder, by a known slug.
+    let body = app
+        .graphql_as(
+            Some(&staff),
+            SET_ROLE,
+            json!({ "id": id, "role": "FUNDER" }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION", "{body}");
+    assert_eq!(error_field(&body), "funder");
+    let body = app
+        .graphql_as(
+            Some(&staff),
+            SET_ROLE,
+            json!({ "id": id, "role": "FUNDER", "funder": "pas-un-financeur" }),
+        )
+        .await;
+    assert_eq!(error_field(&body), "funder", "{body}");
+
+    let body = app
+        .graphql_as(
+            Some(&staff),
+            SET_ROLE,
+            json!({ "id": id, "role": "FUNDER", "funder": "etat-prefectures", "editor": true }),
+        )
+        .await;
+    let account = &body["data"]["setAccountRole"];
+    assert_eq!(account["role"], "FUNDER", "{body}");
+    assert_eq!(account["editor"], true);
+    assert_eq!(account["funder"]["slug"], "etat-prefectures");
+    let stored = catalog::account::entry(&app.state.db, id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.account.editor);
+    assert_eq!(stored.account.role, Role::Funder);
+
+    // Back to holder: the funder and the editor right go with the role.
+    let body = app
+        .graphql_as(
+            Some(&staff),
+            SET_ROLE,
+            json!({ "id": id, "role": "HOLDER" }),
+        )
+        .await;
+    assert_eq!(body["data"]["setAccountRole"]["role"], "HOLDER", "{body}");
+    assert_eq!(body["data"]["setAccountRole"]["editor"], false);
+    assert!(body["data"]["setAccountRole"]["funder"].is_null());
+    let body = app
+        .graphql_as(
+            Some(&staff),
+            SET_ROLE,
+            json!({ "id": id, "role": "HOLDER", "editor": true }),
+        )
+        .await;
+    assert_eq!(error_field(&body), "editor", "{body}");
+
+    // A staff member cannot make an admin, nor a staff member; nothing is written.
+    for role in ["ADMIN", "STAFF"] {
+        let body = app
+            .graphql_as(Some(&staff), SET_ROLE, json!({ "id": id, "role": role }))
+            .await;
+        assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    }
+    let stored = catalog::account::entry(&app.state.db, id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.account.role, Role::Holder);
+
+    // An administrator can; then staff can no longer change that account.
+    let body = app
+        .graphql_as(Some(&admin), SET_ROLE, json!({ "id": id, "role": "STAFF" }))
+        .await;
+    assert_eq!(body["data"]["setAccountRole"]["role"], "STAFF", "{body}");
+    let body = app
+        .graphql_as(
+            Some(&staff),
+            SET_ROLE,
+            json!({ "id": id, "role": "HOLDER" }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+
+    // Nobody changes their own role.
+    let admin_id = account_id(&app, &admin, "admin@guichet.test").await;
+    let body = app
+        .graphql_as(
+            Some(&admin),
+            SET_ROLE,
+            json!({ "id": admin_id, "role": "HOLDER" }),
+        )
+        .await;
+    assert_eq!(error_field(&body), "role", "{body}");
+
+    let body = app
+        .graphql_as(
+            Some(&admin),
+            SET_ROLE,
+            json!({ "id": "abc", "role": "HOLDER" }),
+        )
+        .await;
+    assert_eq!(error_field(&body), "id", "{body}");
+    let body = app
+        .graphql_as(
+            Some(&admin),
+            SET_ROLE,
+            json!({ "id": "999999", "role": "HOLDER" }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
+}
+
+#[tokio::test]
+async fn revoking_an_account_logs_out_its_sessions_and_tokens() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff_token().await;
+    let link = request_login_link(&app, "maire@village-test.fr").await;
+    let response = follow_login_link(&app.client, &link, None).await;
+    let session = session_cookie(&response)
+        .expect("a session cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let me = app.graphql_with_cookie(&session, ME).await;
+    assert_eq!(me["data"]["me"]["email"], "maire@village-test.fr", "{me}");
+    let (_, token, _) =
+        catalog::account::issue_api_token(&app.state.db, "maire@village-test.fr", None)
+            .await
+            .unwrap();
+    let id = account_id(&app, &staff, "maire@village-test.fr").await;
+    let body = app
+        .graphql_as(Some(&staff), ACCOUNTS, json!({ "q": "maire@" }))
+        .await;
+    assert!(
+        body["data"]["accounts"]["nodes"][0]["lastLoginAt"].is_string(),
+        "{body}"
+    );
+
+    let body = app
+        .graphql_as(Some(&staff), REVOKE, json!({ "id": id }))
+        .await;
+    assert_eq!(body["data"]["revokeAccountAccess"], 2, "{body}");
+    let me = app.graphql_with_cookie(&session, ME).await;
+    assert!(me["data"]["me"].is_null(), "{me}");
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&token)
+        .json(&json!({ "query": ME }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    // Nothing left to revoke.
+    let body = app
+        .graphql_as(Some(&staff), REVOKE, json!({ "id": id }))
+        .await;
+    assert_eq!(body["data"]["revokeAccountAccess"], 0, "{body}");
+
+    // Staff cannot log out an administrator; an administrator can.
+    let admin = app.token_for("admin@guichet.test", Role::Admin, None).await;
+    let admin_id = account_id(&app, &staff, "admin@guichet.test").await;
+    let body = app
+        .graphql_as(Some(&staff), REVOKE, json!({ "id": admin_id }))
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    assert!(app.graphql_as(Some(&admin), ME, json!({})).await["data"]["me"].is_object());
+    let staff_id = account_id(&app, &staff, "equipe@guichet.test").await;
+    let body = app
+        .graphql_as(Some(&admin), REVOKE, json!({ "id": staff_id }))
+        .await;
+    assert_eq!(body["data"]["revokeAccountAccess"], 1, "{body}");
+}
+
+/// Asks a login link for `email` returning to `return_to`; returns the link mailed.
+async fn login_link_returning(app: &TestApp, email: &str, return_to: &str) -> String {
+    let body = app
+        .graphql(
+            "mutation($e: String!, $r: String) { requestLoginLink(email: $e, returnTo: $r) }",
+            json!({ "e": email, "r": return_to }),
+        )
+        .await;
+    assert_eq!(body["data"]["requestLoginLink"], true, "{body}");
+    last_login_link(app, email).await
+}
+
+/// A form body, every byte but ASCII letters and digits percent-encoded.
+fn form_body(fields: &[(String, String)]) -> String {
+    let encode = |v: &str| {
+        v.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Opens `link` and posts its page's form (every hidden field) as the button does.
+async fn press_login_button(app: &TestApp, link: &str) -> reqwest::Response {
+    let page = app
+        .client
+        .get(link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut fields = Vec::new();
+    for part in page.split("<input type=\"hidden\" name=\"").skip(1) {
+        let (name, rest) = part.split_once("\" value=\"").unwrap();
+        let value = rest.split('"').next().unwrap().replace("&amp;", "&");
+        fields.push((name.to_owned(), value));
+    }
+    app.client
+        .post(app.url("/login"))
+        .header("origin", &app.address)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&fields))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn after_login_the_user_returns_to_the_page_they_were_on_of_this_site_only() {
+    let app = TestApp::spawn().await;
+    let back = "/recherche?commune=52448&q=salle%20des%20f%C3%AAtes";
+    let link = login_link_returning(&app, "maire@village-test.fr", back).await;
+    assert!(
+        link.contains("&retour=/recherche%3Fcommune%3D52448%26q%3D"),
+        "{link}"
+    );
+    let response = press_login_button(&app, &link).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], back);
+    assert!(session_cookie(&response).is_some());
+
+    // No open redirect: another host, a scheme, `//` or `/\` lead to the account page.
+    for (i, evil) in [
+        "/recherche?q=\"<script>\"",
+        "//evil.example/x",
+        "/\\evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // One address per link: login links are rate-limited per address.
+        let email = format!("maire{i}@village-test.fr");
+        let link = login_link_returning(&app, &email, evil).await;
+        assert!(!link.contains("retour"), "{evil}: {link}");
+        let response = press_login_button(&app, &link).await;
+        assert_eq!(response.headers()["location"], "/compte", "{evil}");
+    }
+    // Nor when the link or the form is forged with one.
+    let link = request_login_link(&app, "autre@village-test.fr").await;
+    let forged = format!("{link}&retour=%2F%2Fevil.example");
+    let page = app
+        .client
+        .get(&forged)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("evil"), "{page}");
+    let token = link.split_once("token=").unwrap().1;
+    let response = app
+        .client
+        .post(app.url("/login"))
+        .header("origin", &app.address)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&[
+            ("token".to_owned(), token.to_owned()),
+            ("retour".to_owned(), "//evil.example".to_owned()),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/compte");
+}

@@ -590,7 +590,7 @@ async fn a_change_through_the_domain_is_searchable_at_once_without_the_resolver(
         .unwrap()
         .record;
     funder.name = "Région Grand Est Quetzalcoatl".into();
-    catalog::funder::upsert(&app.state.db, fx, &staff, funder)
+    catalog::funder::upsert(&app.state.db, fx, &staff, &app.state.territories, funder)
         .await
         .unwrap();
     assert!(

@@ -19,7 +19,7 @@
 // GUICHET_DATA_DIR or GUICHET_BIN the test is skipped (it fails under GUICHET_TEST_REQUIRE_ALL=1).
 // From the seed it relies on these schemes, each of one funder and open to a commune of the
 // Lot under 3 000 inhabitants with a commerce, health or revitalisation project: `detr`
-// (etat-prefectures), `region-occitanie-pass-commerce-proximite` (region-occitanie) and
+// (etat-prefectures, routed to its service prefecture-lot), `region-occitanie-pass-commerce-proximite` (region-occitanie) and
 // `departement-lot-maisons-de-sante` (departement-lot).
 
 import { test } from 'node:test';
@@ -33,7 +33,9 @@ useBrowser();
 
 const RUN = `${Date.now()}-${Math.random().toString(36).slice(2, 7)}`;
 const SCHEMES = [
-  { slug: 'detr', funder: 'etat-prefectures', amount: 60000 },
+  // The DETR is a scheme of « État — préfectures »: a dossier from the Lot reaches its
+  // service there, the Préfecture du Lot, whose agent instructs it.
+  { slug: 'detr', funder: 'prefecture-lot', amount: 60000 },
   { slug: 'region-occitanie-pass-commerce-proximite', funder: 'region-occitanie', amount: 40000 },
   { slug: 'departement-lot-maisons-de-sante', funder: 'departement-lot', amount: 40000 },
 ];

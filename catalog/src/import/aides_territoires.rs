@@ -572,6 +572,8 @@ fn funders(names: &[String]) -> Vec<FunderRecord> {
             contact_email: None,
             public_body: None,
             name_in_sentence: None,
+            parent: None,
+            jurisdiction: Vec::new(),
         });
     }
     funders
@@ -1469,6 +1471,8 @@ mod tests {
                 contact_email: None,
                 public_body: None,
                 name_in_sentence: None,
+                parent: None,
+                jurisdiction: Vec::new(),
             }]
         );
         assert_eq!(

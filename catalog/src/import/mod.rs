@@ -103,6 +103,7 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
     mut progress: impl FnMut(),
 ) -> Result<Summary, Error> {
     actor.require_staff()?;
+    let parsed = parents_first(parsed);
     let mut summary = Summary::default();
     for item in parsed {
         for warning in item.warnings {
@@ -140,6 +141,46 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
         progress();
     }
     Ok(summary)
+}
+
+/// The records in an order where a funder named as a parent is saved before its services
+/// (an export is by scheme slug: a GAL's scheme may come before its network's); otherwise
+/// as given.
+fn parents_first(mut parsed: Vec<Parsed>) -> Vec<Parsed> {
+    let mut parent_of: std::collections::HashMap<String, String> = Default::default();
+    for item in &parsed {
+        if let Ok(record) = &item.result {
+            for f in &record.funders {
+                if let Some(parent) = &f.parent {
+                    parent_of.insert(f.slug.trim().to_owned(), parent.trim().to_owned());
+                }
+            }
+        }
+    }
+    if parent_of.is_empty() {
+        return parsed;
+    }
+    let depth = |slug: &str| {
+        let mut at = slug;
+        let mut depth = 0;
+        while let Some(parent) = parent_of.get(at)
+            && depth < 16
+        {
+            depth += 1;
+            at = parent;
+        }
+        depth
+    };
+    parsed.sort_by_cached_key(|item| match &item.result {
+        Ok(record) => record
+            .funders
+            .iter()
+            .map(|f| depth(f.slug.trim()))
+            .max()
+            .unwrap_or(0),
+        Err(_) => 0,
+    });
+    parsed
 }
 
 fn describe(e: &FieldError) -> String {

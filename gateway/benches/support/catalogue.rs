@@ -2336,6 +2336,8 @@ impl Generator {
             contact_email: None,
             public_body: None,
             name_in_sentence: None,
+            parent: None,
+            jurisdiction: Vec::new(),
         }
     }
 

@@ -4,6 +4,7 @@
 use async_graphql::{Context, ErrorExtensions, ID, Json, Object, SimpleObject};
 use axum::http::header;
 use catalog::Actor;
+use chrono::{DateTime, Utc};
 
 use super::catalog::Funder;
 use super::error::ResultExt;
@@ -39,6 +40,36 @@ impl Account {
                 .map(Funder::from)),
             None => Ok(None),
         }
+    }
+    /// A funder agent who may draft and edit its funder's schemes.
+    async fn editor(&self) -> bool {
+        self.0.editor
+    }
+    /// When the account was created.
+    async fn created_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
+        Ok(self.dates(ctx).await?.0)
+    }
+    /// When the account last logged in with a login link; null if never.
+    async fn last_login_at(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<DateTime<Utc>>> {
+        Ok(self.dates(ctx).await?.1)
+    }
+}
+
+impl Account {
+    /// The account's creation and last login dates, read from the database.
+    async fn dates(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<(DateTime<Utc>, Option<DateTime<Utc>>)> {
+        let state = ctx.data::<AppState>()?;
+        let entry = catalog::account::entry(&state.db, self.0.id)
+            .await
+            .gql()?
+            .ok_or_else(|| async_graphql::Error::new("Compte introuvable."))?;
+        Ok((entry.created_at, entry.last_login_at))
     }
 }
 
@@ -103,15 +134,18 @@ pub struct AccountMutation;
 #[Object]
 impl AccountMutation {
     /// Emails a single-use login link valid 15 minutes. Always true for a well-formed
-    /// address, whether or not it has an account.
+    /// address, whether or not it has an account. `returnTo`: the page of Guichet (a path
+    /// such as `/dispositifs/x?y=z`) the link leads back to once logged in; ignored unless
+    /// it is a relative path of this site.
     async fn request_login_link(
         &self,
         ctx: &Context<'_>,
         email: String,
+        #[graphql(validator(max_length = 500))] return_to: Option<String>,
     ) -> async_graphql::Result<bool> {
         let state = ctx.data::<AppState>()?;
         let client = ctx.data::<ClientAddress>()?;
-        auth::request_login_link(state, &email, client)
+        auth::request_login_link(state, &email, return_to.as_deref(), client)
             .await
             .gql()?;
         Ok(true)

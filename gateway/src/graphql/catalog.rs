@@ -6,7 +6,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use catalog::Actor;
 use catalog::funder::FunderRecord;
-use catalog::scheme::{self, ListFilter, SchemeRecord};
+use catalog::scheme::{self, ListFilter, SchemeRecord, Verified};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -52,6 +52,28 @@ impl Loader<i64> for SchemeCountLoader {
             .map(|id| (*id, counts.get(id).copied().unwrap_or(0)))
             .collect())
     }
+}
+
+/// The funders' network, loaded once per request when a field needs it.
+#[derive(Default)]
+pub struct NetworkCache(tokio::sync::OnceCell<std::sync::Arc<catalog::network::Network>>);
+
+/// The funders' network as of this request.
+pub async fn network(
+    ctx: &Context<'_>,
+) -> async_graphql::Result<std::sync::Arc<catalog::network::Network>> {
+    let state = ctx.data::<AppState>()?;
+    let cache = ctx.data::<NetworkCache>()?;
+    Ok(cache
+        .0
+        .get_or_try_init(|| async {
+            catalog::network::Network::load(&state.db)
+                .await
+                .map(std::sync::Arc::new)
+        })
+        .await
+        .gql()?
+        .clone())
 }
 
 /// A body that funds schemes: a stored funder, or one as a scheme names it (its id is then
@@ -114,6 +136,69 @@ impl Funder {
     /// The name as it reads in a sentence, with its article (« l'État »).
     async fn name_in_sentence(&self) -> Option<&str> {
         self.record.name_in_sentence.as_deref()
+    }
+    /// The funder it is a local service of (« État — préfectures » for the Préfecture de la
+    /// Haute-Marne).
+    async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Funder>> {
+        let id = self.stored_id(ctx).await?;
+        let network = network(ctx).await?;
+        let Some(parent) = network.get(id).and_then(|n| n.parent) else {
+            return Ok(None);
+        };
+        let state = ctx.data::<AppState>()?;
+        Ok(catalog::funder::get_by_id(&state.db, parent)
+            .await
+            .gql()?
+            .map(Funder::from))
+    }
+    /// Its local services, by name.
+    async fn services(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Funder>> {
+        let id = self.stored_id(ctx).await?;
+        let network = network(ctx).await?;
+        let state = ctx.data::<AppState>()?;
+        let mut out = Vec::new();
+        for &service in network.services(id) {
+            if let Some(f) = catalog::funder::get_by_id(&state.db, service).await.gql()? {
+                out.push(Funder::from(f));
+            }
+        }
+        out.sort_by_cached_key(|f| catalog::text::fold(&f.record.name));
+        Ok(out)
+    }
+    /// Where it acts, for a service: territory codes and `zoning:<slug>`.
+    async fn jurisdiction(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        let id = self.stored_id(ctx).await?;
+        Ok(network(ctx)
+            .await?
+            .get(id)
+            .map(|n| n.jurisdiction.clone())
+            .unwrap_or_default())
+    }
+    /// Whether it receives dossiers in Guichet: it or a parent has an agent or a contact
+    /// address.
+    async fn receives(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let id = self.stored_id(ctx).await?;
+        Ok(network(ctx).await?.receives(id))
+    }
+    /// Whether staff curate it (an import never changes it).
+    async fn curated(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let id = self.stored_id(ctx).await?;
+        Ok(network(ctx).await?.get(id).is_some_and(|n| n.curated))
+    }
+    /// Its agents (staff, and the agents of this funder; empty for anyone else).
+    async fn agents(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::account::Account>> {
+        let id = self.stored_id(ctx).await?;
+        let state = ctx.data::<AppState>()?;
+        let actor = ctx.data::<Actor>()?;
+        Ok(dossier::agent::agents(&state.db, actor, id)
+            .await
+            .gql()?
+            .into_iter()
+            .map(super::account::Account)
+            .collect())
     }
     /// Number of published schemes.
     async fn scheme_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
@@ -242,6 +327,18 @@ impl Scheme {
     }
     async fn description(&self) -> Option<&str> {
         self.0.record.description.as_deref()
+    }
+    /// Whether dossiers on it can be filed in Guichet somewhere: each of its funders has a
+    /// service (itself, a parent or a local service) with an agent or a contact address.
+    /// Whether it does for a given commune: `SchemeMatch.receivesInGuichet`.
+    async fn receives_in_guichet(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let network = network(ctx).await?;
+        Ok(!self.0.record.funders.is_empty()
+            && self.0.record.funders.iter().all(|f| {
+                network
+                    .by_slug(&f.slug)
+                    .is_some_and(|n| network.some_service_receives(n.id))
+            }))
     }
     async fn funders(&self) -> Vec<Funder> {
         self.0
@@ -517,6 +614,8 @@ impl CatalogQuery {
 
     /// Schemes by title: published ones, or the given statuses for staff; a funder editor
     /// who asks for drafts or archives gets those of its funder and its services only.
+    // One Rust argument per GraphQL argument of the field.
+    #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
     async fn schemes(
         &self,
@@ -525,11 +624,21 @@ impl CatalogQuery {
         after: Option<String>,
         funder: Option<String>,
         status: Option<Vec<SchemeStatus>>,
+        #[graphql(desc = "Only schemes of this theme (slug).")] theme: Option<String>,
+        #[graphql(desc = "Only schemes last checked against their source before this day.")]
+        verified_before: Option<Date>,
+        #[graphql(desc = "Only schemes nobody has checked against their source yet.")]
+        never_verified: Option<bool>,
         #[graphql(
             desc = "Only the schemes whose publication a funder asked for and that staff have not answered yet (true), or the others (false)."
         )]
         awaiting_publication: Option<bool>,
     ) -> async_graphql::Result<SchemeConnection> {
+        let verified = match (never_verified.unwrap_or(false), verified_before) {
+            (true, _) => Verified::Never,
+            (false, Some(Date(day))) => Verified::Before(day),
+            (false, None) => Verified::Any,
+        };
         let filter = ListFilter {
             statuses: status
                 .unwrap_or_default()
@@ -537,6 +646,8 @@ impl CatalogQuery {
                 .map(Into::into)
                 .collect(),
             funder,
+            theme: theme.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()),
+            verified,
             awaiting_publication,
         };
         list_schemes(ctx, filter, first, after).await
@@ -580,6 +691,13 @@ pub struct FunderInput {
     pub public_body: Option<bool>,
     /// The name with its article, as it reads in a sentence (« l'État »).
     pub name_in_sentence: Option<String>,
+    /// The slug of the funder it is a local service of; left out, it keeps its parent.
+    pub parent: Option<String>,
+    /// Where it acts, for a service: INSEE commune codes, EPCI SIREN, département and région
+    /// codes (`REGION:44` for a région whose code is also a département's), or
+    /// `zoning:<slug>`; left out, it keeps its jurisdiction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jurisdiction: Option<Vec<String>>,
 }
 
 #[derive(InputObject, Serialize)]
@@ -865,10 +983,13 @@ impl CatalogMutation {
             contact_email: input.contact_email,
             public_body: input.public_body,
             name_in_sentence: input.name_in_sentence,
+            parent: input.parent,
+            jurisdiction: input.jurisdiction.unwrap_or_default(),
         };
-        let saved = catalog::funder::upsert(&state.db, &state.effects, actor, record)
-            .await
-            .gql()?;
+        let saved =
+            catalog::funder::upsert(&state.db, &state.effects, actor, &state.territories, record)
+                .await
+                .gql()?;
         Ok(saved.into())
     }
 }

@@ -1,6 +1,6 @@
 //! `matchProject`: which published schemes a project can get, and why.
 
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, SimpleObject};
 use std::collections::HashMap;
 
 use catalog::eligibility::{self, ValidProject};
@@ -122,6 +122,7 @@ impl From<eligibility::AmountRange> for AmountRange {
 
 /// A scheme evaluated for the project.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct SchemeMatch {
     pub scheme: Scheme,
     pub verdict: Verdict,
@@ -132,10 +133,65 @@ pub struct SchemeMatch {
     pub score: f64,
     pub criteria: Vec<Criterion>,
     pub estimated_amount: Option<AmountRange>,
+    /// The project's commune (INSEE code), to route to the services of the funders.
+    #[graphql(skip)]
+    pub commune: String,
+}
+
+#[ComplexObject]
+impl SchemeMatch {
+    /// The services a dossier on this scheme would reach for the project's commune: for
+    /// each funder of the scheme, the most local service of its network whose jurisdiction
+    /// contains the commune, else the funder itself.
+    async fn recipients(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::catalog::Funder>> {
+        let state = ctx.data::<AppState>()?;
+        let mut out = Vec::new();
+        for id in self.recipient_ids(ctx).await? {
+            if let Some(f) = catalog::funder::get_by_id(&state.db, id).await.gql()? {
+                out.push(super::catalog::Funder::from(f));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether a dossier on this scheme can be filed in Guichet for this commune: every
+    /// service it would reach (or a parent of it) has an agent or a contact address. When
+    /// false, the holder applies on the scheme's `applicationUrl`.
+    async fn receives_in_guichet(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let network = super::catalog::network(ctx).await?;
+        let ids = self.recipient_ids(ctx).await?;
+        Ok(!ids.is_empty() && ids.iter().all(|&id| network.receives(id)))
+    }
 }
 
 impl SchemeMatch {
-    fn new(m: Match) -> Self {
+    async fn recipient_ids(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<i64>> {
+        let state = ctx.data::<AppState>()?;
+        let network = super::catalog::network(ctx).await?;
+        let zonings = state.search.zonings();
+        let commune = state
+            .territories
+            .get_kind(&self.commune, catalog::TerritoryKind::Commune);
+        let mut out = Vec::new();
+        for funder in &self.scheme.0.record.funders {
+            let Some(node) = network.by_slug(&funder.slug) else {
+                continue;
+            };
+            let id = match commune {
+                Some(c) => network.route(node.id, c, &state.territories, &zonings),
+                None => node.id,
+            };
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    fn new(m: Match, commune: &str) -> Self {
         let Match {
             scheme,
             score,
@@ -157,6 +213,7 @@ impl SchemeMatch {
                 })
                 .collect(),
             estimated_amount: evaluation.estimated_amount.map(Into::into),
+            commune: commune.to_owned(),
         }
     }
 }
@@ -349,8 +406,9 @@ impl EligibilityQuery {
         #[graphql(default_with = "Some(false)")] include_ineligible: Option<bool>,
     ) -> async_graphql::Result<MatchResult> {
         let state = ctx.data::<AppState>()?;
-        let (_, matches) =
+        let (project, matches) =
             evaluate_all(state, project, include_ineligible.unwrap_or(false)).await?;
+        let commune = project.commune().code.clone();
         let count = |verdict| {
             matches
                 .iter()
@@ -360,7 +418,10 @@ impl EligibilityQuery {
         Ok(MatchResult {
             eligible_count: count(eligibility::Verdict::Eligible),
             to_check_count: count(eligibility::Verdict::ToCheck),
-            matches: matches.into_iter().map(SchemeMatch::new).collect(),
+            matches: matches
+                .into_iter()
+                .map(|m| SchemeMatch::new(m, &commune))
+                .collect(),
         })
     }
 

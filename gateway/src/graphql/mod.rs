@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admission;
+pub mod agent;
 pub mod alert;
 pub mod cache;
 pub mod catalog;
@@ -12,6 +13,7 @@ pub mod eligibility;
 pub mod error;
 pub mod scalars;
 pub mod search;
+pub mod staff;
 pub mod territory;
 pub mod vocab;
 
@@ -43,6 +45,7 @@ pub struct Query(
     conference::ConferenceQuery,
     territory::TerritoryQuery,
     account::AccountQuery,
+    staff::StaffQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -53,6 +56,8 @@ pub struct Mutation(
     dossier::DossierMutation,
     conference::ConferenceMutation,
     account::AccountMutation,
+    agent::AgentMutation,
+    staff::StaffMutation,
 );
 
 pub type GuichetSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -451,7 +456,8 @@ pub async fn handler(
         .data(DataLoader::new(
             catalog::SchemeCountLoader(state.db.clone()),
             tokio::spawn,
-        ));
+        ))
+        .data(catalog::NetworkCache::default());
     let schema = if operation.introspection {
         &state.introspection_schema
     } else {
