@@ -58,3 +58,63 @@ pub async fn history(db: &impl ConnectionTrait, entity: &str, slug: &str) -> Res
         })
         .collect())
 }
+
+/// A change in French for the change log, when there is more to say than its action.
+pub fn summary(change: &Change) -> Option<String> {
+    let d = &change.detail;
+    let text = match change.action.as_str() {
+        "create" => "Créé.".to_owned(),
+        "update" => {
+            let fields: Vec<&str> = d["fields"]
+                .as_array()?
+                .iter()
+                .filter_map(|f| f.as_str())
+                .map(field_label)
+                .collect();
+            if fields.is_empty() {
+                return None;
+            }
+            format!("Modifié\u{a0}: {}.", fields.join(", "))
+        }
+        "status" => {
+            let label = |v: &serde_json::Value| {
+                v.as_str()
+                    .and_then(crate::vocab::SchemeStatus::parse)
+                    .map(|s| s.label().to_lowercase())
+                    .unwrap_or_else(|| v.to_string())
+            };
+            format!("Statut\u{a0}: {} → {}.", label(&d["from"]), label(&d["to"]))
+        }
+        "publication_requested" => "Publication demandée.".to_owned(),
+        "sent_back" => format!(
+            "Renvoyé au financeur\u{a0}: «\u{a0}{}\u{a0}»",
+            d["comment"].as_str().unwrap_or_default()
+        ),
+        _ => return None,
+    };
+    Some(text)
+}
+
+/// The French name of a field of the scheme record.
+fn field_label(field: &str) -> &str {
+    match field {
+        "title" => "titre",
+        "summary" => "résumé",
+        "description" => "description",
+        "funders" => "financeurs",
+        "beneficiaryTypes" => "bénéficiaires",
+        "themes" => "thèmes",
+        "aidTypes" => "types d'aide",
+        "natures" => "nature des dépenses",
+        "perimeter" => "territoire",
+        "rules" => "conditions",
+        "funding" => "financement",
+        "calendar" => "calendrier",
+        "requiredDocuments" => "pièces demandées",
+        "applicationUrl" => "adresse de dépôt",
+        "sourceUrl" => "source",
+        "verifiedOn" => "date de vérification",
+        "status" => "statut",
+        other => other,
+    }
+}

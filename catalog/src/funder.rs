@@ -6,7 +6,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
-    QueryTrait,
+    QueryTrait, TransactionSession, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -397,11 +397,13 @@ pub(crate) async fn check_links(
     Ok(Some(found.id))
 }
 
-/// Validates and saves a funder (staff only); the funder becomes curated: no import changes
-/// it afterwards. The record replaces what Guichet holds, except `publicBody` and
-/// `nameInSentence` which an omitted value keeps.
-pub async fn upsert(
-    db: &impl ConnectionTrait,
+/// Validates and saves a funder (staff only), in one transaction; the funder becomes
+/// curated: no import changes it afterwards. The record replaces what Guichet holds, except
+/// `publicBody` and `nameInSentence` which an omitted value keeps. Its schemes are
+/// searchable as they are now (its name, kind, address) before this returns.
+pub async fn upsert<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    fx: &crate::Effects,
     actor: &Actor,
     territories: &Territories,
     mut record: FunderRecord,
@@ -416,7 +418,11 @@ pub async fn upsert(
     {
         return Err(e.into());
     }
-    save_record(db, actor, &record, Write::Staff).await
+    let txn = crate::db::begin_write(db).await?;
+    let saved = save_record(&txn, actor, &record, Write::Staff).await?;
+    txn.commit().await?;
+    fx.catalog_changed(db).await?;
+    Ok(saved)
 }
 
 pub async fn get(db: &impl ConnectionTrait, slug: &str) -> Result<Option<Funder>> {

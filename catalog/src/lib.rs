@@ -7,6 +7,7 @@ pub mod alert;
 pub mod calendar;
 pub mod change;
 pub mod db;
+pub mod effects;
 pub mod eligibility;
 pub mod email;
 pub mod entity;
@@ -28,5 +29,6 @@ pub mod vocab;
 pub mod zoning;
 
 pub use actor::{Actor, Role};
+pub use effects::Effects;
 pub use error::{Error, Result};
 pub use territory::{Territories, Territory, TerritoryKind};

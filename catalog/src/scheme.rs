@@ -10,15 +10,18 @@ use sea_orm::{
 };
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::actor::Actor;
+use crate::actor::{Actor, Role};
 use crate::calendar;
 use crate::change;
+use crate::effects::Effects;
+use crate::email::Email;
 use crate::entity::{
-    funder as funder_row, scheme as scheme_row, scheme_document, scheme_funder, scheme_perimeter,
-    scheme_tag,
+    account as account_row, funder as funder_row, scheme as scheme_row, scheme_document,
+    scheme_funder, scheme_perimeter, scheme_tag,
 };
 use crate::error::{Error, Result};
 use crate::funder::{self, FunderRecord};
+use crate::outbox::{self, Template};
 use crate::territory::{Territories, TerritoryKind};
 use crate::text;
 use crate::vocab::{
@@ -417,7 +420,10 @@ impl SchemeRecord {
             if value.is_some_and(|v| !(0.0..=100.0).contains(&v)) {
                 err(
                     field,
-                    "Un taux est un pourcentage compris entre 0 et 100.".into(),
+                    format!(
+                        "Un taux s'écrit en pourcentage, de 0 à 100 (30 pour 30\u{a0}%)\u{a0}: {} n'en est pas un.",
+                        value.unwrap_or_default().to_string().replace('.', ",")
+                    ),
                 );
             }
         }
@@ -591,6 +597,12 @@ pub struct Scheme {
     pub record: SchemeRecord,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When a funder editor asked for its publication, until staff answer.
+    #[serde(default)]
+    pub publication_requested_at: Option<DateTime<Utc>>,
+    /// What staff asked the funder editors to rework, until it is published.
+    #[serde(default)]
+    pub review_comment: Option<String>,
 }
 
 impl Scheme {
@@ -608,25 +620,156 @@ pub enum Saved {
 }
 
 /// Validates and saves a record (matched by slug): creates it or replaces its content,
-/// with its funders, in one transaction, and logs the change.
+/// with its funders, in one transaction, and logs the change (staff; for imports and the
+/// seed: a record without status is a draft, and nothing touches the search index).
 #[tracing::instrument(skip_all, fields(slug = %record.slug))]
 pub async fn save<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     actor: &Actor,
     territories: &Territories,
-    mut record: SchemeRecord,
+    record: SchemeRecord,
 ) -> Result<(Saved, Scheme)> {
     actor.require_staff()?;
-    record.normalize();
-    if let Some(e) = record.validate(territories).into_iter().next() {
-        return Err(e.into());
+    store(db, actor, &Curator::Staff, territories, record, Write::Save).await
+}
+
+/// Who may write a scheme, and which ones.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Curator {
+    /// Staff, administrators and the command line: every scheme, every status.
+    Staff,
+    /// A funder agent with `editor`: the schemes whose funders include its funder or one of
+    /// its services (`network`, the funder first), and only as drafts.
+    Editor { funder_id: i64, network: Vec<i64> },
+}
+
+impl Curator {
+    /// What `actor` may curate; fails for anyone else.
+    pub async fn of(db: &impl ConnectionTrait, actor: &Actor) -> Result<Curator> {
+        match actor {
+            Actor::Anonymous => Err(Error::Unauthenticated),
+            _ if actor.is_staff() => Ok(Curator::Staff),
+            Actor::Account {
+                role: crate::Role::Funder,
+                editor: true,
+                funder_id: Some(funder_id),
+                ..
+            } => Ok(Curator::Editor {
+                funder_id: *funder_id,
+                network: network_of(db, *funder_id).await?,
+            }),
+            _ => Err(Error::Forbidden),
+        }
     }
+
+    /// What `actor` may curate, or `None` for someone who only reads the catalogue.
+    pub async fn of_reader(db: &impl ConnectionTrait, actor: &Actor) -> Result<Option<Curator>> {
+        match Curator::of(db, actor).await {
+            Ok(c) => Ok(Some(c)),
+            Err(Error::Unauthenticated | Error::Forbidden) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether this curator may write a scheme funded by `funders` (ids).
+    pub fn covers(&self, funders: &[i64]) -> bool {
+        match self {
+            Curator::Staff => true,
+            Curator::Editor { network, .. } => funders.iter().any(|f| network.contains(f)),
+        }
+    }
+}
+
+/// A funder and every service under it (by `funder.parent_id`), the funder first.
+pub async fn network_of(db: &impl ConnectionTrait, funder_id: i64) -> Result<Vec<i64>> {
+    let links: Vec<(i64, Option<i64>)> = funder_row::Entity::find()
+        .select_only()
+        .column(funder_row::Column::Id)
+        .column(funder_row::Column::ParentId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut network = vec![funder_id];
+    let mut i = 0;
+    while i < network.len() {
+        let parent = network[i];
+        for (id, p) in &links {
+            if *p == Some(parent) && !network.contains(id) {
+                network.push(*id);
+            }
+        }
+        i += 1;
+    }
+    Ok(network)
+}
+
+/// The ids of the funders of the scheme `scheme_id`.
+async fn funder_ids_of(db: &impl ConnectionTrait, scheme_id: i64) -> Result<Vec<i64>> {
+    Ok(scheme_funder::Entity::find()
+        .select_only()
+        .column(scheme_funder::Column::FunderId)
+        .filter(scheme_funder::Column::SchemeId.eq(scheme_id))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// How a write treats the status and the publication request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Write {
+    /// Import and seed: the record says everything (no status: draft).
+    Save,
+    /// A new scheme through the catalogue screens: the slug must be free.
+    Create,
+    /// An edit of an existing scheme: without status, it keeps its status.
+    Update,
+}
+
+async fn store<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    curator: &Curator,
+    territories: &Territories,
+    mut record: SchemeRecord,
+    write: Write,
+) -> Result<(Saved, Scheme)> {
+    record.slug = record.slug.trim().to_owned();
     let txn = crate::db::begin_write(db).await?;
     let existing = scheme_row::Entity::find()
         .filter(scheme_row::Column::Slug.eq(&record.slug))
         .one(&txn)
         .await?;
+    match (write, &existing) {
+        (Write::Create, Some(_)) => {
+            return Err(Error::Conflict(format!(
+                "Un dispositif a déjà l'identifiant « {} ».",
+                record.slug
+            )));
+        }
+        (Write::Update, None) => {
+            return Err(Error::NotFound(format!("Dispositif « {} »", record.slug)));
+        }
+        _ => {}
+    }
+    if write == Write::Update
+        && record.status.is_none()
+        && let Some(row) = &existing
+    {
+        record.status = SchemeStatus::parse(&row.status);
+    }
+    if let Curator::Editor { .. } = curator {
+        editor_may_write(&txn, curator, existing.as_ref(), &mut record).await?;
+    }
+    record.normalize();
+    if let Some(e) = record.validate(territories).into_iter().next() {
+        return Err(e.into());
+    }
     let now = Utc::now();
+    let published = record.status == Some(SchemeStatus::Published);
+    let review = match &existing {
+        Some(row) if !published => (row.publication_requested_at, row.review_comment.clone()),
+        _ => (None, None),
+    };
     let (saved, id, created_at) = match existing {
         Some(row) => {
             let current = hydrate(&txn, vec![row.clone()]).await?.remove(0);
@@ -638,6 +781,11 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
             let mut active = to_active(&record, now);
             active.id = Set(row.id);
             active.created_at = Set(row.created_at);
+            if published {
+                // Published: nothing waits any more.
+                active.publication_requested_at = Set(None);
+                active.review_comment = Set(None);
+            }
             scheme_row::Entity::update(active).exec(&txn).await?;
             delete_children(&txn, row.id).await?;
             change::record(
@@ -649,6 +797,21 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
                 serde_json::json!({ "fields": changed }),
             )
             .await?;
+            let status = record.status.unwrap_or(SchemeStatus::Draft).as_str();
+            if row.status != status {
+                change::record(
+                    &txn,
+                    actor,
+                    "scheme",
+                    &record.slug,
+                    "status",
+                    serde_json::json!({
+                        "from": row.status,
+                        "to": status,
+                    }),
+                )
+                .await?;
+            }
             (Saved::Updated, row.id, row.created_at)
         }
         None => {
@@ -676,13 +839,122 @@ pub async fn save<C: ConnectionTrait + TransactionTrait>(
             record,
             created_at,
             updated_at: now,
+            publication_requested_at: review.0,
+            review_comment: review.1,
         },
     ))
 }
 
-/// Sets a scheme's status, logging the change; unchanged when it already has it.
+/// The rules of a funder editor's write, checked in its transaction: the scheme (as it was,
+/// and as it will be) is funded by the editor's funder or one of its services; a published
+/// scheme stays as the public sees it (staff change it: an editor's edit would either
+/// unpublish it or publish unreviewed text, so it is refused); what the editor saves is a
+/// draft; the funders it names are taken as Guichet holds them (an editor does not rename
+/// or re-address a funder through a scheme).
+async fn editor_may_write(
+    db: &impl ConnectionTrait,
+    curator: &Curator,
+    existing: Option<&scheme_row::Model>,
+    record: &mut SchemeRecord,
+) -> Result<()> {
+    if let Some(row) = existing {
+        if !curator.covers(&funder_ids_of(db, row.id).await?) {
+            return Err(Error::Forbidden);
+        }
+        if row.status == SchemeStatus::Published.as_str() {
+            return Err(Error::Conflict(
+                "Ce dispositif est publié : seule l'équipe du guichet peut le modifier. \
+                 Écrivez-lui la modification à faire."
+                    .into(),
+            ));
+        }
+    }
+    match record.status {
+        None | Some(SchemeStatus::Draft) => record.status = Some(SchemeStatus::Draft),
+        Some(SchemeStatus::Archived)
+            if existing.is_some_and(|r| r.status == SchemeStatus::Archived.as_str()) =>
+        {
+            record.status = Some(SchemeStatus::Draft)
+        }
+        Some(_) => {
+            return Err(Error::validation(
+                "status",
+                "Un financeur enregistre ses dispositifs en brouillon ; demandez leur \
+                 publication à l'équipe du guichet.",
+            ));
+        }
+    }
+    let mut ids = Vec::with_capacity(record.funders.len());
+    for (i, f) in record.funders.iter_mut().enumerate() {
+        let stored = funder_row::Entity::find()
+            .filter(funder_row::Column::Slug.eq(f.slug.trim()))
+            .one(db)
+            .await?
+            .ok_or_else(|| {
+                Error::validation(
+                    format!("funders.{i}.slug"),
+                    format!(
+                        "Financeur inconnu : « {} ». L'équipe du guichet crée les financeurs.",
+                        f.slug.trim()
+                    ),
+                )
+            })?;
+        ids.push(stored.id);
+        *f = funder::Funder::from(stored).record;
+    }
+    if !curator.covers(&ids) {
+        return Err(Error::validation(
+            "funders",
+            "Parmi les financeurs du dispositif, indiquez le vôtre ou l'un de ses services.",
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a scheme through the catalogue screens (staff, or a funder editor for its own
+/// funder, then as a draft); searchable before this returns.
+pub async fn create<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    fx: &Effects,
+    actor: &Actor,
+    territories: &Territories,
+    record: SchemeRecord,
+) -> Result<Scheme> {
+    let curator = Curator::of(db, actor).await?;
+    let (_, saved) = store(db, actor, &curator, territories, record, Write::Create).await?;
+    fx.schemes_changed(std::slice::from_ref(&saved)).await?;
+    Ok(saved)
+}
+
+/// Replaces the content of the scheme `slug` (staff, or a funder editor for a draft of its
+/// own funder). A record without status keeps the scheme's status; the slug cannot change.
+/// Searchable before this returns.
+pub async fn update<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    fx: &Effects,
+    actor: &Actor,
+    territories: &Territories,
+    slug: &str,
+    record: SchemeRecord,
+) -> Result<Scheme> {
+    let curator = Curator::of(db, actor).await?;
+    if record.slug.trim() != slug.trim() {
+        return Err(Error::validation(
+            "slug",
+            "L'identifiant d'un dispositif ne peut pas être changé.",
+        ));
+    }
+    let (_, saved) = store(db, actor, &curator, territories, record, Write::Update).await?;
+    fx.schemes_changed(std::slice::from_ref(&saved)).await?;
+    Ok(saved)
+}
+
+/// Sets a scheme's status, logging the change; unchanged when it already has it (staff).
+/// Publishing clears a pending publication request and its review comment, and tells the
+/// editors who asked.
 pub async fn set_status<C: ConnectionTrait + TransactionTrait>(
     db: &C,
+    fx: &Effects,
     actor: &Actor,
     slug: &str,
     status: SchemeStatus,
@@ -694,11 +966,19 @@ pub async fn set_status<C: ConnectionTrait + TransactionTrait>(
         .one(&txn)
         .await?
         .ok_or_else(|| Error::NotFound(format!("Dispositif « {slug} »")))?;
-    if row.status != status.as_str() {
+    let requested = row.publication_requested_at.is_some();
+    let mut mailed = false;
+    if row.status != status.as_str() || (status == SchemeStatus::Published && requested) {
         let before = row.status.clone();
+        let id = row.id;
+        let title = row.title.clone();
         let mut active: scheme_row::ActiveModel = row.into();
         active.status = Set(status.as_str().to_owned());
         active.updated_at = Set(Utc::now());
+        if status == SchemeStatus::Published {
+            active.publication_requested_at = Set(None);
+            active.review_comment = Set(None);
+        }
         scheme_row::Entity::update(active).exec(&txn).await?;
         change::record(
             &txn,
@@ -709,11 +989,217 @@ pub async fn set_status<C: ConnectionTrait + TransactionTrait>(
             serde_json::json!({ "from": before, "to": status.as_str() }),
         )
         .await?;
+        if status == SchemeStatus::Published && requested {
+            let link = fx.link(&format!("/dispositifs/{slug}"));
+            for to in editors_of(&txn, id).await? {
+                outbox::enqueue(
+                    &txn,
+                    PUBLISHED.render(to, &[("title", &title), ("link", &link)]),
+                )
+                .await?;
+                mailed = true;
+            }
+        }
     }
     let scheme = get(&txn, slug)
         .await?
         .expect("the scheme exists in this transaction");
     txn.commit().await?;
+    fx.schemes_changed(std::slice::from_ref(&scheme)).await?;
+    if mailed {
+        fx.mail_queued();
+    }
+    Ok(scheme)
+}
+
+/// To staff: a funder editor asks for a draft to be published.
+pub const PUBLICATION_REQUESTED: Template = crate::mail_template!("publication_requested");
+/// To the funder's editors: staff sent a draft back with a comment.
+pub const SENT_BACK: Template = crate::mail_template!("scheme_sent_back");
+/// To the funder's editors: the draft they asked about is published.
+pub const PUBLISHED: Template = crate::mail_template!("scheme_published");
+
+/// The addresses of the staff (staff and administrator accounts).
+async fn staff_addresses(db: &impl ConnectionTrait) -> Result<Vec<Email>> {
+    Ok(account_row::Entity::find()
+        .filter(account_row::Column::Role.is_in([Role::Staff.as_str(), Role::Admin.as_str()]))
+        .order_by_asc(account_row::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|a| Email::parse(&a.email).ok())
+        .collect())
+}
+
+/// The addresses of the editors who may curate the scheme `scheme_id`: editor agents of
+/// one of its funders or of a funder above one of them.
+async fn editors_of(db: &impl ConnectionTrait, scheme_id: i64) -> Result<Vec<Email>> {
+    let funders = funder_ids_of(db, scheme_id).await?;
+    let editors = account_row::Entity::find()
+        .filter(account_row::Column::Role.eq(Role::Funder.as_str()))
+        .filter(account_row::Column::Editor.eq(true))
+        .order_by_asc(account_row::Column::Id)
+        .all(db)
+        .await?;
+    let mut list = Vec::new();
+    for account in editors {
+        let Some(funder_id) = account.funder_id else {
+            continue;
+        };
+        if network_of(db, funder_id)
+            .await?
+            .iter()
+            .any(|f| funders.contains(f))
+            && let Ok(email) = Email::parse(&account.email)
+        {
+            list.push(email);
+        }
+    }
+    Ok(list)
+}
+
+/// A funder editor asks staff to publish a draft of its funder: the request is recorded
+/// (a previous review comment stays until staff answer) and staff are mailed.
+pub async fn request_publication<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    fx: &Effects,
+    actor: &Actor,
+    slug: &str,
+) -> Result<Scheme> {
+    let curator = Curator::of(db, actor).await?;
+    let slug = slug.trim();
+    let txn = crate::db::begin_write(db).await?;
+    let row = scheme_row::Entity::find()
+        .filter(scheme_row::Column::Slug.eq(slug))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("Dispositif « {slug} »")))?;
+    if !curator.covers(&funder_ids_of(&txn, row.id).await?) {
+        return Err(Error::Forbidden);
+    }
+    if row.status == SchemeStatus::Published.as_str() {
+        return Err(Error::Conflict("Ce dispositif est déjà publié.".into()));
+    }
+    let id = row.id;
+    let title = row.title.clone();
+    let already = row.publication_requested_at.is_some();
+    if !already {
+        let now = Utc::now();
+        let mut active: scheme_row::ActiveModel = row.into();
+        active.publication_requested_at = Set(Some(now));
+        active.updated_at = Set(now);
+        scheme_row::Entity::update(active).exec(&txn).await?;
+        change::record(
+            &txn,
+            actor,
+            "scheme",
+            slug,
+            "publication_requested",
+            serde_json::json!({}),
+        )
+        .await?;
+        let link = fx.link(&format!("/gestion/dispositifs/{slug}"));
+        let by = actor.label();
+        for to in staff_addresses(&txn).await? {
+            outbox::enqueue(
+                &txn,
+                PUBLICATION_REQUESTED
+                    .render(to, &[("title", &title), ("by", &by), ("link", &link)]),
+            )
+            .await?;
+        }
+    }
+    let scheme = hydrate(
+        &txn,
+        vec![
+            scheme_row::Entity::find_by_id(id)
+                .one(&txn)
+                .await?
+                .expect("the scheme exists in this transaction"),
+        ],
+    )
+    .await?
+    .remove(0);
+    txn.commit().await?;
+    if !already {
+        fx.mail_queued();
+    }
+    Ok(scheme)
+}
+
+/// Staff send a draft back to its funder's editors with a comment: the request is cleared,
+/// the comment kept on the scheme, and the editors mailed.
+pub async fn send_back<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    fx: &Effects,
+    actor: &Actor,
+    slug: &str,
+    comment: &str,
+) -> Result<Scheme> {
+    actor.require_staff()?;
+    let slug = slug.trim();
+    let comment = comment.trim();
+    if comment.is_empty() {
+        return Err(Error::validation(
+            "comment",
+            "Écrivez ce qu'il faut reprendre avant de renvoyer le dispositif.",
+        ));
+    }
+    text::multi_line("comment", comment)?;
+    if comment.chars().count() > 5000 {
+        return Err(Error::validation(
+            "comment",
+            "Le commentaire ne doit pas dépasser 5 000 caractères.",
+        ));
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let row = scheme_row::Entity::find()
+        .filter(scheme_row::Column::Slug.eq(slug))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("Dispositif « {slug} »")))?;
+    if row.status == SchemeStatus::Published.as_str() {
+        return Err(Error::Conflict(
+            "Ce dispositif est publié : archivez-le plutôt que de le renvoyer.".into(),
+        ));
+    }
+    let id = row.id;
+    let title = row.title.clone();
+    let now = Utc::now();
+    let mut active: scheme_row::ActiveModel = row.into();
+    active.publication_requested_at = Set(None);
+    active.review_comment = Set(Some(comment.to_owned()));
+    active.updated_at = Set(now);
+    scheme_row::Entity::update(active).exec(&txn).await?;
+    change::record(
+        &txn,
+        actor,
+        "scheme",
+        slug,
+        "sent_back",
+        serde_json::json!({ "comment": comment }),
+    )
+    .await?;
+    let link = fx.link(&format!("/gestion/dispositifs/{slug}"));
+    let mut mailed = false;
+    for to in editors_of(&txn, id).await? {
+        outbox::enqueue(
+            &txn,
+            SENT_BACK.render(
+                to,
+                &[("title", &title), ("comment", comment), ("link", &link)],
+            ),
+        )
+        .await?;
+        mailed = true;
+    }
+    let scheme = get(&txn, slug)
+        .await?
+        .expect("the scheme exists in this transaction");
+    txn.commit().await?;
+    if mailed {
+        fx.mail_queued();
+    }
     Ok(scheme)
 }
 
@@ -1093,6 +1579,8 @@ async fn hydrate_batch(
                 record,
                 created_at: row.created_at,
                 updated_at: row.updated_at,
+                publication_requested_at: row.publication_requested_at,
+                review_comment: row.review_comment,
             }
         })
         .collect())
@@ -1107,15 +1595,32 @@ pub async fn get(db: &impl ConnectionTrait, slug: &str) -> Result<Option<Scheme>
     Ok(hydrate(db, row.into_iter().collect()).await?.pop())
 }
 
-/// The scheme with this slug as `actor` may see it: drafts and archives only for staff.
+/// The scheme with this slug as `actor` may see it: drafts and archives only for staff and
+/// for the editors of its funders.
 pub async fn get_visible(
     db: &impl ConnectionTrait,
     actor: &Actor,
     slug: &str,
 ) -> Result<Option<Scheme>> {
-    Ok(get(db, slug)
-        .await?
-        .filter(|s| actor.is_staff() || s.status() == SchemeStatus::Published))
+    let Some(scheme) = get(db, slug).await? else {
+        return Ok(None);
+    };
+    if scheme.status() == SchemeStatus::Published || may_curate(db, actor, scheme.id).await? {
+        return Ok(Some(scheme));
+    }
+    Ok(None)
+}
+
+/// Whether `actor` may see the drafts, review and change log of the scheme `scheme_id`:
+/// staff, and editors of one of its funders.
+pub async fn may_curate(db: &impl ConnectionTrait, actor: &Actor, scheme_id: i64) -> Result<bool> {
+    if actor.is_staff() {
+        return Ok(true);
+    }
+    Ok(match Curator::of_reader(db, actor).await? {
+        Some(curator) => curator.covers(&funder_ids_of(db, scheme_id).await?),
+        None => false,
+    })
 }
 
 /// The schemes with these ids, in no particular order.
@@ -1180,6 +1685,9 @@ pub struct ListFilter {
     pub theme: Option<String>,
     /// Which verification dates (`verified_on`) to keep.
     pub verified: Verified,
+    /// Only schemes whose publication was asked for and not answered yet (`true`), or only
+    /// the others (`false`). With no status given, `true` looks at every status.
+    pub awaiting_publication: Option<bool>,
 }
 
 /// A filter on the date someone last checked a scheme against its source.
@@ -1201,7 +1709,9 @@ pub struct Page {
     pub offset: u64,
 }
 
-/// Lists schemes by title; non-staff actors only ever see published ones.
+/// Lists schemes by title. Staff see the statuses they ask for; a funder editor who asks
+/// for drafts or archives sees only the schemes of its funder and its services (in the
+/// statuses asked for); everyone else only ever sees published schemes.
 pub async fn list(
     db: &impl ConnectionTrait,
     actor: &Actor,
@@ -1210,10 +1720,43 @@ pub async fn list(
     limit: u64,
 ) -> Result<Page> {
     let mut statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
-    if statuses.is_empty() || !actor.is_staff() {
-        statuses = vec![SchemeStatus::Published.as_str()];
+    if statuses.is_empty() {
+        statuses = if filter.awaiting_publication == Some(true) {
+            SchemeStatus::ALL.iter().map(|s| s.as_str()).collect()
+        } else {
+            vec![SchemeStatus::Published.as_str()]
+        };
+    }
+    let beyond_published = statuses
+        .iter()
+        .any(|s| *s != SchemeStatus::Published.as_str());
+    let mut network = None;
+    if beyond_published {
+        match Curator::of_reader(db, actor).await? {
+            Some(Curator::Staff) => {}
+            Some(Curator::Editor { network: n, .. }) => network = Some(n),
+            None => statuses = vec![SchemeStatus::Published.as_str()],
+        }
     }
     let mut query = scheme_row::Entity::find().filter(scheme_row::Column::Status.is_in(statuses));
+    if let Some(network) = network {
+        query = query.filter(
+            scheme_row::Column::Id.in_subquery(
+                scheme_funder::Entity::find()
+                    .select_only()
+                    .column(scheme_funder::Column::SchemeId)
+                    .filter(scheme_funder::Column::FunderId.is_in(network))
+                    .into_query(),
+            ),
+        );
+    }
+    match filter.awaiting_publication {
+        Some(true) => {
+            query = query.filter(scheme_row::Column::PublicationRequestedAt.is_not_null())
+        }
+        Some(false) => query = query.filter(scheme_row::Column::PublicationRequestedAt.is_null()),
+        None => {}
+    }
     if let Some(slug) = &filter.funder {
         let Some(funder) = funder_row::Entity::find()
             .filter(funder_row::Column::Slug.eq(slug))

@@ -117,7 +117,10 @@ pub const SERVICES: &str = include_str!("../seed/funders.json");
 /// Creates each seed service that the database does not have yet, once its parent and the
 /// zonings of its jurisdiction exist (a service staff changed is never touched). Returns
 /// how many were created.
-pub async fn load_services(db: &impl ConnectionTrait, territories: &Territories) -> Result<usize> {
+pub async fn load_services<C: ConnectionTrait + sea_orm::TransactionTrait>(
+    db: &C,
+    territories: &Territories,
+) -> Result<usize> {
     let services: Vec<crate::funder::FunderRecord> =
         serde_json::from_str(SERVICES).expect("the seed services are valid JSON");
     let mut created = 0;
@@ -132,7 +135,14 @@ pub async fn load_services(db: &impl ConnectionTrait, territories: &Territories)
         if !parent_known {
             continue;
         }
-        crate::funder::upsert(db, &Actor::Operator, territories, record).await?;
+        crate::funder::upsert(
+            db,
+            &crate::Effects::default(),
+            &Actor::Operator,
+            territories,
+            record,
+        )
+        .await?;
         created += 1;
     }
     Ok(created)

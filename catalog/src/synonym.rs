@@ -5,10 +5,14 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryOrder, sea_query::OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, EntityTrait, QueryOrder, TransactionSession,
+    TransactionTrait, sea_query::OnConflict,
+};
 
 use crate::actor::Actor;
 use crate::change;
+use crate::effects::Effects;
 use crate::entity::{meta, synonym};
 use crate::error::{Error, Result};
 use crate::text::words;
@@ -105,17 +109,24 @@ pub async fn version(db: &impl ConnectionTrait) -> Result<Option<String>> {
         .map(|m| m.value))
 }
 
-/// Creates or replaces a group (staff).
-pub async fn set(db: &impl ConnectionTrait, actor: &Actor, group: Group) -> Result<Group> {
+/// Creates or replaces a group (staff), in one transaction; searches in this process use
+/// it before this returns (others at their next sync).
+pub async fn set<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    fx: &Effects,
+    actor: &Actor,
+    group: Group,
+) -> Result<Group> {
     actor.require_staff()?;
     let group = Group {
         term: group.term.trim().to_owned(),
         synonyms: group.synonyms.iter().map(|s| s.trim().to_owned()).collect(),
     };
     validate(&group)?;
-    save(db, &group).await?;
+    let txn = crate::db::begin_write(db).await?;
+    save(&txn, &group).await?;
     change::record(
-        db,
+        &txn,
         actor,
         "synonym",
         &group.term,
@@ -123,7 +134,9 @@ pub async fn set(db: &impl ConnectionTrait, actor: &Actor, group: Group) -> Resu
         serde_json::json!({ "synonyms": group.synonyms }),
     )
     .await?;
-    bump_version(db).await?;
+    bump_version(&txn).await?;
+    txn.commit().await?;
+    fx.synonyms_changed(db).await?;
     Ok(group)
 }
 
@@ -143,17 +156,24 @@ async fn save(db: &impl ConnectionTrait, group: &Group) -> Result<()> {
     Ok(())
 }
 
-/// Deletes a group (staff); true when it existed.
-pub async fn delete(db: &impl ConnectionTrait, actor: &Actor, term: &str) -> Result<bool> {
+/// Deletes a group (staff); true when it existed. Searches in this process stop using it
+/// before this returns.
+pub async fn delete<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    fx: &Effects,
+    actor: &Actor,
+    term: &str,
+) -> Result<bool> {
     actor.require_staff()?;
+    let txn = crate::db::begin_write(db).await?;
     let deleted = synonym::Entity::delete_by_id(term.trim().to_owned())
-        .exec(db)
+        .exec(&txn)
         .await?
         .rows_affected
         > 0;
     if deleted {
         change::record(
-            db,
+            &txn,
             actor,
             "synonym",
             term.trim(),
@@ -161,20 +181,33 @@ pub async fn delete(db: &impl ConnectionTrait, actor: &Actor, term: &str) -> Res
             serde_json::json!({}),
         )
         .await?;
-        bump_version(db).await?;
+        bump_version(&txn).await?;
+    }
+    txn.commit().await?;
+    if deleted {
+        fx.synonyms_changed(db).await?;
     }
     Ok(deleted)
 }
 
-/// Imports groups (staff): each replaces the group of the same term. Returns how many.
-pub async fn import(db: &impl ConnectionTrait, actor: &Actor, groups: &[Group]) -> Result<usize> {
+/// Imports groups (staff): each replaces the group of the same term, all or none (every
+/// group is checked before any is written). Returns how many.
+pub async fn import<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    fx: &Effects,
+    actor: &Actor,
+    groups: &[Group],
+) -> Result<usize> {
     actor.require_staff()?;
     for group in groups {
         validate(group)?;
-        save(db, group).await?;
+    }
+    let txn = crate::db::begin_write(db).await?;
+    for group in groups {
+        save(&txn, group).await?;
     }
     change::record(
-        db,
+        &txn,
         actor,
         "synonym",
         "*",
@@ -182,17 +215,19 @@ pub async fn import(db: &impl ConnectionTrait, actor: &Actor, groups: &[Group]) 
         serde_json::json!({ "groups": groups.len() }),
     )
     .await?;
-    bump_version(db).await?;
+    bump_version(&txn).await?;
+    txn.commit().await?;
+    fx.synonyms_changed(db).await?;
     Ok(groups.len())
 }
 
 /// Loads the seed dictionary on first start.
-pub async fn seed_if_empty(db: &impl ConnectionTrait) -> Result<()> {
+pub async fn seed_if_empty<C: ConnectionTrait + TransactionTrait>(db: &C) -> Result<()> {
     if version(db).await?.is_some() {
         return Ok(());
     }
     let groups = parse_csv(SEED).expect("the seed synonyms are valid");
-    import(db, &Actor::Operator, &groups).await?;
+    import(db, &Effects::default(), &Actor::Operator, &groups).await?;
     Ok(())
 }
 

@@ -466,3 +466,68 @@ mod tests {
         assert!(all.get("frr").is_none());
     }
 }
+
+/// Largest zoning file accepted from a browser or the command line: the 35,000 communes
+/// of France with a few columns each fit several times over.
+pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+
+/// What importing a zoning file did, each unknown code with its line in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileImported {
+    pub imported: Imported,
+    /// The codes left out, with the line of the file each came from.
+    pub unknown: Vec<UnknownCode>,
+}
+
+/// Imports a zoning from the content of a list file (see [`parse_codes`]; the codes are
+/// ASCII, so a file in another encoding than UTF-8 still reads), then makes the change
+/// visible to this process's search index. The command line and GraphQL both come here.
+#[allow(clippy::too_many_arguments)]
+pub async fn import_file<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    fx: &crate::Effects,
+    actor: &Actor,
+    territories: &Territories,
+    slug: &str,
+    name: &str,
+    source: &str,
+    as_of: NaiveDate,
+    content: &[u8],
+) -> Result<FileImported> {
+    actor.require_staff()?;
+    if content.len() > MAX_FILE_BYTES {
+        return Err(Error::validation(
+            "file",
+            format!(
+                "Le fichier dépasse {}\u{a0}Mo : envoyez seulement la liste des codes INSEE.",
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
+    let content = String::from_utf8_lossy(content);
+    let parsed = parse_codes(&content);
+    if parsed.is_empty() {
+        return Err(Error::validation(
+            "file",
+            "Le fichier ne contient aucun code de commune (un code INSEE par ligne, ou un CSV avec une colonne « insee » ou « code »).",
+        ));
+    }
+    let input = ZoningInput {
+        slug: slug.to_owned(),
+        name: name.to_owned(),
+        source: source.to_owned(),
+        as_of,
+        communes: parsed.iter().map(|(_, code)| code.clone()).collect(),
+    };
+    let imported = import(db, actor, territories, input, false).await?;
+    let unknown = imported
+        .unknown
+        .iter()
+        .map(|u| UnknownCode {
+            line: parsed[u.line - 1].0,
+            code: u.code.clone(),
+        })
+        .collect();
+    fx.catalog_changed(db).await?;
+    Ok(FileImported { imported, unknown })
+}

@@ -26,6 +26,7 @@ use crate::entity::{conference_funder, information_request, review, review_note}
 /// services, and a dossier reviewed by both (two decisions cannot become one).
 pub async fn merge<C: ConnectionTrait + TransactionTrait>(
     db: &C,
+    fx: &catalog::Effects,
     actor: &Actor,
     survivor: &str,
     duplicate: &str,
@@ -216,6 +217,7 @@ pub async fn merge<C: ConnectionTrait + TransactionTrait>(
         .await?
         .ok_or_else(|| Error::NotFound(format!("Financeur « {survivor} »")))?;
     txn.commit().await?;
+    fx.catalog_changed(db).await?;
     Ok(merged)
 }
 

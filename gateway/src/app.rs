@@ -67,6 +67,9 @@ pub struct AppState {
     pub mail_wakeup: Arc<Notify>,
     /// What dossier operations need: territories, the attachment store, links.
     pub dossiers: dossier::Env,
+    /// What catalogue changes set off after commit: this process's search index sees them,
+    /// its mail worker wakes.
+    pub effects: catalog::Effects,
     /// Request counts and latencies, for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Triggered when the server is asked to stop; background tasks watch it.
@@ -132,6 +135,8 @@ pub async fn prepare(settings: Settings, no_seed: bool) -> anyhow::Result<AppSta
         .await
         .context("ouverture de l'index de recherche")?;
     let search_cache = Arc::new(SearchCache::new(settings.search_cache_entries));
+    let mail_wakeup = Arc::new(Notify::new());
+    let effects = catalog::Effects::new(search.clone(), mail_wakeup.clone(), &settings.public_url);
     Ok(AppState {
         db,
         schema: graphql::build_schema(),
@@ -139,7 +144,8 @@ pub async fn prepare(settings: Settings, no_seed: bool) -> anyhow::Result<AppSta
         limits: Arc::new(Limits::default()),
         search,
         search_cache,
-        mail_wakeup: Arc::new(Notify::new()),
+        mail_wakeup,
+        effects,
         metrics: Arc::new(Metrics::new()),
         shutdown: Shutdown::new(),
         dossiers: dossier::Env {

@@ -349,8 +349,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     duplicate,
                 } => {
                     let merged =
-                        dossier::funder_merge::merge(&db, &Actor::Operator, &survivor, &duplicate)
-                            .await?;
+                        dossier::funder_merge::merge(
+                            &db,
+                            &catalog::Effects::default(),
+                            &Actor::Operator,
+                            &survivor,
+                            &duplicate,
+                        )
+                        .await?;
                     println!(
                         "« {duplicate} » fusionné dans {} ({}).",
                         merged.record.slug, merged.record.name
@@ -451,8 +457,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let input = std::fs::read_to_string(&file)
                 .with_context(|| format!("lecture de {} impossible", file.display()))?;
             let groups = catalog::synonym::parse_csv(&input).map_err(|e| anyhow::anyhow!(e))?;
-            let (db, _) = app::open(&settings(&cli.data_dir)).await?;
-            let count = catalog::synonym::import(&db, &Actor::Operator, &groups).await?;
+            let settings = settings(&cli.data_dir);
+            let (db, _) = app::open(&settings).await?;
+            let fx = catalog::Effects::offline(&settings.public_url);
+            let count = catalog::synonym::import(&db, &fx, &Actor::Operator, &groups).await?;
             println!("Groupes de synonymes importés : {count}");
             Ok(())
         }
@@ -477,26 +485,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     as_of,
                 },
         } => {
-            let content = std::fs::read_to_string(&file)
+            let content = std::fs::read(&file)
                 .with_context(|| format!("lecture de {} impossible", file.display()))?;
-            let parsed = catalog::zoning::parse_codes(&content);
-            let (db, territories) = app::open(&settings(&cli.data_dir)).await?;
-            let input = catalog::zoning::ZoningInput {
-                slug,
-                name,
-                source,
+            let settings = settings(&cli.data_dir);
+            let (db, territories) = app::open(&settings).await?;
+            let done = catalog::zoning::import_file(
+                &db,
+                &catalog::Effects::offline(&settings.public_url),
+                &Actor::Operator,
+                &territories,
+                &slug,
+                &name,
+                &source,
                 as_of,
-                communes: parsed.iter().map(|(_, code)| code.clone()).collect(),
-            };
-            let imported =
-                catalog::zoning::import(&db, &Actor::Operator, &territories, input, false).await?;
-            for unknown in &imported.unknown {
-                let (line, _) = parsed[unknown.line - 1];
+                &content,
+            )
+            .await?;
+            for unknown in &done.unknown {
                 eprintln!(
-                    "ligne {line} : « {} » n'est pas un code de commune connu ; ignoré.",
-                    unknown.code
+                    "ligne {} : « {} » n'est pas un code de commune connu ; ignoré.",
+                    unknown.line, unknown.code
                 );
             }
+            let imported = done.imported;
             println!(
                 "Zonage {} : {} communes{}{}.",
                 if imported.replaced {
@@ -586,6 +597,7 @@ async fn import_file(
     };
     let summary = import::run_with(
         &db,
+        &catalog::Effects::default(),
         &Actor::Operator,
         &territories,
         parsed,

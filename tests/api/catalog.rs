@@ -118,6 +118,11 @@ async fn staff_create_publish_and_archive_a_scheme_and_each_change_is_recorded()
         body["data"]["updateScheme"]["funding"]["amountMax"], 90000,
         "{body}"
     );
+    // Sent without a status, the scheme keeps its status (issue 14).
+    assert_eq!(
+        body["data"]["updateScheme"]["status"], "PUBLISHED",
+        "{body}"
+    );
 
     let body = app
         .graphql_as(
@@ -140,9 +145,10 @@ async fn staff_create_publish_and_archive_a_scheme_and_each_change_is_recorded()
         .iter()
         .map(|c| c["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["create", "status", "update", "status"], "{body}");
+    // Latest first.
+    assert_eq!(actions, ["status", "update", "status", "create"], "{body}");
     assert_eq!(changes[0]["actor"], "equipe@guichet.test");
-    assert!(changes[2]["detail"].as_str().unwrap().contains("funding"));
+    assert!(changes[1]["detail"].as_str().unwrap().contains("funding"));
 }
 
 #[tokio::test]

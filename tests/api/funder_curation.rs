@@ -356,6 +356,7 @@ async fn merging_two_funders_moves_everything_to_the_survivor() {
     // A service of the duplicate.
     let service = catalog::funder::upsert(
         db,
+        &app.state.effects,
         &catalog::Actor::Operator,
         &app.state.territories,
         serde_json::from_value(

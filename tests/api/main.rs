@@ -28,6 +28,7 @@ mod multipart;
 mod operations;
 mod personal_data;
 mod scale_out;
+mod scheme_curation;
 mod search;
 mod security;
 mod staff_catalog;

@@ -3,7 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, guichet, guichet_ok, scheme_input};
+use crate::helpers::{TestApp, error_code, error_field, guichet, guichet_ok, scheme_input};
+use crate::multipart::graphql_upload;
 
 const SLUGS_IN: &str = r#"query($territory: String) {
   searchSchemes(filter: { territory: $territory }, first: 100) { hits { scheme { slug } } }
@@ -188,4 +189,118 @@ async fn a_bad_zoning_file_is_refused_naming_what_is_wrong_and_nothing_is_writte
     assert!(stderr.contains("identifiant du zonage"), "{stderr}");
     let list = guichet_ok(app.dir.path(), &url, &["zoning", "list"]);
     assert!(!list.contains("gal-vide"), "{list}");
+}
+
+const IMPORT_ZONING: &str = "mutation($slug: String!, $name: String!, $source: String!, $asOf: Date!, $file: Upload!) { importZoning(slug: $slug, name: $name, source: $source, asOf: $asOf, file: $file) { replaced zoning { slug name communeCount asOf } unknown { record message } } }";
+
+/// Uploads a zoning list through `importZoning`.
+async fn upload_zoning(
+    app: &TestApp,
+    token: Option<&str>,
+    slug: &str,
+    source: &str,
+    bytes: &[u8],
+) -> Value {
+    let (content_type, body) = graphql_upload(
+        IMPORT_ZONING,
+        json!({ "slug": slug, "name": "GAL téléversé", "source": source, "asOf": "2025-06-30", "file": null }),
+        "gal.csv",
+        "text/csv",
+        bytes,
+    );
+    let mut request = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn staff_upload_a_zoning_and_its_schemes_are_found_with_the_new_list_at_once() {
+    let app = TestApp::spawn().await;
+    let token = app.staff_token().await;
+    let source = "https://exemple.fr/gal-televerse/communes";
+    // Latin-1 names beside ASCII codes: the codes still read.
+    let mut file = b"nom;insee\nAgeville;52001\nNulle part;99999\n".to_vec();
+    file.extend_from_slice(b"Saint-Dizier \xe9;52448\n");
+    let body = upload_zoning(&app, Some(&token), "gal-televerse", source, &file).await;
+    let done = &body["data"]["importZoning"];
+    assert_eq!(done["replaced"], false, "{body}");
+    assert_eq!(done["zoning"]["communeCount"], 2);
+    assert_eq!(done["zoning"]["asOf"], "2025-06-30");
+    assert_eq!(
+        done["unknown"],
+        json!([{ "record": "ligne 3", "message": "«\u{a0}99999\u{a0}» n'est pas un code de commune connu\u{a0}; ignoré." }])
+    );
+
+    publish_zoned(
+        &app,
+        &token,
+        "aide-du-gal-televerse",
+        json!(["gal-televerse"]),
+    )
+    .await;
+    let has = |list: &[String]| list.iter().any(|s| s == "aide-du-gal-televerse");
+    assert!(has(&slugs_in(&app, "52001").await));
+    assert!(
+        !has(&slugs_in(&app, "52121").await),
+        "Chaumont is not in it"
+    );
+
+    // Replaced by a list with Chaumont: found there at once, no sync from the test.
+    let body = upload_zoning(
+        &app,
+        Some(&token),
+        "gal-televerse",
+        source,
+        b"52121\n52001\n",
+    )
+    .await;
+    assert_eq!(body["data"]["importZoning"]["replaced"], true, "{body}");
+    assert!(
+        has(&slugs_in(&app, "52121").await),
+        "the new list is searched"
+    );
+    assert!(!has(&slugs_in(&app, "52448").await), "Saint-Dizier left it");
+
+    // Bad input names its field and changes nothing; only staff import.
+    let body = upload_zoning(
+        &app,
+        Some(&token),
+        "gal-televerse",
+        "pas une adresse",
+        b"52448\n",
+    )
+    .await;
+    assert_eq!(error_code(&body), "VALIDATION", "{body}");
+    assert_eq!(error_field(&body), "source");
+    let body = upload_zoning(&app, Some(&token), "gal-televerse", source, b"\n# rien\n").await;
+    assert_eq!(error_field(&body), "file", "{body}");
+    let body = upload_zoning(
+        &app,
+        Some(&token),
+        "gal-televerse",
+        source,
+        &vec![b'1'; 11 * 1024 * 1024],
+    )
+    .await;
+    assert_eq!(error_field(&body), "file", "{body}");
+    let holder = app
+        .token_for("maire@village.test", catalog::Role::Holder, None)
+        .await;
+    let body = upload_zoning(&app, Some(&holder), "gal-televerse", source, b"52448\n").await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    let body = upload_zoning(&app, None, "gal-televerse", source, b"52448\n").await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
+    let body = app
+        .graphql(
+            "{ zoning(slug: \"gal-televerse\") { communeCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(body["data"]["zoning"]["communeCount"], 2, "{body}");
 }

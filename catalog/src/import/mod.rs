@@ -155,13 +155,17 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
     publish: bool,
     progress: impl FnMut(),
 ) -> Result<Summary, Error> {
-    run_with(db, actor, territories, parsed, publish, false, progress).await
+    let fx = crate::Effects::default();
+    run_with(db, &fx, actor, territories, parsed, publish, false, progress).await
 }
 
 /// [`run`], or with `dry_run` the same work in one transaction rolled back at the end: the
-/// report says exactly what an apply would do, and nothing is written.
+/// report says exactly what an apply would do, and nothing is written. What is applied is
+/// searchable before this returns (`fx`).
+#[allow(clippy::too_many_arguments)]
 pub async fn run_with<C: ConnectionTrait + TransactionTrait>(
     db: &C,
+    fx: &crate::Effects,
     actor: &Actor,
     territories: &Territories,
     parsed: Vec<Parsed>,
@@ -171,7 +175,9 @@ pub async fn run_with<C: ConnectionTrait + TransactionTrait>(
 ) -> Result<Summary, Error> {
     actor.require_staff()?;
     if !dry_run {
-        return apply(db, actor, territories, parsed, publish, progress).await;
+        let summary = apply(db, actor, territories, parsed, publish, progress).await?;
+        fx.catalog_changed(db).await?;
+        return Ok(summary);
     }
     let txn = crate::db::begin_write(db).await?;
     let result = apply(&txn, actor, territories, parsed, publish, progress).await;

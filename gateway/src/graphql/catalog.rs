@@ -266,22 +266,28 @@ pub struct Rules {
     pub conditions: Vec<Condition>,
 }
 
-/// Rates in percent, amounts in whole euros, on the basis `basis` says.
+/// Rates in percent, from 0 to 100 (30 for 30 %), amounts in whole euros, on the basis
+/// `basis` says.
 #[derive(SimpleObject)]
 pub struct Funding {
+    /// Lowest rate, in percent, from 0 to 100 (30 for 30 %).
     pub rate_min: Option<f64>,
+    /// Highest rate, in percent, from 0 to 100 (30 for 30 %).
     pub rate_max: Option<f64>,
     pub amount_min: Option<i64>,
     pub amount_max: Option<i64>,
+    /// Highest share of public money in the project's cost, in percent, from 0 to 100
+    /// (80 for 80 %).
     pub max_public_aid_rate: Option<f64>,
     pub regime: Option<StateAidRegime>,
     /// Whether amounts and rates apply to costs excluding (HT) or including (TTC) VAT; null
     /// when the scheme does not say.
     pub basis: Option<CostBasis>,
     /// For EU funds that need national public co-funding (LEADER): the EU share of the
-    /// public money, in percent.
+    /// public money, in percent, from 0 to 100 (80 for 80 %).
     pub eu_cofunding_rate: Option<f64>,
-    /// The rate the funder usually grants, when it says so.
+    /// The rate the funder usually grants, when it says so, in percent, from 0 to 100 (30
+    /// for 30 %).
     pub typical_rate: Option<f64>,
 }
 
@@ -297,8 +303,13 @@ pub struct Calendar {
 #[derive(SimpleObject)]
 pub struct CatalogChange {
     pub at: DateTime<Utc>,
+    /// Who made it: an address, or « ligne de commande ».
     pub actor: String,
+    /// `create`, `update`, `status`, `publication_requested`, `sent_back`…
     pub action: String,
+    /// The change in French (« Modifié : titre, financement. »), when there is more to say
+    /// than the action.
+    pub summary: Option<String>,
     /// JSON detail (changed fields, or the new status).
     pub detail: String,
 }
@@ -443,16 +454,46 @@ impl Scheme {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
-    /// Who changed this scheme, when and what (staff only).
+    /// When a funder editor asked for its publication; null once staff published it or
+    /// sent it back.
+    async fn publication_requested_at(&self) -> Option<DateTime<Utc>> {
+        self.0.publication_requested_at
+    }
+    /// What staff asked the funder's editors to rework (null once published); seen by
+    /// staff and the editors of its funders.
+    async fn review_comment(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        let Some(comment) = self.0.review_comment.as_deref() else {
+            return Ok(None);
+        };
+        let state = ctx.data::<AppState>()?;
+        let actor = ctx.data::<Actor>()?;
+        Ok(scheme::may_curate(&state.db, actor, self.0.id)
+            .await
+            .gql()?
+            .then_some(comment))
+    }
+    /// Who changed this scheme, when and what, latest first (staff, and editors of its
+    /// funders).
     async fn changes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CatalogChange>> {
         let state = ctx.data::<AppState>()?;
-        ctx.data::<Actor>()?.require_staff().gql()?;
-        let changes = catalog::change::history(&state.db, "scheme", &self.0.record.slug)
+        let actor = ctx.data::<Actor>()?;
+        if matches!(actor, Actor::Anonymous) {
+            return Err(catalog::Error::Unauthenticated).gql();
+        }
+        if !scheme::may_curate(&state.db, actor, self.0.id)
+            .await
+            .gql()?
+        {
+            return Err(catalog::Error::Forbidden).gql();
+        }
+        let mut changes = catalog::change::history(&state.db, "scheme", &self.0.record.slug)
             .await
             .gql()?;
+        changes.reverse();
         Ok(changes
             .into_iter()
             .map(|c| CatalogChange {
+                summary: catalog::change::summary(&c),
                 at: c.at,
                 actor: c.actor,
                 action: c.action,
@@ -507,6 +548,16 @@ pub struct Zoning {
     pub commune_count: i64,
 }
 
+/// What `importZoning` did.
+#[derive(SimpleObject)]
+pub struct ZoningImport {
+    pub zoning: Zoning,
+    /// Whether a zoning of that slug existed (its list was replaced).
+    pub replaced: bool,
+    /// The codes of the file that are no commune Guichet knows: left out.
+    pub unknown: Vec<super::import::ImportLine>,
+}
+
 impl From<catalog::zoning::ZoningSummary> for Zoning {
     fn from(z: catalog::zoning::ZoningSummary) -> Self {
         Zoning {
@@ -559,7 +610,8 @@ impl CatalogQuery {
             .map(Scheme))
     }
 
-    /// Schemes by title: published ones, or the given statuses for staff.
+    /// Schemes by title: published ones, or the given statuses for staff; a funder editor
+    /// who asks for drafts or archives gets those of its funder and its services only.
     // One Rust argument per GraphQL argument of the field.
     #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
@@ -575,6 +627,10 @@ impl CatalogQuery {
         verified_before: Option<Date>,
         #[graphql(desc = "Only schemes nobody has checked against their source yet.")]
         never_verified: Option<bool>,
+        #[graphql(
+            desc = "Only the schemes whose publication a funder asked for and that staff have not answered yet (true), or the others (false)."
+        )]
+        awaiting_publication: Option<bool>,
     ) -> async_graphql::Result<SchemeConnection> {
         let verified = match (never_verified.unwrap_or(false), verified_before) {
             (true, _) => Verified::Never,
@@ -590,6 +646,7 @@ impl CatalogQuery {
             funder,
             theme: theme.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()),
             verified,
+            awaiting_publication,
         };
         list_schemes(ctx, filter, first, after).await
     }
@@ -675,17 +732,24 @@ pub struct RulesInput {
     pub conditions: Option<Vec<ConditionInput>>,
 }
 
+/// Rates are percentages from 0 to 100 (30 for 30 %; 0.3 means 0,3 %); a rate outside
+/// 0–100 is a `VALIDATION` error naming its field. Amounts are whole euros.
 #[derive(InputObject, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FundingInput {
+    /// Lowest rate, en pourcentage, de 0 à 100 (30 pour 30 %).
     pub rate_min: Option<f64>,
+    /// Highest rate, en pourcentage, de 0 à 100 (30 pour 30 %).
     pub rate_max: Option<f64>,
     pub amount_min: Option<i64>,
     pub amount_max: Option<i64>,
+    /// Highest share of public money, en pourcentage, de 0 à 100 (80 pour 80 %).
     pub max_public_aid_rate: Option<f64>,
     pub regime: Option<StateAidRegime>,
     pub basis: Option<CostBasis>,
+    /// EU share of the public money, en pourcentage, de 0 à 100 (80 pour 80 %).
     pub eu_cofunding_rate: Option<f64>,
+    /// Usual rate, en pourcentage, de 0 à 100 (30 pour 30 %).
     pub typical_rate: Option<f64>,
 }
 
@@ -718,6 +782,7 @@ pub struct SchemeInput {
     pub application_url: Option<String>,
     pub source_url: Option<String>,
     pub verified_on: Option<Date>,
+    /// Without it, `createScheme` makes a draft and `updateScheme` keeps the status.
     pub status: Option<SchemeStatus>,
 }
 
@@ -729,7 +794,7 @@ impl SchemeInput {
     }
 }
 
-/// Changes a scheme's status and makes the change searchable before returning.
+/// Changes a scheme's status (searchable before this returns: the domain sees to it).
 async fn set_status(
     ctx: &Context<'_>,
     slug: &str,
@@ -737,10 +802,9 @@ async fn set_status(
 ) -> async_graphql::Result<Scheme> {
     let state = ctx.data::<AppState>()?;
     let actor = ctx.data::<Actor>()?;
-    let saved = scheme::set_status(&state.db, actor, slug.trim(), status)
+    let saved = scheme::set_status(&state.db, &state.effects, actor, slug.trim(), status)
         .await
         .gql()?;
-    state.search.upsert(vec![saved.clone()]).await.gql()?;
     Ok(Scheme(saved))
 }
 
@@ -749,7 +813,8 @@ pub struct CatalogMutation;
 
 #[Object]
 impl CatalogMutation {
-    /// Creates a scheme (staff). Fails with CONFLICT when the slug is taken.
+    /// Creates a scheme (staff; or a funder editor for its funder or one of its services,
+    /// always as a draft). Fails with CONFLICT when the slug is taken.
     async fn create_scheme(
         &self,
         ctx: &Context<'_>,
@@ -757,28 +822,16 @@ impl CatalogMutation {
     ) -> async_graphql::Result<Scheme> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
-        actor.require_staff().gql()?;
         let record = input.into_record()?;
-        if scheme::get(&state.db, record.slug.trim())
-            .await
-            .gql()?
-            .is_some()
-        {
-            return Err(catalog::Error::Conflict(format!(
-                "Un dispositif a déjà l'identifiant « {} ».",
-                record.slug.trim()
-            )))
-            .gql();
-        }
-        let (_, saved) = scheme::save(&state.db, actor, &state.territories, record)
+        let saved = scheme::create(&state.db, &state.effects, actor, &state.territories, record)
             .await
             .gql()?;
-        // Searchable before the mutation returns.
-        state.search.upsert(vec![saved.clone()]).await.gql()?;
         Ok(Scheme(saved))
     }
 
-    /// Replaces the content of the scheme `slug` (staff).
+    /// Replaces the content of the scheme `slug` (staff; or a funder editor for a draft of
+    /// its funder, which stays a draft; a published scheme is changed by staff only).
+    /// Without `status`, the scheme keeps its status.
     async fn update_scheme(
         &self,
         ctx: &Context<'_>,
@@ -787,27 +840,53 @@ impl CatalogMutation {
     ) -> async_graphql::Result<Scheme> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
-        actor.require_staff().gql()?;
         let record = input.into_record()?;
-        if scheme::get(&state.db, slug.trim()).await.gql()?.is_none() {
-            return Err(catalog::Error::NotFound(format!("Dispositif « {slug} »"))).gql();
-        }
-        if record.slug.trim() != slug.trim() {
-            return Err(catalog::Error::validation(
-                "slug",
-                "L'identifiant d'un dispositif ne peut pas être changé.",
-            ))
-            .gql();
-        }
-        let (_, saved) = scheme::save(&state.db, actor, &state.territories, record)
-            .await
-            .gql()?;
-        // Searchable before the mutation returns.
-        state.search.upsert(vec![saved.clone()]).await.gql()?;
+        let saved = scheme::update(
+            &state.db,
+            &state.effects,
+            actor,
+            &state.territories,
+            slug.trim(),
+            record,
+        )
+        .await
+        .gql()?;
         Ok(Scheme(saved))
     }
 
-    /// Publishes a scheme (staff).
+    /// Asks staff to publish a draft (a funder editor, for its funder's schemes; staff may
+    /// too). Staff are mailed; `schemes(awaitingPublication: true)` lists what waits.
+    async fn request_publication(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+    ) -> async_graphql::Result<Scheme> {
+        let state = ctx.data::<AppState>()?;
+        let actor = ctx.data::<Actor>()?;
+        let saved = scheme::request_publication(&state.db, &state.effects, actor, &slug)
+            .await
+            .gql()?;
+        Ok(Scheme(saved))
+    }
+
+    /// Sends a draft back to its funder's editors with what to rework (staff): the request
+    /// is cleared, the comment kept on the scheme until it is published, the editors mailed.
+    async fn send_back_scheme(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        comment: String,
+    ) -> async_graphql::Result<Scheme> {
+        let state = ctx.data::<AppState>()?;
+        let actor = ctx.data::<Actor>()?;
+        let saved = scheme::send_back(&state.db, &state.effects, actor, &slug, &comment)
+            .await
+            .gql()?;
+        Ok(Scheme(saved))
+    }
+
+    /// Publishes a scheme (staff): a pending publication request and its review comment
+    /// are cleared, and the editors who asked are mailed.
     async fn publish_scheme(
         &self,
         ctx: &Context<'_>,
@@ -823,6 +902,68 @@ impl CatalogMutation {
         slug: String,
     ) -> async_graphql::Result<Scheme> {
         set_status(ctx, &slug, catalog::vocab::SchemeStatus::Archived).await
+    }
+
+    /// Creates a zoning or replaces its list from an uploaded file (staff; GraphQL multipart
+    /// request, at most 10 MB): one INSEE code a line, or a CSV whose header names the code
+    /// column (`insee`, `code_insee`, `codgeo`, `code`…). Codes that are no known commune are
+    /// left out and listed; the schemes naming the zoning are searchable with the new list
+    /// before this returns.
+    async fn import_zoning(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        name: String,
+        #[graphql(desc = "Address of the public list the communes come from.")] source: String,
+        as_of: Date,
+        file: async_graphql::Upload,
+    ) -> async_graphql::Result<ZoningImport> {
+        use std::io::Read;
+        let state = ctx.data::<AppState>()?;
+        let actor = ctx.data::<Actor>()?;
+        actor.require_staff().gql()?;
+        let upload = file
+            .value(ctx)
+            .map_err(|_| catalog::Error::validation("file", "Fichier manquant dans la requête."))
+            .gql()?;
+        let mut bytes = Vec::new();
+        upload
+            .into_read()
+            .take(catalog::zoning::MAX_FILE_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(internal)?;
+        let done = catalog::zoning::import_file(
+            &state.db,
+            &state.effects,
+            actor,
+            &state.territories,
+            &slug,
+            &name,
+            &source,
+            as_of.0,
+            &bytes,
+        )
+        .await
+        .gql()?;
+        let zoning = catalog::zoning::get(&state.db, slug.trim())
+            .await
+            .gql()?
+            .ok_or_else(|| internal("le zonage importé est introuvable"))?;
+        Ok(ZoningImport {
+            zoning: zoning.into(),
+            replaced: done.imported.replaced,
+            unknown: done
+                .unknown
+                .into_iter()
+                .map(|u| super::import::ImportLine {
+                    record: format!("ligne {}", u.line),
+                    message: format!(
+                        "«\u{a0}{}\u{a0}» n'est pas un code de commune connu\u{a0}; ignoré.",
+                        u.code
+                    ),
+                })
+                .collect(),
+        })
     }
 
     /// Creates or updates a funder (staff).
@@ -843,11 +984,10 @@ impl CatalogMutation {
             parent: input.parent,
             jurisdiction: input.jurisdiction.unwrap_or_default(),
         };
-        let saved = catalog::funder::upsert(&state.db, actor, &state.territories, record)
-            .await
-            .gql()?;
-        // Its schemes changed with it: searchable as they are now before this returns.
-        state.search.sync(&state.db).await.gql()?;
+        let saved =
+            catalog::funder::upsert(&state.db, &state.effects, actor, &state.territories, record)
+                .await
+                .gql()?;
         Ok(saved.into())
     }
 }

@@ -195,6 +195,7 @@ impl ImportMutation {
             .gql()?;
         let summary = import::run_with(
             &state.db,
+            &state.effects,
             actor,
             &state.territories,
             parsed,
@@ -204,10 +205,6 @@ impl ImportMutation {
         )
         .await
         .gql()?;
-        if !dry_run {
-            // Searchable as imported before this returns.
-            state.search.sync(&state.db).await.gql()?;
-        }
         Ok(summary.into())
     }
 
@@ -252,11 +249,10 @@ impl ImportMutation {
     ) -> async_graphql::Result<Funder> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
-        let merged = dossier::funder_merge::merge(&state.db, actor, &survivor, &duplicate)
-            .await
-            .gql()?;
-        // Its schemes changed with it: searchable as they are now before this returns.
-        state.search.sync(&state.db).await.gql()?;
+        let merged =
+            dossier::funder_merge::merge(&state.db, &state.effects, actor, &survivor, &duplicate)
+                .await
+                .gql()?;
         Ok(merged.into())
     }
 }

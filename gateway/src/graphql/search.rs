@@ -196,10 +196,9 @@ impl SearchMutation {
     ) -> async_graphql::Result<SynonymGroup> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
-        let group = synonym::set(&state.db, actor, Group { term, synonyms })
+        let group = synonym::set(&state.db, &state.effects, actor, Group { term, synonyms })
             .await
             .gql()?;
-        state.search.reload_synonyms(&state.db).await.gql()?;
         Ok(group.into())
     }
 
@@ -211,8 +210,9 @@ impl SearchMutation {
     ) -> async_graphql::Result<bool> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data::<Actor>()?;
-        let deleted = synonym::delete(&state.db, actor, &term).await.gql()?;
-        state.search.reload_synonyms(&state.db).await.gql()?;
+        let deleted = synonym::delete(&state.db, &state.effects, actor, &term)
+            .await
+            .gql()?;
         Ok(deleted)
     }
 }
