@@ -348,15 +348,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     survivor,
                     duplicate,
                 } => {
-                    let merged =
-                        dossier::funder_merge::merge(
-                            &db,
-                            &catalog::Effects::default(),
-                            &Actor::Operator,
-                            &survivor,
-                            &duplicate,
-                        )
-                        .await?;
+                    let merged = dossier::funder_merge::merge(
+                        &db,
+                        &catalog::Effects::default(),
+                        &Actor::Operator,
+                        &survivor,
+                        &duplicate,
+                    )
+                    .await?;
                     println!(
                         "« {duplicate} » fusionné dans {} ({}).",
                         merged.record.slug, merged.record.name

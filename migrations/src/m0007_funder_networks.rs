@@ -23,7 +23,10 @@ fn added_columns() -> Vec<(&'static str, ColumnDef)> {
         // A funder agent who may draft and edit the schemes of its funder.
         ("account", boolean("editor").default(false).to_owned()),
         // When an agent asked staff to publish this draft; null when nobody waits.
-        ("scheme", timestamp_with_time_zone_null("publication_requested_at")),
+        (
+            "scheme",
+            timestamp_with_time_zone_null("publication_requested_at"),
+        ),
         // Staff's comment when sending a draft back to the funder.
         ("scheme", text_null("review_comment")),
     ]
@@ -68,7 +71,12 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table("funder_alias").if_exists().take())
             .await?;
         manager
-            .drop_index(Index::drop().name("funder_parent").table("funder").to_owned())
+            .drop_index(
+                Index::drop()
+                    .name("funder_parent")
+                    .table("funder")
+                    .to_owned(),
+            )
             .await?;
         for (table, column) in added_columns() {
             manager

@@ -156,7 +156,17 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
     progress: impl FnMut(),
 ) -> Result<Summary, Error> {
     let fx = crate::Effects::default();
-    run_with(db, &fx, actor, territories, parsed, publish, false, progress).await
+    run_with(
+        db,
+        &fx,
+        actor,
+        territories,
+        parsed,
+        publish,
+        false,
+        progress,
+    )
+    .await
 }
 
 /// [`run`], or with `dry_run` the same work in one transaction rolled back at the end: the
