@@ -141,7 +141,8 @@ describe('staff screens', { skip }, () => {
       await page.getByLabel('Date de la liste').fill('2026-01-01');
       await page.getByLabel('Fichier des communes').setInputFiles(file);
       await page.getByRole('button', { name: 'Charger la liste' }).click();
-      await page.getByText(/Zonage créé : « Zonage de test », 2 communes/).waitFor();
+      // The count is followed by a no-break space (French typography).
+      await page.getByText(/Zonage créé : « Zonage de test », 2\scommunes/).waitFor();
       assert.match(text(await page.locator('.alert-warning').innerText()), /99999/);
       const row = page.getByRole('row', { name: /Zonage de test/ });
       assert.match(text(await row.innerText()), /2\s*$/);
@@ -213,6 +214,8 @@ describe('staff screens', { skip }, () => {
 
       // The merge says what moves before anything is done.
       const duplicate = page.getByLabel('Doublon à fusionner dans ce financeur');
+      // Removing the alias renders the page again: wait for the new merge list.
+      await duplicate.locator('option').nth(1).waitFor({ state: 'attached' });
       const other = (await duplicate.locator('option').evaluateAll((os) => os.map((o) => o.value).filter(Boolean)))[0];
       await duplicate.selectOption(other);
       await page.getByRole('button', { name: 'Fusionner…' }).click();
