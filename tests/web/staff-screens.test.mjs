@@ -142,7 +142,7 @@ describe('staff screens', { skip }, () => {
       await page.getByLabel('Fichier des communes').setInputFiles(file);
       await page.getByRole('button', { name: 'Charger la liste' }).click();
       // The count is followed by a no-break space (French typography).
-      await page.getByText(/Zonage créé : « Zonage de test », 2\scommunes/).waitFor();
+      await page.getByRole('main').getByText(/Zonage créé : « Zonage de test », 2\scommunes/).waitFor();
       assert.match(text(await page.locator('.alert-warning').innerText()), /99999/);
       const row = page.getByRole('row', { name: /Zonage de test/ });
       assert.match(text(await row.innerText()), /2\s*$/);
