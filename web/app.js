@@ -115,22 +115,14 @@ const isNotFound = (err) => err && (err.code === 'NOT_FOUND' || err.code === 'VA
 // ---------------------------------------------------------------------------------------
 // Account (who is logged in), shared by the header and the account pages
 
-const ME_QUERY = 'query Me { me { id email role funder { slug name } } }';
+// `editor`: whether a funder agent edits its funder's catalogue.
+const ME_QUERY = 'query Me { me { id email role editor funder { slug name } } }';
 let mePromise = null;
-
-// Whether a funder agent edits its funder's catalogue; asked apart, for agents only.
-const ME_EDITOR_QUERY = 'query MeEditor { me { editor } }';
-
-async function withEditor(me) {
-  if (!me || me.role !== 'FUNDER') return me;
-  const editor = await graphql(ME_EDITOR_QUERY).then((data) => !!(data.me && data.me.editor), () => false);
-  return { ...me, editor };
-}
 
 function loadMe({ refresh = false } = {}) {
   if (!mePromise || refresh) {
     mePromise = graphql(ME_QUERY).then(
-      (data) => withEditor(data.me),
+      (data) => data.me,
       (err) => {
         if (err && err.code === 'UNAUTHENTICATED') return null;
         mePromise = null;
@@ -815,7 +807,7 @@ function accountDeleted(result) {
 async function accountPage({ signal }) {
   let me;
   try {
-    me = await withEditor((await graphql(ME_QUERY, {}, { signal })).me);
+    me = (await graphql(ME_QUERY, {}, { signal })).me;
   } catch (err) {
     if (err.code !== 'UNAUTHENTICATED') throw err;
     me = null;
